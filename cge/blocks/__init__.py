@@ -1,0 +1,1 @@
+"""Economic blocks of the model, one module each; ``cge.model`` calls them in a fixed order."""

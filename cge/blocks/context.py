@@ -1,0 +1,126 @@
+"""What every block needs to add its equations: index sets of non-zero flows and parameter lookups.
+
+Only flows that are non-zero in the benchmark get variables and terms: in an Armington model a
+flow that is zero in the benchmark stays zero at every price, so omitting it is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from cge.options import ModelOptions
+
+
+class Lookup(dict):
+    """A parameter as a dict keyed by coordinate labels (a tuple, or a str for 1-d); 0 if absent."""
+
+    def __missing__(self, key):  # noqa: D105
+        return 0.0
+
+
+def lookup(da: xr.DataArray) -> Lookup:
+    """Non-zero cells of a DataArray as a :class:`Lookup`."""
+    out = Lookup()
+    values = da.values
+    coords = [list(map(str, da[d].values)) for d in da.dims]
+    for idx in zip(*np.nonzero(values), strict=True):
+        key = tuple(coords[k][i] for k, i in enumerate(idx))
+        out[key[0] if len(key) == 1 else key] = float(values[idx])
+    return out
+
+
+@dataclass
+class Context:
+    """Sets, index lists and parameters of one model build."""
+
+    params: xr.Dataset
+    options: ModelOptions
+    regions: list[str] = field(init=False)
+    commodities: list[str] = field(init=False)
+    factors: list[str] = field(init=False)
+    agents: list[str] = field(init=False)
+    p: dict[str, Lookup] = field(init=False)
+
+    def __post_init__(self) -> None:
+        ds = self.params
+        self.regions = list(map(str, ds.region.values))
+        self.commodities = list(map(str, ds.commodity.values))
+        self.factors = list(map(str, ds.factor.values))
+        self.agents = list(map(str, ds.agent.values))
+        self.p = {k: lookup(ds[k]) for k in ds.data_vars}
+        p = self.p
+        R, I, F = self.regions, self.commodities, self.factors
+        opts = self.options
+        self.cet = opts.transformation == "cet"
+        #: activities with output
+        self.YJ = [(j, r) for r in R for j in I if p["vom"][j, r] > 0]
+        #: primary factor inputs
+        self.VAF = [(f, j, r) for (j, r) in self.YJ for f in F if p["vfm"][f, j, r] > 0]
+        self.specific = (opts.capital if opts.factor_market == "sector_specific_capital"
+                         else None)
+        if self.specific is not None and self.specific not in F:
+            raise ValueError(f"closure sector_specific_capital: factor {self.specific!r} is "
+                             f"not in the data (factors: {F})")
+        if opts.factor_market == "unemployment" and opts.labour not in F:
+            raise ValueError(f"closure unemployment: factor {opts.labour!r} is not in the data "
+                             f"(factors: {F})")
+        #: mobile factor markets (f, r) and sector-specific ones (f, j, r)
+        self.FAC = [(f, r) for r in R for f in F
+                    if f != self.specific and p["evom"][f, r] > 0]
+        self.FSP = [(f, j, r) for (f, j, r) in self.VAF if f == self.specific]
+        #: intermediate Armington nests (i, j, r) and final-demand ones (i, a, r)
+        self.INT = [(i, j, r) for (j, r) in self.YJ for i in I
+                    if p["vdfm"][i, j, r] + p["vifm"][i, j, r] > 0]
+        self.FDA = [(a, r) for r in R for a in self.agents if p["vfd"][a, r] > 0]
+        self.FDI = [(i, a, r) for (a, r) in self.FDA for i in I
+                    if p["vdfd"][i, a, r] + p["vifd"][i, a, r] > 0]
+        self.ARM = self.INT + self.FDI
+        self.fd_set = set(self.FDA)
+        #: domestic-sales markets and export markets
+        if self.cet:
+            self.D = [(i, r) for (i, r) in self.YJ if p["vom"][i, r] - p["vxs"][i, r] > 0]
+            self.E = [(i, r) for (i, r) in self.YJ if p["vxs"][i, r] > 0]
+        else:
+            self.D = list(self.YJ)
+            self.E = []
+        #: import composites and bilateral flows (commodity, exporter, importer)
+        self.IM = [(i, r) for r in R for i in I if any(p["vxmd"][i, s, r] > 0 for s in R)]
+        self.TRD = [(i, s, r) for (i, r) in self.IM for s in R if p["vxmd"][i, s, r] > 0]
+        self.PAIRS = [(s, r) for s in R for r in R if s != r]
+        # convenience groupings
+        self.trd_from: dict[tuple[str, str], list[str]] = {}
+        self.trd_to: dict[tuple[str, str], list[str]] = {}
+        for (i, s, r) in self.TRD:
+            self.trd_to.setdefault((i, r), []).append(s)
+            self.trd_from.setdefault((i, s), []).append(r)
+        self.arm_agents: dict[tuple[str, str], list[str]] = {}
+        for (i, a, r) in self.ARM:
+            self.arm_agents.setdefault((i, r), []).append(a)
+        self.int_inputs: dict[tuple[str, str], list[str]] = {}
+        for (i, j, r) in self.INT:
+            self.int_inputs.setdefault((j, r), []).append(i)
+        self.fd_inputs: dict[tuple[str, str], list[str]] = {}
+        for (i, a, r) in self.FDI:
+            self.fd_inputs.setdefault((a, r), []).append(i)
+        self.factors_of: dict[tuple[str, str], list[str]] = {}
+        for (f, j, r) in self.VAF:
+            self.factors_of.setdefault((j, r), []).append(f)
+        self.activities_using: dict[tuple[str, str], list[str]] = {}
+        for (f, j, r) in self.VAF:
+            self.activities_using.setdefault((f, r), []).append(j)
+        self.is_activity = set(I)
+
+    def vd0(self, i: str, a: str, r: str) -> float:
+        """Benchmark domestic purchases of i by agent a (activity or final agent) in r."""
+        return self.p["vdfm"][i, a, r] if a in self.is_activity else self.p["vdfd"][i, a, r]
+
+    def vi0(self, i: str, a: str, r: str) -> float:
+        """Benchmark imported purchases of i by agent a in r (landed prices)."""
+        return self.p["vifm"][i, a, r] if a in self.is_activity else self.p["vifd"][i, a, r]
+
+    def esub_fd(self, a: str) -> float:
+        """σ among commodities in final agent a's bundle."""
+        return float(self.options.esub_final.get(a, 1.0))

@@ -1,0 +1,105 @@
+r"""Income (MODEL_SPEC §4–5): factor income, tax revenue, international transfers, saving.
+
+Tax revenue of region r (all accrue to the taxing region):
+
+.. math::
+    T_r = \sum_j to_{jr}\, c^y_{jr} Y_{jr} v^{c}_{jr}
+        + \sum_a t^{fd}_{ar} p^{fd}_{ar} q^{fd}_{ar} v^{fd}_{ar}
+        + \sum_{i,d} tx_{ird}\, p^x_{ir}\, \tau_{ird} m_{ird} v^{xmd}_{ird}
+        + \sum_{i,s} tm_{isr} (1+tx_{isr})\, p^x_{is}\, \tau_{isr} m_{isr} v^{xmd}_{isr}
+
+(output taxes on cost; final-demand commodity taxes; export taxes as exporter; tariffs on the
+world (fob = cif) value as importer). International transfers ``trf`` and foreign saving ``fsav``
+are exogenous amounts in units of the numeraire (they scale with ``pnum``).
+
+*Regional household* (``inc_ra``, paired with ``inc``): :math:`INC_r = F_r + T_r + NT_r`.
+*Separate institutions*: household ``inc_h`` :math:`Y^H_r = F_r + NT_r`; government ``inc_g``
+:math:`Y^G_r = \tau_d Y^H_r + T_r`.
+"""
+
+from __future__ import annotations
+
+from pyomo.environ import Constraint, Expression, Var
+
+from cge.blocks.context import Context
+from cge.blocks.trade import export_price
+
+
+def add_income(m, ctx: Context) -> None:
+    """Income variables and equations, and the expressions ``factor_income``, ``tax_revenue``,
+    ``net_transfers``, ``gdp``, ``saving`` and ``budget`` used by the demand rules."""
+    p = ctx.p
+    R = ctx.regions
+    separate = ctx.options.institutions == "separate"
+
+    def factor_income(m, r):
+        total = 0.0
+        for (f, rr) in ctx.FAC:
+            if rr == r:
+                supply = p["evom"][f, r] * m.endow[f, r]
+                if ctx.options.factor_market == "unemployment" and f == ctx.options.labour:
+                    supply = supply * m.lsup[r]
+                total = total + m.pf[f, r] * supply
+        for (f, j, rr) in ctx.FSP:
+            if rr == r:
+                total = total + m.pfs[f, j, r] * p["vfm"][f, j, r] * m.endow[f, r]
+        return total
+
+    m.factor_income = Expression(R, rule=factor_income, doc="factor income")
+
+    def tax_revenue(m, r):
+        total = 0.0
+        for (j, rr) in ctx.YJ:
+            if rr == r:
+                total = total + m.to[j, r] * m.cost_y[j, r] * m.Y[j, r] * p["cost0"][j, r]
+        for (a, rr) in ctx.FDA:
+            if rr == r:
+                total = total + m.tfd[a, r] * m.pfd[a, r] * m.qfd[a, r] * p["vfd"][a, r]
+        for (i, s, d) in ctx.TRD:
+            if s == r:  # export taxes collected by the exporter
+                total = total + (m.tx[i, s, d] * export_price(m, ctx, i, s) * m.ice[i, s, d]
+                                 * m.imp[i, s, d] * p["vxmd"][i, s, d])
+            if d == r:  # tariffs collected by the importer
+                total = total + (m.tm[i, s, d] * (1.0 + m.tx[i, s, d])
+                                 * export_price(m, ctx, i, s) * m.ice[i, s, d]
+                                 * m.imp[i, s, d] * p["vxmd"][i, s, d])
+        return total
+
+    m.tax_revenue = Expression(R, rule=tax_revenue, doc="indirect tax revenue")
+
+    def net_transfers(m, r):
+        return m.pnum * (sum(m.trf[s, r] for s in R if s != r)
+                         - sum(m.trf[r, s] for s in R if s != r))
+
+    m.net_transfers = Expression(R, rule=net_transfers, doc="net transfers received")
+    m.gdp = Expression(R, rule=lambda m, r: m.factor_income[r] + m.tax_revenue[r],
+                       doc="nominal GDP (income side, market prices)")
+
+    if separate:
+        m.yh = Var(R, initialize=1.0, doc="household income (index)")
+        m.yg = Var(R, initialize=1.0, doc="government revenue (index)")
+        m.inc_h = Constraint(R, rule=lambda m, r: m.yh[r] == (
+            m.factor_income[r] + m.net_transfers[r]) / p["yh0"][r], doc="household income")
+
+        def inc_g(m, r):
+            if p["yg0"][r] == 0:
+                return m.yg[r] == 1.0
+            return m.yg[r] == (p["tau_d"][r] * m.yh[r] * p["yh0"][r]
+                               + m.tax_revenue[r]) / p["yg0"][r]
+
+        m.inc_g = Constraint(R, rule=inc_g, doc="government revenue")
+        m.saving = Expression(R, rule=lambda m, r: p["s_h"][r] * m.yh[r] * p["yh0"][r]
+                              + p["s_g"][r] * m.yg[r] * p["yg0"][r], doc="domestic saving")
+        m.budget = Expression(R, rule=lambda m, r: (1.0 - p["s_g"][r]) * m.yg[r] * p["yg0"][r],
+                              doc="government purchases budget")
+        ctx.budget0 = {r: (1.0 - p["s_g"][r]) * p["yg0"][r] for r in R}
+    else:
+        m.inc = Var(R, initialize=1.0, doc="regional household income (index)")
+        m.inc_ra = Constraint(R, rule=lambda m, r: m.inc[r] == (
+            m.factor_income[r] + m.tax_revenue[r] + m.net_transfers[r]) / p["inc0"][r],
+            doc="regional household income")
+        m.saving = Expression(R, rule=lambda m, r: p["sav0"][r] / p["inc0"][r] * m.inc[r]
+                              * p["inc0"][r], doc="regional saving (fixed share of income)")
+        m.budget = Expression(R, rule=lambda m, r: m.inc[r] * p["inc0"][r],
+                              doc="regional income")
+        ctx.budget0 = {r: p["inc0"][r] for r in R}

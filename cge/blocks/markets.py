@@ -1,0 +1,79 @@
+r"""Market clearing (MODEL_SPEC §1–3), each equation paired with the price it determines.
+
+* ``mkt_pd`` (↔ ``pd``): supply of the domestic good = domestic Armington demand + exports
+  (without a CET); with a CET, CET domestic supply = domestic demand.
+* ``mkt_pe`` (↔ ``pe``, CET only): CET export supply = foreign demand for exports.
+* ``mkt_pf`` (↔ ``pf``): demand for a mobile factor = endowment (× employment index under the
+  unemployment closure).
+* ``mkt_pfs`` (↔ ``pfs``): sector-specific factor demand = its sector's endowment.
+
+Every equation is divided by its benchmark size, so residuals are relative. One market clearing
+condition is implied by all the others (Walras' law); the model keeps all of them and carries a
+slack ``walras`` in the largest domestic market, paired with the numeraire equation
+(``cge.closures``). A solution whose slack is not ~0 is an error.
+"""
+
+from __future__ import annotations
+
+from pyomo.environ import Constraint, Var
+
+from cge.blocks.context import Context
+from cge.blocks.trade import domestic_demand, export_supply_demand
+
+
+def add_markets(m, ctx: Context) -> None:
+    """Variables ``pd``, ``pe`` (CET), ``pf``, ``pfs``, ``walras``; market clearing equations."""
+    p = ctx.p
+    m.pd = Var(ctx.D, initialize=1.0, bounds=(1e-8, None), doc="price of domestic sales")
+    if ctx.cet:
+        m.pe = Var(ctx.E, initialize=1.0, bounds=(1e-8, None), doc="export price")
+    m.pf = Var(ctx.FAC, initialize=1.0, bounds=(1e-8, None), doc="price of a mobile factor")
+    m.pfs = Var(ctx.FSP, initialize=1.0, bounds=(1e-8, None), doc="price of a specific factor")
+    m.walras = Var(initialize=0.0, doc="Walras slack: excess supply in the dropped market")
+    if ctx.options.factor_market == "unemployment":
+        m.lsup = Var(ctx.regions, initialize=1.0, bounds=(0.0, None), doc="employment index")
+    ctx.walras_market = max(ctx.D, key=lambda k: p["vom"][k]) if ctx.D else None
+
+
+def add_market_clearing(m, ctx: Context) -> None:
+    """Market clearing equations (needs production, trade and demand blocks)."""
+    p = ctx.p
+    sig_t = ctx.options.esub_cet
+
+    def mkt_pd(m, i, r):
+        slack = m.walras if (i, r) == ctx.walras_market else 0.0
+        if ctx.cet:
+            vds = p["vom"][i, r] - p["vxs"][i, r]
+            supply = m.Y[i, r] * vds * (m.pd[i, r] / m.py[i, r]) ** sig_t
+            demand = domestic_demand(m, ctx, i, r)
+            scale = vds
+        else:
+            supply = m.Y[i, r] * p["vom"][i, r]
+            demand = domestic_demand(m, ctx, i, r) + export_supply_demand(m, ctx, i, r)
+            scale = p["vom"][i, r]
+        return (supply - demand) / scale == slack
+
+    m.mkt_pd = Constraint(ctx.D, rule=mkt_pd, doc="domestic goods market clearing")
+
+    if ctx.cet:
+        def mkt_pe(m, i, r):
+            vxs = p["vxs"][i, r]
+            supply = m.Y[i, r] * vxs * (m.pe[i, r] / m.py[i, r]) ** sig_t
+            return (supply - export_supply_demand(m, ctx, i, r)) / vxs == 0
+
+        m.mkt_pe = Constraint(ctx.E, rule=mkt_pe, doc="export market clearing (CET)")
+
+    def mkt_pf(m, f, r):
+        demand = sum(p["vfm"][f, j, r] * m.qf[f, j, r] for j in ctx.activities_using[f, r])
+        supply = p["evom"][f, r] * m.endow[f, r]
+        if ctx.options.factor_market == "unemployment" and f == ctx.options.labour:
+            supply = supply * m.lsup[r]
+        return (demand - supply) / p["evom"][f, r] == 0
+
+    m.mkt_pf = Constraint(ctx.FAC, rule=mkt_pf, doc="mobile factor market clearing")
+
+    def mkt_pfs(m, f, j, r):
+        return m.qf[f, j, r] == m.endow[f, r]
+
+    m.mkt_pfs = Constraint(ctx.FSP, rule=mkt_pfs, doc="sector-specific factor market clearing")
+

@@ -1,0 +1,151 @@
+"""Calibration: benchmark SAM + elasticities → the share-form parameter set the model reads.
+
+All benchmark prices are normalised to 1, so every benchmark value is also a benchmark quantity.
+Shares are named ``theta_*`` (GTAPinGAMS habit), elasticities ``esub*``, benchmark tax rates end in
+``0``. The model (``cge.model``) reads nothing but the Dataset returned by :func:`calibrate`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from cge.data.benchmark import DataError, check_balance, final_expenditure, tax_revenue
+
+ELASTICITY_COLUMNS = ("esubd", "esubm", "esubva")
+CALIBRATION_DIR = Path(__file__).resolve().parent.parent / "calibration"
+
+
+def load_elasticities(source: str | Path | dict, commodities: list[str]) -> xr.Dataset:
+    """Elasticities by commodity: Armington domestic/import ``esubd`` (GTAP ESUBD), import
+    sourcing ``esubm`` (ESUBM) and value-added substitution ``esubva`` (ESUBVA).
+
+    ``source`` is the name of a set in ``calibration/elasticities/<name>.csv``, a path to such a
+    CSV (columns commodity, esubd, esubm, esubva, source), or a dict
+    ``{"esubd": {i: σ}, ...}`` / ``{"esubd": σ, ...}`` (one value for all) for hand-made data.
+    Every σ must be finite and ≥ 0 (0 = Leontief, 1 = Cobb–Douglas).
+    """
+    if isinstance(source, dict):
+        cols = {}
+        for col in ELASTICITY_COLUMNS:
+            if col not in source:
+                raise DataError(f"elasticities: '{col}' missing; need {list(ELASTICITY_COLUMNS)}")
+            v = source[col]
+            cols[col] = [float(v[i]) if isinstance(v, dict) else float(v) for i in commodities]
+        frame = pd.DataFrame(cols, index=pd.Index(commodities, name="commodity"))
+        origin = "user dict"
+    else:
+        path = Path(source)
+        if not path.suffix:
+            path = CALIBRATION_DIR / "elasticities" / f"{source}.csv"
+        if not path.exists():
+            raise DataError(f"elasticity set {source!r} not found (looked for {path})")
+        frame = pd.read_csv(path).set_index("commodity")
+        missing_cols = [c for c in ELASTICITY_COLUMNS if c not in frame.columns]
+        if missing_cols:
+            raise DataError(f"{path}: columns {missing_cols} missing")
+        missing = [i for i in commodities if i not in frame.index]
+        if missing:
+            raise DataError(f"{path}: no elasticities for commodities {missing}; "
+                            f"the file has {list(frame.index)}")
+        frame = frame.loc[commodities]
+        origin = str(path)
+    for col in ELASTICITY_COLUMNS:
+        bad = frame.index[~(np.isfinite(frame[col]) & (frame[col] >= 0))]
+        if len(bad):
+            raise DataError(f"elasticities ({origin}): {col} must be finite and >= 0; "
+                            f"bad for {list(bad)}")
+    ds = xr.Dataset({c: ("commodity", frame[c].to_numpy(float)) for c in ELASTICITY_COLUMNS},
+                    coords={"commodity": commodities})
+    ds.attrs["elasticity_source"] = origin
+    return ds
+
+
+def _safe_div(num: xr.DataArray, den: xr.DataArray) -> xr.DataArray:
+    out = xr.where(den != 0, num / xr.where(den != 0, den, 1.0), 0.0)
+    return out.transpose(*num.dims, *[d for d in out.dims if d not in num.dims])
+
+
+def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dict = "gtap",
+              *, check: bool = True) -> xr.Dataset:
+    """Share-form parameters from a balanced benchmark.
+
+    Returns a Dataset holding the benchmark values (``v*``), benchmark tax rates (``to0``, ``tx0``,
+    ``tm0``, ``tfd0``), shares (``theta_*``), incomes and elasticities. Units of values: the
+    benchmark's unit. Rates are fractions (0.1 = 10 %).
+    """
+    if check:
+        check_balance(benchmark)
+    ds = benchmark
+    commodities = [str(c) for c in ds.commodity.values]
+    if not isinstance(elasticities, xr.Dataset):
+        elasticities = load_elasticities(elasticities, commodities)
+    clash = set(map(str, ds.agent.values)) & set(commodities)
+    if clash:
+        raise DataError(f"commodity names {sorted(clash)} clash with final-demand agent names")
+
+    p = xr.Dataset(coords=ds.coords)
+    for key in ("vom", "vdfm", "vifm", "vfm", "vto", "vdfd", "vifd", "vtfd", "vxmd", "vtx",
+                "vtm", "vdtax", "vsav", "vtrf"):
+        p[key] = ds[key]
+    # benchmark tax rates (fractions)
+    cost = ds.vom - ds.vto
+    p["to0"] = _safe_div(ds.vto, cost)
+    p["tx0"] = _safe_div(ds.vtx, ds.vxmd)
+    p["tm0"] = _safe_div(ds.vtm, ds.vxmd + ds.vtx)
+    purchases = (ds.vdfd + ds.vifd).sum("commodity")
+    p["tfd0"] = _safe_div(ds.vtfd, purchases)
+    if bool((p.to0 <= -1).any()) or bool((p.tm0 <= -1).any()) or bool((p.tx0 <= -1).any()):
+        raise DataError("benchmark tax rates must be > -100 %")
+    # production: value added vs intermediate bundle, factor shares, intermediate shares
+    va = ds.vfm.sum("factor")
+    intm = (ds.vdfm + ds.vifm).sum("commodity")
+    p["va0"] = va
+    p["int0"] = intm
+    p["cost0"] = cost
+    p["theta_va"] = _safe_div(va, va + intm)
+    p["theta_f"] = _safe_div(ds.vfm, va)
+    p["evom"] = ds.vfm.sum("activity")
+    # Armington: domestic share of each agent's purchases
+    p["theta_dm"] = _safe_div(ds.vdfm, ds.vdfm + ds.vifm)
+    p["theta_df"] = _safe_div(ds.vdfd, ds.vdfd + ds.vifd)
+    # import sourcing shares at landed prices
+    vims = ds.vxmd + ds.vtx + ds.vtm
+    p["vims"] = vims
+    p["theta_m"] = _safe_div(vims, vims.sum("exporter"))
+    # final demand bundles
+    p["vfd"] = purchases                       # purchases excl. commodity taxes (agent, region)
+    p["efd0"] = final_expenditure(ds)          # expenditure incl. commodity taxes
+    p["theta_fd"] = _safe_div(ds.vdfd + ds.vifd, purchases)
+    # CET shares (used only with a CET): domestic sales vs exports at market prices
+    exports = ds.vxmd.sum("importer").rename(exporter="region").rename(commodity="activity")
+    p["vxs"] = exports
+    p["theta_e"] = _safe_div(exports, ds.vom)
+    # incomes
+    factor_income = ds.vfm.sum(["factor", "activity"])
+    net_trf = (ds.vtrf.sum("payer").rename(recipient="region")
+               - ds.vtrf.sum("recipient").rename(payer="region"))
+    taxes = tax_revenue(ds)
+    p["factor_income0"] = factor_income
+    p["tax_revenue0"] = taxes
+    p["net_transfers0"] = net_trf
+    p["inc0"] = factor_income + taxes + net_trf            # regional household income
+    p["yh0"] = factor_income + net_trf                     # household income (separate inst.)
+    p["yg0"] = ds.vdtax + taxes                            # government revenue (separate inst.)
+    p["tau_d"] = _safe_div(ds.vdtax, p.yh0)
+    p["s_h"] = _safe_div(ds.vsav.sel(institution="household", drop=True), p.yh0)
+    p["s_g"] = _safe_div(ds.vsav.sel(institution="government", drop=True), p.yg0)
+    p["sav0"] = ds.vsav.sum("institution")
+    world = ds.vxmd + ds.vtx
+    p["fsav0"] = (world.sum(["commodity", "exporter"]).rename(importer="region")
+                  - world.sum(["commodity", "importer"]).rename(exporter="region") - net_trf)
+    p["gdp0"] = factor_income + taxes
+    for key in elasticities.data_vars:
+        p[key] = elasticities[key].rename(commodity="commodity")
+    p["esubva"] = p.esubva.rename(commodity="activity")
+    p.attrs = dict(benchmark.attrs)
+    p.attrs["elasticity_source"] = elasticities.attrs.get("elasticity_source", "")
+    return p

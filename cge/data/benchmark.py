@@ -1,0 +1,345 @@
+"""The benchmark: a balanced global social accounting matrix (SAM) as an xarray Dataset.
+
+Every array is a *value* flow in the data set's currency unit (default US$ million of the base year),
+measured at benchmark prices, so it is also a benchmark quantity once all prices are normalised to 1.
+Names follow GTAP/GTAPinGAMS habits (``v`` for benchmark values).
+
+Accounts and how they balance (checked by :func:`check_balance`, 1e-9 relative):
+
+* activity ``j`` in ``r`` (zero profit): ``vom = sum_i (vdfm + vifm) + sum_f vfm + vto``;
+* domestic market of ``i`` in ``r``: ``vom = sum_j vdfm + sum_a vdfd + sum_s vxmd[i, r, s]``;
+* import market of ``i`` in ``r``: ``sum_s (vxmd + vtx + vtm)[i, s, r] = sum_j vifm + sum_a vifd``;
+* household: factor income + net transfers received ``= C + vdtax + vsav[household]``;
+* government: ``vdtax`` + output, final-demand, export and import taxes
+  ``= G_civil + G_defense + vsav[government]``;
+* saving–investment: ``I = vsav[household] + vsav[government] + foreign saving``, where foreign
+  saving is imports minus exports at world (fob = cif) prices minus net transfers received.
+
+Final demand agents are ``household`` (private consumption), ``government`` (civil government
+consumption), ``defense`` (government defense consumption) and ``investment``. A final-demand
+expenditure is ``sum_i (vdfd + vifd)[i, a, r] + vtfd[a, r]`` (purchases plus commodity taxes).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+FINAL_AGENTS: tuple[str, ...] = ("household", "government", "defense", "investment")
+INSTITUTIONS: tuple[str, ...] = ("household", "government")
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    """One array of the benchmark: its dimensions and what it means."""
+
+    dims: tuple[str, ...]
+    description: str
+
+
+#: The schema: every array a benchmark carries. Units are the data set's ``unit`` attribute.
+SCHEMA: dict[str, ArraySpec] = {
+    "vom": ArraySpec(("activity", "region"), "gross output at market prices (incl. output tax)"),
+    "vdfm": ArraySpec(("commodity", "activity", "region"), "domestic intermediate purchases"),
+    "vifm": ArraySpec(("commodity", "activity", "region"),
+                      "imported intermediate purchases at landed (tariff-inclusive) prices"),
+    "vfm": ArraySpec(("factor", "activity", "region"), "primary factor payments"),
+    "vto": ArraySpec(("activity", "region"), "output taxes net of subsidies"),
+    "vdfd": ArraySpec(("commodity", "agent", "region"), "domestic final-demand purchases"),
+    "vifd": ArraySpec(("commodity", "agent", "region"),
+                      "imported final-demand purchases at landed (tariff-inclusive) prices"),
+    "vtfd": ArraySpec(("agent", "region"), "commodity taxes paid by final demand agents"),
+    "vxmd": ArraySpec(("commodity", "exporter", "importer"),
+                      "bilateral exports at the exporter's market price (before export tax)"),
+    "vtx": ArraySpec(("commodity", "exporter", "importer"), "export taxes (revenue of exporter)"),
+    "vtm": ArraySpec(("commodity", "exporter", "importer"), "import tariffs (revenue of importer)"),
+    "vdtax": ArraySpec(("region",), "direct taxes paid by the household to the government"),
+    "vsav": ArraySpec(("institution", "region"), "saving by institution"),
+    "vtrf": ArraySpec(("payer", "recipient"), "international transfers (household to household)"),
+}
+
+#: Coordinates every benchmark must define; `exporter`/`importer`/`payer`/`recipient` copy `region`.
+SET_DIMS = ("region", "commodity", "activity", "factor", "agent", "institution")
+
+BALANCE_RTOL = 1e-9
+
+
+class DataError(ValueError):
+    """A benchmark data set is malformed or does not balance; the message names where."""
+
+
+# --------------------------------------------------------------------------------------------
+# Construction
+# --------------------------------------------------------------------------------------------
+def empty_benchmark(
+    regions: list[str],
+    commodities: list[str],
+    factors: list[str],
+    *,
+    name: str = "benchmark",
+    unit: str = "US$ million",
+    year: int | None = None,
+) -> xr.Dataset:
+    """An all-zero benchmark with the given sets (activities = commodities: one sector, one good).
+
+    Fill the arrays, then call :func:`complete` to derive ``vom`` and the saving accounts and
+    :func:`check_balance` to verify.
+    """
+    coords = {
+        "region": list(regions),
+        "commodity": list(commodities),
+        "activity": list(commodities),
+        "factor": list(factors),
+        "agent": list(FINAL_AGENTS),
+        "institution": list(INSTITUTIONS),
+        "exporter": list(regions),
+        "importer": list(regions),
+        "payer": list(regions),
+        "recipient": list(regions),
+    }
+    data = {}
+    for key, spec in SCHEMA.items():
+        shape = tuple(len(coords[d]) for d in spec.dims)
+        data[key] = xr.DataArray(np.zeros(shape), dims=spec.dims,
+                                 attrs={"description": spec.description, "units": unit})
+    ds = xr.Dataset(data, coords=coords, attrs={"name": name, "unit": unit})
+    if year is not None:
+        ds.attrs["year"] = year
+    return ds
+
+
+def final_expenditure(ds: xr.Dataset) -> xr.DataArray:
+    """Expenditure of each final-demand agent, purchases plus commodity taxes (agent, region)."""
+    return (ds.vdfd + ds.vifd).sum("commodity") + ds.vtfd
+
+
+def tax_revenue(ds: xr.Dataset) -> xr.DataArray:
+    """Indirect tax revenue by region: output, final-demand, export (exporter) and import taxes."""
+    vtx = ds.vtx.sum(["commodity", "importer"]).rename(exporter="region")
+    vtm = ds.vtm.sum(["commodity", "exporter"]).rename(importer="region")
+    return ds.vto.sum("activity") + ds.vtfd.sum("agent") + vtx + vtm
+
+
+def net_transfers(ds: xr.Dataset) -> xr.DataArray:
+    """Net international transfers received by each region."""
+    received = ds.vtrf.sum("payer").rename(recipient="region")
+    paid = ds.vtrf.sum("recipient").rename(payer="region")
+    return received - paid
+
+
+def foreign_saving(ds: xr.Dataset) -> xr.DataArray:
+    """Foreign saving (minus the current account): imports - exports at world prices - transfers."""
+    world = ds.vxmd + ds.vtx
+    imports = world.sum(["commodity", "exporter"]).rename(importer="region")
+    exports = world.sum(["commodity", "importer"]).rename(exporter="region")
+    return imports - exports - net_transfers(ds)
+
+
+def complete(ds: xr.Dataset, *, government_saving: xr.DataArray | None = None) -> xr.Dataset:
+    """Derive the accounts that close the SAM from the flows already filled in.
+
+    * ``vom`` from the domestic market (row) identity;
+    * ``vsav`` so that the household and government budgets close: government saving is
+      ``government_saving`` (default 0) and direct taxes ``vdtax`` are whatever closes the
+      government budget (if that would be negative, ``vdtax = 0`` and government saving absorbs it);
+      household saving = investment − government saving − foreign saving.
+
+    The activity (column) identity is *not* forced: call :func:`check_balance` afterwards.
+    """
+    ds = ds.copy(deep=True)
+    ds["vom"] = (ds.vdfm.sum("activity") + ds.vdfd.sum("agent")
+                 + ds.vxmd.sum("importer").rename(exporter="region")).rename(commodity="activity")
+    ds["vom"] = ds.vom.transpose("activity", "region")
+    fe = final_expenditure(ds)
+    sg = xr.zeros_like(ds.vdtax) if government_saving is None else government_saving
+    gov_spend = fe.sel(agent="government") + fe.sel(agent="defense")
+    vdtax = gov_spend + sg - tax_revenue(ds)
+    sg = xr.where(vdtax < 0, sg - vdtax, sg)
+    vdtax = vdtax.clip(min=0.0)
+    ds["vdtax"] = vdtax.drop_vars("agent", errors="ignore")
+    sh = fe.sel(agent="investment") - sg - foreign_saving(ds)
+    ds["vsav"] = xr.concat([sh.drop_vars("agent", errors="ignore"),
+                            sg.drop_vars("agent", errors="ignore")],
+                           dim=pd.Index(list(INSTITUTIONS), name="institution"))
+    ds["vsav"] = ds.vsav.transpose("institution", "region")
+    for key, spec in SCHEMA.items():
+        ds[key].attrs.update(description=spec.description, units=ds.attrs.get("unit", ""))
+    return ds
+
+
+# --------------------------------------------------------------------------------------------
+# Checks
+# --------------------------------------------------------------------------------------------
+def account_gaps(ds: xr.Dataset) -> dict[str, xr.DataArray]:
+    """Receipts minus payments of every account, with the scale used to judge them relative."""
+    fe = final_expenditure(ds)
+    factor_income = ds.vfm.sum(["factor", "activity"])
+    ntr = net_transfers(ds)
+    gaps = {
+        "activity (zero profit)": (
+            ds.vom - (ds.vdfm + ds.vifm).sum("commodity") - ds.vfm.sum("factor") - ds.vto,
+            ds.vom),
+        "domestic market": (
+            ds.vom.rename(activity="commodity") - ds.vdfm.sum("activity") - ds.vdfd.sum("agent")
+            - ds.vxmd.sum("importer").rename(exporter="region"),
+            ds.vom.rename(activity="commodity")),
+        "import market": (
+            (ds.vxmd + ds.vtx + ds.vtm).sum("exporter").rename(importer="region")
+            - ds.vifm.sum("activity") - ds.vifd.sum("agent"),
+            ds.vifm.sum("activity") + ds.vifd.sum("agent")),
+        "household budget": (
+            factor_income + ntr - fe.sel(agent="household", drop=True) - ds.vdtax
+            - ds.vsav.sel(institution="household", drop=True),
+            factor_income),
+        "government budget": (
+            ds.vdtax + tax_revenue(ds) - fe.sel(agent="government", drop=True)
+            - fe.sel(agent="defense", drop=True) - ds.vsav.sel(institution="government", drop=True),
+            factor_income),
+        "saving-investment": (
+            ds.vsav.sum("institution") + foreign_saving(ds) - fe.sel(agent="investment", drop=True),
+            factor_income),
+    }
+    return gaps
+
+
+def check_balance(ds: xr.Dataset, rtol: float = BALANCE_RTOL) -> None:
+    """Raise :class:`DataError` naming every account whose receipts ≠ payments (relative to rtol).
+
+    The gap is judged relative to the account's own size, floored at ``rtol`` times the largest
+    regional factor income so that near-empty accounts do not fail on rounding noise.
+    """
+    check_structure(ds)
+    floor = float(ds.vfm.sum(["factor", "activity"]).max())
+    problems = []
+    for account, (gap, scale) in account_gaps(ds).items():
+        tol = rtol * np.maximum(np.abs(scale), floor)
+        bad = np.abs(gap) > tol
+        if bool(bad.any()):
+            stacked = gap.where(bad).to_series().dropna()
+            worst = stacked.abs().sort_values(ascending=False).head(5)
+            where = ", ".join(f"{k if isinstance(k, str) else '/'.join(map(str, k))}: "
+                              f"{stacked[k]:+.6g}" for k in worst.index)
+            problems.append(f"{account} does not balance ({int(bad.sum())} cells; largest gaps "
+                            f"{where} {ds.attrs.get('unit', '')})")
+    if problems:
+        raise DataError(f"benchmark '{ds.attrs.get('name', '?')}' is unbalanced: "
+                        + "; ".join(problems))
+
+
+def check_structure(ds: xr.Dataset) -> None:
+    """Every schema array present with the right dimensions, finite, and flows non-negative."""
+    name = ds.attrs.get("name", "?")
+    for key, spec in SCHEMA.items():
+        if key not in ds:
+            raise DataError(f"benchmark '{name}': array '{key}' ({spec.description}) is missing")
+        if tuple(ds[key].dims) != spec.dims:
+            raise DataError(f"benchmark '{name}': array '{key}' has dimensions {ds[key].dims}, "
+                            f"expected {spec.dims}")
+        vals = ds[key].values
+        if not np.all(np.isfinite(vals)):
+            raise DataError(f"benchmark '{name}': array '{key}' has NaN or infinite values at "
+                            f"{_first_where(ds[key], ~np.isfinite(vals))}")
+    for key in ("vom", "vdfm", "vifm", "vfm", "vdfd", "vifd", "vxmd", "vtrf", "vdtax"):
+        vals = ds[key].values
+        if np.any(vals < 0):
+            raise DataError(f"benchmark '{name}': array '{key}' ({SCHEMA[key].description}) has "
+                            f"negative values at {_first_where(ds[key], vals < 0)}")
+    if not np.array_equal(ds.commodity.values, ds.activity.values):
+        raise DataError(f"benchmark '{name}': activities must equal commodities "
+                        "(one sector makes one commodity)")
+
+
+def _first_where(da: xr.DataArray, mask: np.ndarray) -> str:
+    idx = np.argwhere(mask)[0]
+    return ", ".join(f"{d}={da[d].values[i]}" for d, i in zip(da.dims, idx, strict=True))
+
+
+# --------------------------------------------------------------------------------------------
+# Plain-text storage: one long-format CSV per array + dataset.toml (units, sources)
+# --------------------------------------------------------------------------------------------
+def save_benchmark(ds: xr.Dataset, directory: str | Path, *, sources: dict[str, str],
+                   notes: str = "") -> None:
+    """Write ``ds`` to ``directory`` as ``<array>.csv`` files and a ``dataset.toml``.
+
+    ``sources`` maps every array name to the source text of that table; a missing source is an
+    error. Values are written with 17 significant digits so the balance survives the round trip.
+    Zero cells are omitted (the reader restores them).
+    """
+    directory = Path(directory)
+    missing = [k for k in SCHEMA if not sources.get(k)]
+    if missing:
+        raise DataError(f"no source given for arrays {missing}")
+    directory.mkdir(parents=True, exist_ok=True)
+    for key in SCHEMA:
+        series = ds[key].to_series()
+        series = series[series != 0]
+        frame = series.rename("value").reset_index()
+        frame.to_csv(directory / f"{key}.csv", index=False, float_format="%.17g")
+    lines = [
+        f'name = "{ds.attrs.get("name", directory.name)}"',
+        f'unit = "{ds.attrs.get("unit", "US$ million")}"',
+    ]
+    if "year" in ds.attrs:
+        lines.append(f"year = {int(ds.attrs['year'])}")
+    if notes:
+        lines.append(f'notes = """\n{notes.strip()}\n"""')
+    lines.append("")
+    for set_name in SET_DIMS:
+        lines.append(f"{set_name} = {[str(v) for v in ds[set_name].values]!r}".replace("'", '"'))
+    for key, spec in SCHEMA.items():
+        src = sources[key].replace('"', "'")
+        lines += ["", f"[arrays.{key}]", f'description = "{spec.description}"',
+                  f'dims = {list(spec.dims)!r}'.replace("'", '"'), f'source = "{src}"']
+    (directory / "dataset.toml").write_text("\n".join(lines) + "\n")
+
+
+def load_benchmark(directory: str | Path, *, check: bool = True) -> xr.Dataset:
+    """Read a benchmark written by :func:`save_benchmark`; check its balance unless told not to.
+
+    Readers never change data: what is in the files is what comes back.
+    """
+    directory = Path(directory)
+    meta_path = directory / "dataset.toml"
+    if not meta_path.exists():
+        raise DataError(f"{directory}: no dataset.toml (is this a benchmark directory?)")
+    meta = tomllib.loads(meta_path.read_text())
+    for set_name in SET_DIMS:
+        if set_name not in meta:
+            raise DataError(f"{meta_path}: set '{set_name}' is not defined")
+    ds = empty_benchmark(meta["region"], meta["commodity"], meta["factor"],
+                         name=meta.get("name", directory.name),
+                         unit=meta.get("unit", "US$ million"), year=meta.get("year"))
+    arrays_meta = meta.get("arrays", {})
+    for key, spec in SCHEMA.items():
+        path = directory / f"{key}.csv"
+        if not path.exists():
+            raise DataError(f"{path}: file missing (array '{key}': {spec.description})")
+        if not arrays_meta.get(key, {}).get("source"):
+            raise DataError(f"{meta_path}: array '{key}' has no source")
+        frame = pd.read_csv(path)
+        expected = [*spec.dims, "value"]
+        if list(frame.columns) != expected:
+            raise DataError(f"{path}: columns {list(frame.columns)}, expected {expected}")
+        da = ds[key]
+        for dim in spec.dims:
+            unknown = set(frame[dim].astype(str)) - set(map(str, ds[dim].values))
+            if unknown:
+                raise DataError(f"{path}: unknown {dim} {sorted(unknown)}; valid: "
+                                f"{[str(v) for v in ds[dim].values]}")
+        if frame.duplicated(list(spec.dims)).any():
+            raise DataError(f"{path}: duplicated rows for {spec.dims}")
+        if len(frame):
+            idx = tuple(ds.indexes[d].get_indexer(frame[d].astype(str)) for d in spec.dims)
+            values = da.values.copy()
+            values[idx] = frame["value"].to_numpy(dtype=float)
+            ds[key] = da.copy(data=values)
+        ds[key].attrs["source"] = arrays_meta[key]["source"]
+    ds.attrs["path"] = str(directory)
+    if check:
+        check_balance(ds)
+    return ds

@@ -1,0 +1,121 @@
+"""Build the Pyomo model from calibrated parameters, calling the blocks in a fixed order.
+
+The model is a square system (one equation per free variable, paired by role: zero-profit
+``prf_*`` ↔ activity levels and unit-cost prices, market clearing ``mkt_*`` ↔ prices, income
+``inc_*`` ↔ incomes, expenditure rules ``dem_*`` ↔ final demands, the numeraire rule ↔ the Walras
+slack), solved by Ipopt with a constant objective. It is built once per (data, elasticities,
+options); scenarios change fixed instrument variables and re-solve from the current point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import xarray as xr
+from pyomo.environ import ConcreteModel, Constraint, Objective, Var
+
+from cge.blocks.context import Context
+from cge.blocks.demand import add_expenditure_rules, add_final_demand, add_final_demand_variables
+from cge.blocks.income import add_income
+from cge.blocks.instruments import add_instruments
+from cge.blocks.markets import add_market_clearing, add_markets
+from cge.blocks.production import add_production, add_production_variables
+from cge.blocks.trade import add_trade, add_trade_variables
+from cge.closures import add_closures
+from cge.options import ModelOptions
+
+
+@dataclass
+class CGEModel:
+    """A built model: the Pyomo model, its build context and the benchmark point.
+
+    Use :func:`build_model` to create one. ``benchmark_values`` holds every variable's benchmark
+    value (all prices and quantity indices 1, the Walras slack 0, instruments at benchmark rates),
+    so :meth:`reset` returns the model to the benchmark exactly.
+    """
+
+    params: xr.Dataset
+    options: ModelOptions
+    ctx: Context
+    m: ConcreteModel
+    all_vars: list = field(default_factory=list)
+
+    # ----------------------------------------------------------------------------------------
+    def variables(self):
+        """All variable data objects (free and fixed)."""
+        return self.m.component_data_objects(Var, descend_into=True)
+
+    def free_variables(self) -> list:
+        return [v for v in self.variables() if not v.fixed]
+
+    def active_equations(self) -> list:
+        return list(self.m.component_data_objects(Constraint, active=True, descend_into=True))
+
+    def snapshot(self) -> dict:
+        """Current values of all variables and the fixed/active state needed to restore them.
+
+        Values are keyed by the variable's position in :attr:`all_vars` (Pyomo variables are
+        not hashable)."""
+        return {
+            "values": [v.value for v in self.all_vars],
+            "fixed": [v.fixed for v in self.all_vars],
+            "dem_def": {r: self.m.dem_def[r].active for r in self.ctx.DEF},
+            "dem_def_gdp": {r: self.m.dem_def_gdp[r].active for r in self.ctx.DEF},
+        }
+
+    def restore(self, snap: dict) -> None:
+        """Put back a :meth:`snapshot`."""
+        for v, val in zip(self.all_vars, snap["values"], strict=True):
+            v.set_value(val, skip_validation=True)
+        for v, fixed in zip(self.all_vars, snap["fixed"], strict=True):
+            if fixed and not v.fixed:
+                v.fix()
+            elif not fixed and v.fixed:
+                v.unfix()
+        for r, active in snap["dem_def"].items():
+            self.m.dem_def[r].activate() if active else self.m.dem_def[r].deactivate()
+        for r, active in snap["dem_def_gdp"].items():
+            if active:
+                self.m.dem_def_gdp[r].activate()
+            else:
+                self.m.dem_def_gdp[r].deactivate()
+
+    def reset(self) -> None:
+        """Return every variable and instrument to the benchmark."""
+        self.restore(self._benchmark)
+
+    def check_square(self) -> tuple[int, int]:
+        """(number of active equations, number of free variables); raises if they differ."""
+        n_eq = len(self.active_equations())
+        n_var = len(self.free_variables())
+        if n_eq != n_var:
+            raise RuntimeError(f"model is not square: {n_eq} equations, {n_var} free variables")
+        return n_eq, n_var
+
+
+def build_model(params: xr.Dataset, options: ModelOptions | None = None) -> CGEModel:
+    """Build the Pyomo model for calibrated ``params`` (from :func:`cge.calibrate.calibrate`)."""
+    options = options or ModelOptions()
+    ctx = Context(params, options)
+    m = ConcreteModel(name=f"cge[{params.attrs.get('name', '')}]")
+    # variables first: instruments (fixed), prices and quantities of every block
+    add_instruments(m, ctx)
+    add_markets(m, ctx)
+    add_production_variables(m, ctx)
+    add_trade_variables(m, ctx)
+    add_final_demand_variables(m, ctx)
+    # equations, in the order of the data flow
+    add_production(m, ctx)
+    add_trade(m, ctx)
+    add_final_demand(m, ctx)
+    add_income(m, ctx)
+    add_expenditure_rules(m, ctx)
+    add_market_clearing(m, ctx)
+    add_closures(m, ctx)
+    m.objective = Objective(expr=0.0, doc="constant: the model is a square system")
+    model = CGEModel(params=params, options=options, ctx=ctx, m=m)
+    model.all_vars = list(model.variables())
+    model.check_square()
+    model._benchmark = model.snapshot()
+    model.last_solution = model._benchmark
+    return model

@@ -1,0 +1,104 @@
+"""Model options: the structural choices an economist makes before building a model.
+
+Every option is configuration, never a second copy of the model. Options that change the shape of
+the equation system (which variables exist) are fixed at build time; policy instruments, defense
+rules and shock sizes are changed on a built model through fixed variables (see ``cge.model``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+FACTOR_MARKETS = ("mobile", "sector_specific_capital", "unemployment")
+EXTERNAL_CLOSURES = ("fixed_current_account", "global_bank")
+INSTITUTIONS = ("regional_household", "separate")
+TRANSFORMATIONS = ("none", "cet")
+
+
+class OptionsError(ValueError):
+    """An invalid model option; the message names the option and its allowed values."""
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """Structural options of a model build.
+
+    Attributes
+    ----------
+    institutions
+        ``"regional_household"`` (GTAP: one regional household receives all income and splits it
+        Cobb–Douglas between private consumption, government and saving) or ``"separate"``
+        (Hosoe, Gasawa & Hashimoto 2010: household and government accounts, direct tax, fixed
+        average saving rates).
+    transformation
+        ``"none"``: output is one good sold at one price at home and abroad (GTAP default);
+        ``"cet"``: output is split between domestic sales and exports by a CET with elasticity
+        ``esub_cet`` (GTAPinGAMS / textbook option).
+    esub_cet
+        Elasticity of transformation σ_T (> 0, finite) used when ``transformation == "cet"``.
+    factor_market
+        ``"mobile"``: fixed endowments, full employment, mobile across sectors;
+        ``"sector_specific_capital"``: capital fixed in each sector (short run);
+        ``"unemployment"``: real wage (labour price over the CPI) fixed, employment adjusts.
+    external
+        ``"fixed_current_account"``: each region's foreign saving fixed in units of the numeraire;
+        ``"global_bank"``: world saving pooled, each region's investment a fixed share of it.
+    numeraire
+        ``"world_factor_price"`` (benchmark-value-weighted index of all factor prices),
+        ``"factor_price:<factor>:<region>"`` or ``"cpi:<region>"``.
+    esub_top
+        σ between value added and the intermediate bundle (0 = Leontief, GTAP default).
+    esub_final
+        σ among commodities in each final-demand bundle (1 = Cobb–Douglas, 0 = Leontief).
+    labour, capital
+        Names of the labour and capital factors in the data (used by the closures).
+    """
+
+    institutions: str = "regional_household"
+    transformation: str = "none"
+    esub_cet: float = 2.0
+    factor_market: str = "mobile"
+    external: str = "fixed_current_account"
+    numeraire: str = "world_factor_price"
+    esub_top: float = 0.0
+    esub_final: dict[str, float] = field(default_factory=lambda: {
+        "household": 1.0, "government": 0.0, "defense": 0.0, "investment": 0.0})
+    labour: str = "labour"
+    capital: str = "capital"
+
+    def __post_init__(self) -> None:
+        _check_choice("institutions", self.institutions, INSTITUTIONS)
+        _check_choice("transformation", self.transformation, TRANSFORMATIONS)
+        _check_choice("factor_market", self.factor_market, FACTOR_MARKETS)
+        _check_choice("external", self.external, EXTERNAL_CLOSURES)
+        if self.transformation == "cet" and not (0 < self.esub_cet < float("inf")):
+            raise OptionsError(f"esub_cet must be > 0 and finite with a CET, got {self.esub_cet}")
+        if self.esub_top < 0:
+            raise OptionsError(f"esub_top must be >= 0, got {self.esub_top}")
+        for agent, sigma in self.esub_final.items():
+            if sigma < 0:
+                raise OptionsError(f"esub_final[{agent!r}] must be >= 0, got {sigma}")
+        if self.institutions == "separate" and self.external == "global_bank":
+            raise OptionsError("external = 'global_bank' is available with institutions = "
+                               "'regional_household' only; use 'fixed_current_account'")
+
+    def with_closure(self, closure: dict[str, str]) -> ModelOptions:
+        """A copy with the closure keys of a scenario applied (keys named as in scenario files)."""
+        changes: dict[str, object] = {}
+        for key, value in closure.items():
+            if key not in {"factor_market", "external", "institutions", "transformation",
+                           "numeraire"}:
+                raise OptionsError(f"unknown closure key {key!r}")
+            changes[key] = value
+        return replace(self, **changes) if changes else self
+
+    def textbook(self) -> ModelOptions:
+        """Hosoe–Gasawa–Hashimoto textbook configuration: separate institutions, Cobb–Douglas
+        final demands and a CET between domestic sales and exports."""
+        return replace(self, institutions="separate", transformation="cet",
+                       esub_final={a: 1.0 for a in self.esub_final})
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise OptionsError(f"option {name} = {value!r} is not known; allowed: {list(allowed)}")

@@ -1,0 +1,772 @@
+"""Scenario files: a plain TOML file -> a validated, fully resolved set of shocks.
+
+Economists write a scenario as a TOML file (copy an example from ``scenarios/`` and edit it).
+:func:`load_scenario` / :func:`parse_scenario` check it against the sets of a benchmark data set
+(:class:`Sets`) and return a frozen :class:`Scenario` in which every region, commodity and factor
+reference is resolved to a tuple of set members and every percentage is converted to a fraction.
+
+Any problem with the input -- malformed TOML, an unknown key, an unknown region, a wrong type, a
+missing or contradictory field, a rate of -100 % or less, an unknown closure -- raises exactly one
+exception type, :class:`ScenarioError` (a ``ValueError``). Its message names the file, the field
+as a TOML path (``tariff[2].importer``) and the allowed values or names. Indices in field paths
+are **1-based** and count the tables of one kind in file order: ``tariff[2]`` is the second
+``[[tariff]]`` table; ``tariff[2].exporter[3]`` is the third element of its ``exporter`` list.
+
+File format
+-----------
+::
+
+    name = "us_jpn_reciprocal"        # required, [a-z0-9_]+
+    description = "US 24% reciprocal tariff on Japan, 25% on autos"   # optional text
+
+    [groups]                           # optional, scenario-local groups
+    regions.partners = ["JPN", "EU", "KOR"]
+    commodities.autos = ["motor_vehicles"]
+    commodities.goods_ex_autos = ["agri_food", "energy", "chemicals", "metals",
+                                  "electronics", "machinery", "other_mfg"]
+
+    [closure]                          # optional; only the keys set here are recorded
+    factor_market = "mobile"
+    numeraire = "world_factor_price"
+
+    [[tariff]]                         # import tariff (instrument "tm"), importer's revenue
+    importer = "USA"
+    exporter = "JPN"                   # a name, a group, or a list of names/groups
+    commodities = "goods_ex_autos"
+    add = 24.0                         # percentage points; or set = 15.0 (%); or multiply = 2.0
+
+    [[tariff]]
+    importer = "USA"
+    exporter = "JPN"
+    commodities = "autos"
+    add = 25.0
+
+    [[export_tax]]    # instrument "tx": exporter, importer, commodities, add | set | multiply
+    [[trade_cost]]    # iceberg ad-valorem equivalent: same keys as tariff, add/set in percent
+    [[output_tax]]    # instrument "to": region, commodities, add | set | multiply
+
+    [[transfer]]                       # an international transfer, payer -> recipient
+    payer = "JPN"
+    recipient = "USA"
+    share_of_payer_gdp = 0.1           # percent of the payer's GDP; or amount = 4000.0 (data unit)
+
+    [[defense]]                        # real government defense purchases
+    region = "JPN"
+    scale = 1.5                        # x 1.5; or share_of_gdp = 2.0 (percent of GDP)
+
+    [[endowment]]                      # factor endowment x scale
+    region = "JPN"
+    factor = "labour"
+    scale = 1.1
+
+    [[productivity]]                   # factor-augmenting productivity x scale
+    regions = "all"
+    factors = ["labour", "capital"]
+    scale = 1.02
+
+Keys and values
+~~~~~~~~~~~~~~~
+* Synonyms: ``importer``/``importers``, ``exporter``/``exporters``, ``region``/``regions``,
+  ``factor``/``factors``, ``commodity``/``commodities`` -- singular or plural, not both.
+* A region/commodity/factor field takes a string (a name or a group) or a list of strings; it
+  resolves to a tuple of unique names in the data set's order. Built-in groups: ``"all"`` (all
+  members) and ``"all_but:X"`` (every member except ``X``, which must be a valid name) for
+  regions, commodities and factors. Groups may also come from the data set
+  (:meth:`Sets.from_benchmark`) or from the file's ``[groups]`` table (``regions.<name>``,
+  ``commodities.<name>``, ``factors.<name>``), whose members may use names, built-in groups,
+  data-set groups and scenario groups defined earlier in the file. A scenario group must not
+  reuse a set member's or an existing group's name.
+* Numbers must be finite TOML integers or floats (booleans, NaN and inf are rejected).
+* Rates (tariff, export_tax, trade_cost, output_tax), exactly one of
+
+  - ``add``: percentage points added to the benchmark rate (``add = 10`` -> +0.10); > -100;
+  - ``set``: the new rate in percent (``set = 15`` -> 0.15); > -100, so that 1 + rate > 0;
+  - ``multiply``: a factor on the benchmark rate (> 0; a zero benchmark rate stays zero --
+    use ``set = 0`` to remove a rate).
+
+  Whether benchmark rate + ``add`` stays above -100 % needs the benchmark rates, so that final
+  check is done by the model, not here.
+  Bilateral shocks cover every (commodity, exporter, importer) with exporter != importer
+  (:meth:`RateShock.cells`); intra-region trade of an aggregate region is never shocked.
+* Transfers: ``payer`` != ``recipient`` (single region names) and exactly one of ``amount``
+  (>= 0, the data set's currency unit, e.g. US$ million) or ``share_of_payer_gdp`` (percent of
+  the payer's benchmark GDP, strictly between 0 and 100; 0.1 -> 0.001).
+* Defense: ``region`` (or ``regions``: one shock per region) and exactly one of ``scale``
+  (> 0, multiplies real defense purchases) or ``share_of_gdp`` (percent of GDP, in (0, 100)).
+  A region may have at most one defense shock.
+* Endowment / productivity: ``region(s)``, ``factor(s)`` and ``scale`` (> 0).
+
+Several shocks on the same cell compose in file order: ``add`` accumulates, ``set`` overrides
+what came before, ``multiply``/``scale`` multiply. Transfers between the same pair add up.
+
+Closure (``[closure]``), keys and allowed values are in :data:`CLOSURE_OPTIONS`; ``numeraire``
+also accepts ``"factor_price:<factor>:<region>"`` and ``"cpi:<region>"``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "CLOSURE_OPTIONS",
+    "INSTRUMENTS",
+    "DefenseShock",
+    "FactorShock",
+    "RateShock",
+    "Scenario",
+    "ScenarioError",
+    "Sets",
+    "Transfer",
+    "load_scenario",
+    "parse_scenario",
+]
+
+#: Closure keys and their allowed values. ``numeraire`` additionally accepts the patterns in
+#: :data:`NUMERAIRE_PATTERNS`.
+CLOSURE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "factor_market": ("mobile", "sector_specific_capital", "unemployment"),
+    "external": ("fixed_current_account", "global_bank"),
+    "institutions": ("regional_household", "separate"),
+    "transformation": ("none", "cet"),
+    "numeraire": ("world_factor_price",),
+}
+#: Parametrised numeraire forms, validated against the sets.
+NUMERAIRE_PATTERNS: tuple[str, ...] = ("factor_price:<factor>:<region>", "cpi:<region>")
+
+#: TOML array-of-tables name -> model instrument for rate shocks.
+INSTRUMENTS: dict[str, str] = {
+    "tariff": "tm",
+    "export_tax": "tx",
+    "trade_cost": "trade_cost",
+    "output_tax": "to",
+}
+FACTOR_KINDS: tuple[str, ...] = ("endowment", "productivity")
+TABLE_ARRAYS: tuple[str, ...] = (*INSTRUMENTS, "transfer", "defense", *FACTOR_KINDS)
+TOP_LEVEL_KEYS: tuple[str, ...] = ("name", "description", "groups", "closure", *TABLE_ARRAYS)
+GROUP_KINDS: tuple[str, ...] = ("regions", "commodities", "factors")
+
+_NAME_RE = re.compile(r"[a-z0-9_]+")
+_GROUP_NAME_RE = re.compile(r"[A-Za-z0-9_\-]+")
+_ALL = "all"
+_ALL_BUT = "all_but:"
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------
+class ScenarioError(ValueError):
+    """Any problem with a scenario file. ``str(err)`` is ``"<source>: <field>: <problem>"``.
+
+    Attributes: ``source`` (file path or ``"<string>"``), ``field`` (TOML path such as
+    ``tariff[2].importer``, or ``None`` for file-level problems), ``problem`` (the explanation).
+    """
+
+    def __init__(self, source: str, field: str | None, problem: str) -> None:
+        self.source = source
+        self.field = field
+        self.problem = problem
+        where = f"{source}: {field}" if field else source
+        super().__init__(f"{where}: {problem}")
+
+
+def _fmt_list(items: Iterable[str], limit: int = 400) -> str:
+    items = list(items)
+    text = ", ".join(items)
+    if len(items) > limit:
+        text = ", ".join(items[:limit]) + f", ... ({len(items)} in all)"
+    return text
+
+
+def _suggest(word: str, candidates: Iterable[str]) -> str:
+    cands = list(candidates)
+    lower = {c.lower(): c for c in cands}
+    if word.lower() in lower and lower[word.lower()] != word:
+        return f" (did you mean {lower[word.lower()]!r}?)"
+    close = difflib.get_close_matches(word, cands, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# --------------------------------------------------------------------------------------------
+# Sets
+# --------------------------------------------------------------------------------------------
+def _freeze_groups(groups: Mapping[str, Iterable[str]] | None) -> Mapping[str, tuple[str, ...]]:
+    return MappingProxyType({str(k): tuple(str(m) for m in v) for k, v in (groups or {}).items()})
+
+
+@dataclass(frozen=True)
+class Sets:
+    """The names a scenario may refer to, in the data set's order, plus data-set defined groups.
+
+    Group mappings are ``group name -> member names``; members must be set names. Invalid sets
+    (duplicates, empty sets, groups that shadow a name or list unknown members) raise
+    ``ValueError`` at construction -- a programming/data error, not a scenario error.
+    """
+
+    regions: tuple[str, ...]
+    commodities: tuple[str, ...]
+    factors: tuple[str, ...]
+    region_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    commodity_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        for attr, groups_attr in (("regions", "region_groups"),
+                                  ("commodities", "commodity_groups"), ("factors", None)):
+            names = tuple(str(n) for n in getattr(self, attr))
+            object.__setattr__(self, attr, names)
+            if not names:
+                raise ValueError(f"Sets.{attr} is empty")
+            if len(set(names)) != len(names):
+                raise ValueError(f"Sets.{attr} has duplicate names: {names}")
+            if groups_attr is None:
+                continue
+            groups = _freeze_groups(getattr(self, groups_attr))
+            object.__setattr__(self, groups_attr, groups)
+            for g, members in groups.items():
+                if g in names or g == _ALL or g.startswith(_ALL_BUT):
+                    raise ValueError(f"Sets.{groups_attr}: group {g!r} shadows a name/built-in")
+                bad = [m for m in members if m not in names]
+                if bad or not members:
+                    raise ValueError(f"Sets.{groups_attr}[{g!r}]: unknown or no members {bad}")
+
+    @classmethod
+    def from_benchmark(cls, ds: Any) -> Sets:
+        """Sets of an xarray benchmark Dataset (coords ``region``, ``commodity``, ``factor``).
+
+        Groups come from ``ds.attrs["groups"]`` if present: a dict (or its JSON text, since
+        netCDF attributes cannot hold dicts) ``{"regions": {name: [...]}, "commodities":
+        {name: [...]}}``; otherwise there are no data-set groups.
+        """
+        groups = ds.attrs.get("groups") or {}
+        if isinstance(groups, (str, bytes)):
+            groups = json.loads(groups)
+        if not isinstance(groups, Mapping):
+            raise ValueError(f"benchmark attrs['groups'] must be a dict, got {type(groups)}")
+        return cls(
+            regions=tuple(str(x) for x in ds.coords["region"].values),
+            commodities=tuple(str(x) for x in ds.coords["commodity"].values),
+            factors=tuple(str(x) for x in ds.coords["factor"].values),
+            region_groups=groups.get("regions", {}),
+            commodity_groups=groups.get("commodities", {}),
+        )
+
+    def names(self, kind: str) -> tuple[str, ...]:
+        """Members of ``kind`` (``"regions"``, ``"commodities"`` or ``"factors"``)."""
+        return getattr(self, kind)
+
+    def groups(self, kind: str) -> Mapping[str, tuple[str, ...]]:
+        """Data-set groups of ``kind`` (factors have none)."""
+        if kind == "regions":
+            return self.region_groups
+        if kind == "commodities":
+            return self.commodity_groups
+        return MappingProxyType({})
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RateShock:
+    """A shock to an ad-valorem rate.
+
+    ``instrument``: ``"tm"`` import tariff, ``"tx"`` export tax, ``"trade_cost"`` ad-valorem
+    equivalent of an iceberg trade cost, ``"to"`` output tax. For ``"to"``, ``exporters`` are the
+    producing regions and ``importers`` is ``()``. ``mode``: ``"add"`` (``value`` = change in the
+    rate as a fraction: 10 pp -> 0.10), ``"set"`` (``value`` = the new rate as a fraction) or
+    ``"multiply"`` (``value`` = factor on the benchmark rate, > 0).
+    """
+
+    instrument: str
+    commodities: tuple[str, ...]
+    exporters: tuple[str, ...]
+    importers: tuple[str, ...]
+    mode: str
+    value: float
+    where: str
+
+    @property
+    def bilateral(self) -> bool:
+        """True for tm, tx and trade_cost (indexed commodity x exporter x importer)."""
+        return self.instrument != "to"
+
+    def cells(self) -> tuple[tuple[str, ...], ...]:
+        """The cells shocked: ``(commodity, exporter, importer)`` with exporter != importer for
+        bilateral instruments, ``(commodity, region)`` for the output tax."""
+        if not self.bilateral:
+            return tuple((c, r) for c in self.commodities for r in self.exporters)
+        return tuple((c, s, d) for c in self.commodities for s in self.exporters
+                     for d in self.importers if s != d)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """An international transfer from ``payer`` to ``recipient``: exactly one of ``amount`` (the
+    data set's currency unit, e.g. US$ million, >= 0) or ``share_of_payer_gdp`` (a fraction of
+    the payer's GDP: TOML 0.1 % -> 0.001) is set."""
+
+    payer: str
+    recipient: str
+    amount: float | None
+    share_of_payer_gdp: float | None
+    where: str
+
+
+@dataclass(frozen=True)
+class DefenseShock:
+    """Defense purchases of ``region``: ``mode="scale"`` multiplies real defense purchases by
+    ``value``; ``mode="share_of_gdp"`` targets ``value`` (a fraction: TOML 2 % -> 0.02) of GDP."""
+
+    region: str
+    mode: str
+    value: float
+    where: str
+
+
+@dataclass(frozen=True)
+class FactorShock:
+    """``kind="endowment"``: endowment x ``value``; ``kind="productivity"``: factor-augmenting
+    productivity x ``value`` (an efficiency-units multiplier). ``value`` > 0."""
+
+    regions: tuple[str, ...]
+    factors: tuple[str, ...]
+    kind: str
+    value: float
+    where: str
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario. ``closure`` holds only the keys the file sets; ``text`` is the raw
+    TOML and ``sha256`` its hash (hex of the UTF-8 bytes), for provenance in reports."""
+
+    name: str
+    description: str
+    rate_shocks: tuple[RateShock, ...]
+    transfers: tuple[Transfer, ...]
+    defense: tuple[DefenseShock, ...]
+    factor_shocks: tuple[FactorShock, ...]
+    closure: Mapping[str, str] = field(hash=False)
+    source: str
+    text: str = field(repr=False)
+    sha256: str
+
+    @property
+    def is_benchmark(self) -> bool:
+        """True when the scenario has no shocks at all (closure settings are not shocks)."""
+        return not (self.rate_shocks or self.transfers or self.defense or self.factor_shocks)
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------------
+_SYNONYMS: dict[str, tuple[str, str]] = {
+    "importer": ("importer", "importers"),
+    "exporter": ("exporter", "exporters"),
+    "region": ("region", "regions"),
+    "factor": ("factor", "factors"),
+    "commodity": ("commodity", "commodities"),
+}
+_RATE_MODES = ("add", "set", "multiply")
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "float", str: "string", list: "array",
+            dict: "table"}.get(type(value), type(value).__name__)
+
+
+class _Parser:
+    def __init__(self, sets: Sets, source: str) -> None:
+        self.sets = sets
+        self.source = source
+        self.local_groups: dict[str, dict[str, tuple[str, ...]]] = {k: {} for k in GROUP_KINDS}
+
+    def fail(self, path: str | None, problem: str) -> ScenarioError:
+        return ScenarioError(self.source, path, problem)
+
+    # -- generic checks ---------------------------------------------------------------------
+    def check_keys(self, table: Mapping[str, Any], path: str, valid: Iterable[str]) -> None:
+        valid = tuple(valid)
+        for key in table:
+            if key not in valid:
+                raise self.fail(f"{path}.{key}" if path else key,
+                                f"unknown key {key!r}{_suggest(key, valid)}; "
+                                f"valid keys: {_fmt_list(valid)}")
+
+    def string(self, value: Any, path: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(path, f"expected a string, got {_type_name(value)} {value!r}")
+        return value
+
+    def number(self, value: Any, path: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(path, f"expected a number, got {_type_name(value)} {value!r}")
+        try:
+            out = float(value)
+        except OverflowError:
+            out = math.inf
+        if not math.isfinite(out):
+            raise self.fail(path, f"expected a finite number, got {value!r}")
+        return out
+
+    def table(self, value: Any, path: str) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a table, got {_type_name(value)} {value!r}")
+        return value
+
+    def synonym(self, table: Mapping[str, Any], base: str, path: str,
+                required: bool = True) -> tuple[str, Any] | None:
+        """(key used, value) for a field accepted in singular or plural form."""
+        present = [k for k in _SYNONYMS[base] if k in table]
+        if len(present) == 2:
+            raise self.fail(f"{path}.{present[1]}",
+                            f"both {present[0]!r} and {present[1]!r} given; use one of them")
+        if not present:
+            if required:
+                raise self.fail(f"{path}.{_SYNONYMS[base][0]}",
+                                f"missing required field ({' or '.join(_SYNONYMS[base])})")
+            return None
+        return present[0], table[present[0]]
+
+    def one_of(self, table: Mapping[str, Any], keys: tuple[str, ...], path: str) -> str:
+        present = [k for k in keys if k in table]
+        if len(present) > 1:
+            raise self.fail(f"{path}.{present[1]}",
+                            f"contradictory fields {' and '.join(map(repr, present))}: "
+                            f"give exactly one of {', '.join(keys)}")
+        if not present:
+            raise self.fail(path, f"missing required field: give exactly one of {', '.join(keys)}")
+        return present[0]
+
+    # -- name resolution --------------------------------------------------------------------
+    def _group_members(self, kind: str, token: str) -> tuple[str, ...] | None:
+        if token == _ALL:
+            return self.sets.names(kind)
+        if token in self.sets.groups(kind):
+            return self.sets.groups(kind)[token]
+        return self.local_groups[kind].get(token)
+
+    def _valid_tokens(self, kind: str) -> str:
+        groups = [_ALL, f"{_ALL_BUT}<name>", *self.sets.groups(kind), *self.local_groups[kind]]
+        return f"valid names: {_fmt_list(self.sets.names(kind))}; groups: {_fmt_list(groups)}"
+
+    def resolve_token(self, kind: str, token: Any, path: str) -> tuple[str, ...]:
+        token = self.string(token, path)
+        names = self.sets.names(kind)
+        singular = {"regions": "region", "commodities": "commodity", "factors": "factor"}[kind]
+        if token in names:
+            return (token,)
+        members = self._group_members(kind, token)
+        if members is not None:
+            return members
+        if token.startswith(_ALL_BUT):
+            excluded = token[len(_ALL_BUT):]
+            if excluded not in names:
+                raise self.fail(path, f"unknown {singular} {excluded!r} in {token!r}"
+                                      f"{_suggest(excluded, names)}; valid names: "
+                                      f"{_fmt_list(names)}")
+            rest = tuple(n for n in names if n != excluded)
+            if not rest:
+                raise self.fail(path, f"{token!r} leaves no {kind}")
+            return rest
+        candidates = [*names, _ALL, *self.sets.groups(kind), *self.local_groups[kind]]
+        raise self.fail(path, f"unknown {singular} or group {token!r}"
+                              f"{_suggest(token, candidates)}; {self._valid_tokens(kind)}")
+
+    def resolve(self, kind: str, value: Any, path: str) -> tuple[str, ...]:
+        """A name, group or list of names/groups -> unique names in the sets' order."""
+        if isinstance(value, list):
+            if not value:
+                raise self.fail(path, f"empty list; name at least one; {self._valid_tokens(kind)}")
+            chosen: set[str] = set()
+            for i, item in enumerate(value, start=1):
+                chosen.update(self.resolve_token(kind, item, f"{path}[{i}]"))
+        elif isinstance(value, str):
+            chosen = set(self.resolve_token(kind, value, path))
+        else:
+            raise self.fail(path, f"expected a name, group or list of them, got "
+                                  f"{_type_name(value)} {value!r}; {self._valid_tokens(kind)}")
+        return tuple(n for n in self.sets.names(kind) if n in chosen)
+
+    def single_region(self, value: Any, path: str) -> str:
+        value = self.string(value, path)
+        regions = self.sets.regions
+        if value not in regions:
+            raise self.fail(path, f"unknown region {value!r}{_suggest(value, regions)}; "
+                                  f"expected a single region name; valid names: "
+                                  f"{_fmt_list(regions)}")
+        return value
+
+    # -- sections ---------------------------------------------------------------------------
+    def groups(self, value: Any) -> None:
+        table = self.table(value, "groups")
+        self.check_keys(table, "groups", GROUP_KINDS)
+        for kind in GROUP_KINDS:
+            if kind not in table:
+                continue
+            kind_path = f"groups.{kind}"
+            defs = self.table(table[kind], kind_path)
+            for gname, members in defs.items():
+                gpath = f"{kind_path}.{gname}"
+                taken = (gname in self.sets.names(kind) or gname == _ALL
+                         or gname in self.sets.groups(kind))
+                if taken or not _GROUP_NAME_RE.fullmatch(gname):
+                    raise self.fail(gpath, f"invalid group name {gname!r}: use letters, digits, "
+                                           f"'_' or '-', not 'all' and not an existing name or "
+                                           f"group; {self._valid_tokens(kind)}")
+                self.local_groups[kind][gname] = self.resolve(kind, members, gpath)
+
+    def closure(self, value: Any) -> dict[str, str]:
+        table = self.table(value, "closure")
+        self.check_keys(table, "closure", CLOSURE_OPTIONS)
+        out: dict[str, str] = {}
+        for key, raw in table.items():
+            path = f"closure.{key}"
+            val = self.string(raw, path)
+            if key == "numeraire":
+                self.numeraire(val, path)
+            elif val not in CLOSURE_OPTIONS[key]:
+                options = CLOSURE_OPTIONS[key]
+                raise self.fail(path, f"unknown closure {val!r}{_suggest(val, options)}; "
+                                      f"valid values: {_fmt_list(options)}")
+            out[key] = val
+        return out
+
+    def numeraire(self, val: str, path: str) -> None:
+        valid = (f"valid values: {_fmt_list(CLOSURE_OPTIONS['numeraire'] + NUMERAIRE_PATTERNS)}"
+                 f" with factor in {_fmt_list(self.sets.factors)} and region in "
+                 f"{_fmt_list(self.sets.regions)}")
+        if val in CLOSURE_OPTIONS["numeraire"]:
+            return
+        parts = val.split(":")
+        if parts[0] == "factor_price" and len(parts) == 3:
+            if parts[1] not in self.sets.factors:
+                raise self.fail(path, f"unknown factor {parts[1]!r} in numeraire {val!r}; {valid}")
+            if parts[2] not in self.sets.regions:
+                raise self.fail(path, f"unknown region {parts[2]!r} in numeraire {val!r}; {valid}")
+            return
+        if parts[0] == "cpi" and len(parts) == 2:
+            if parts[1] not in self.sets.regions:
+                raise self.fail(path, f"unknown region {parts[1]!r} in numeraire {val!r}; {valid}")
+            return
+        raise self.fail(path, f"unknown numeraire {val!r}; {valid}")
+
+    def array(self, data: Mapping[str, Any], key: str) -> list[tuple[str, Mapping[str, Any]]]:
+        value = data[key]
+        if isinstance(value, dict):
+            raise self.fail(key, f"expected an array of tables: write [[{key}]] (double "
+                                 f"brackets), not [{key}]")
+        if not isinstance(value, list):
+            raise self.fail(key, f"expected an array of tables ([[{key}]]), got "
+                                 f"{_type_name(value)} {value!r}")
+        return [(f"{key}[{i}]", self.table(t, f"{key}[{i}]")) for i, t in enumerate(value, 1)]
+
+    def rate_value(self, table: Mapping[str, Any], path: str) -> tuple[str, float]:
+        mode = self.one_of(table, _RATE_MODES, path)
+        vpath = f"{path}.{mode}"
+        raw = self.number(table[mode], vpath)
+        if mode == "multiply":
+            if raw <= 0:
+                raise self.fail(vpath, f"multiply must be > 0, got {raw:g} "
+                                       f"(use set = 0 to remove a rate)")
+            return mode, raw
+        if raw <= -100:
+            raise self.fail(vpath, f"{mode} = {raw:g} (percent) would make the rate <= -100 %, "
+                                   f"i.e. 1 + rate <= 0; must be > -100")
+        return mode, raw / 100.0
+
+    def rate_shock(self, kind: str, path: str, table: Mapping[str, Any]) -> RateShock:
+        commodity_keys = _SYNONYMS["commodity"]
+        mode_keys = _RATE_MODES
+        if kind == "output_tax":
+            self.check_keys(table, path, (*_SYNONYMS["region"], *commodity_keys, *mode_keys))
+            rkey, rval = self.synonym(table, "region", path)
+            exporters = self.resolve("regions", rval, f"{path}.{rkey}")
+            importers: tuple[str, ...] = ()
+        else:
+            self.check_keys(table, path, (*_SYNONYMS["exporter"], *_SYNONYMS["importer"],
+                                          *commodity_keys, *mode_keys))
+            ekey, evalue = self.synonym(table, "exporter", path)
+            ikey, ivalue = self.synonym(table, "importer", path)
+            exporters = self.resolve("regions", evalue, f"{path}.{ekey}")
+            importers = self.resolve("regions", ivalue, f"{path}.{ikey}")
+        ckey, cval = self.synonym(table, "commodity", path)
+        commodities = self.resolve("commodities", cval, f"{path}.{ckey}")
+        mode, value = self.rate_value(table, path)
+        shock = RateShock(INSTRUMENTS[kind], commodities, exporters, importers, mode, value, path)
+        if not shock.cells():
+            raise self.fail(path, f"no (exporter, importer) pair with exporter != importer: "
+                                  f"exporters {list(exporters)}, importers {list(importers)}")
+        return shock
+
+    def transfer(self, path: str, table: Mapping[str, Any]) -> Transfer:
+        self.check_keys(table, path, ("payer", "recipient", "amount", "share_of_payer_gdp"))
+        ends = {}
+        for key in ("payer", "recipient"):
+            if key not in table:
+                raise self.fail(f"{path}.{key}", f"missing required field {key!r} (a region "
+                                                 f"name; valid names: "
+                                                 f"{_fmt_list(self.sets.regions)})")
+            ends[key] = self.single_region(table[key], f"{path}.{key}")
+        if ends["payer"] == ends["recipient"]:
+            raise self.fail(f"{path}.recipient", f"payer and recipient are both "
+                                                 f"{ends['payer']!r}; they must differ")
+        mode = self.one_of(table, ("amount", "share_of_payer_gdp"), path)
+        vpath = f"{path}.{mode}"
+        raw = self.number(table[mode], vpath)
+        if mode == "amount":
+            if raw < 0:
+                raise self.fail(vpath, f"amount must be >= 0 (data unit), got {raw:g}; "
+                                       f"swap payer and recipient for a reverse flow")
+            return Transfer(ends["payer"], ends["recipient"], raw, None, path)
+        if not 0 < raw < 100:
+            raise self.fail(vpath, f"share_of_payer_gdp is a percent in (0, 100), got {raw:g}")
+        return Transfer(ends["payer"], ends["recipient"], None, raw / 100.0, path)
+
+    def defense(self, path: str, table: Mapping[str, Any]) -> list[DefenseShock]:
+        self.check_keys(table, path, (*_SYNONYMS["region"], "scale", "share_of_gdp"))
+        rkey, rval = self.synonym(table, "region", path)
+        regions = self.resolve("regions", rval, f"{path}.{rkey}")
+        mode = self.one_of(table, ("scale", "share_of_gdp"), path)
+        vpath = f"{path}.{mode}"
+        raw = self.number(table[mode], vpath)
+        if mode == "scale":
+            if raw <= 0:
+                raise self.fail(vpath, f"scale must be > 0, got {raw:g}")
+            value = raw
+        else:
+            if not 0 < raw < 100:
+                raise self.fail(vpath, f"share_of_gdp is a percent in (0, 100), got {raw:g}")
+            value = raw / 100.0
+        return [DefenseShock(r, mode, value, path) for r in regions]
+
+    def factor_shock(self, kind: str, path: str, table: Mapping[str, Any]) -> FactorShock:
+        self.check_keys(table, path, (*_SYNONYMS["region"], *_SYNONYMS["factor"], "scale"))
+        rkey, rval = self.synonym(table, "region", path)
+        regions = self.resolve("regions", rval, f"{path}.{rkey}")
+        fkey, fval = self.synonym(table, "factor", path)
+        factors = self.resolve("factors", fval, f"{path}.{fkey}")
+        if "scale" not in table:
+            raise self.fail(f"{path}.scale", "missing required field 'scale' (a factor > 0)")
+        value = self.number(table["scale"], f"{path}.scale")
+        if value <= 0:
+            raise self.fail(f"{path}.scale", f"scale must be > 0, got {value:g}")
+        return FactorShock(regions, factors, kind, value, path)
+
+    # -- whole file -------------------------------------------------------------------------
+    def parse(self, text: str) -> Scenario:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise self.fail(None, _decode_message(exc, text)) from None
+        except RecursionError:
+            raise self.fail(None, "invalid TOML: nesting too deep") from None
+
+        self.check_keys(data, "", TOP_LEVEL_KEYS)
+        if "name" not in data:
+            raise self.fail("name", "missing required field 'name' (lowercase letters, digits, "
+                                    "'_')")
+        name = self.string(data["name"], "name")
+        if not _NAME_RE.fullmatch(name):
+            raise self.fail("name", f"invalid name {name!r}: use only lowercase letters, digits "
+                                    f"and '_' ([a-z0-9_]+)")
+        description = self.string(data.get("description", ""), "description")
+        if "groups" in data:
+            self.groups(data["groups"])
+        closure = self.closure(data["closure"]) if "closure" in data else {}
+
+        rate_shocks: list[RateShock] = []
+        transfers: list[Transfer] = []
+        defense: list[DefenseShock] = []
+        factor_shocks: list[FactorShock] = []
+        for key in TABLE_ARRAYS:
+            if key not in data:
+                continue
+            for path, table in self.array(data, key):
+                if key in INSTRUMENTS:
+                    rate_shocks.append(self.rate_shock(key, path, table))
+                elif key == "transfer":
+                    transfers.append(self.transfer(path, table))
+                elif key == "defense":
+                    defense.extend(self.defense(path, table))
+                else:
+                    factor_shocks.append(self.factor_shock(key, path, table))
+
+        seen: dict[str, str] = {}
+        for shock in defense:
+            if shock.region in seen:
+                raise self.fail(shock.where, f"contradictory: region {shock.region!r} already "
+                                             f"has a defense shock in {seen[shock.region]}")
+            seen[shock.region] = shock.where
+
+        return Scenario(
+            name=name,
+            description=description,
+            rate_shocks=tuple(rate_shocks),
+            transfers=tuple(transfers),
+            defense=tuple(defense),
+            factor_shocks=tuple(factor_shocks),
+            closure=MappingProxyType(closure),
+            source=self.source,
+            text=text,
+            sha256=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+        )
+
+
+def _decode_message(exc: tomllib.TOMLDecodeError, text: str) -> str:
+    """tomllib's message (which carries 'at line N, column M') plus the offending line."""
+    msg = str(exc)
+    lines = text.splitlines()
+    m = re.search(r"line (\d+)", msg)
+    if m:
+        n = int(m.group(1))
+    elif "end of document" in msg:  # e.g. an unclosed array: point at the last non-blank line
+        n = max((i for i, line in enumerate(lines, 1) if line.strip()), default=0)
+    else:
+        n = 0
+    if 1 <= n <= len(lines):
+        return f"invalid TOML: {msg}\n    line {n}: {lines[n - 1]}"
+    return f"invalid TOML: {msg}"
+
+
+def parse_scenario(text: str, sets: Sets, *, source: str = "<string>") -> Scenario:
+    """Parse and validate scenario TOML ``text`` against ``sets``.
+
+    ``source`` names the text in error messages and is stored in :attr:`Scenario.source`.
+    Raises :class:`ScenarioError` for any invalid input.
+    """
+    source = str(source)
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(source, None, f"not UTF-8 text: {exc}") from None
+    if not isinstance(text, str):
+        raise ScenarioError(source, None, f"expected TOML text, got {_type_name(text)}")
+    return _Parser(sets, source).parse(text)
+
+
+def load_scenario(path: str | Path, sets: Sets) -> Scenario:
+    """Read the TOML scenario file at ``path`` (UTF-8) and validate it against ``sets``.
+
+    An unreadable file raises :class:`ScenarioError` too.
+    """
+    source = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ScenarioError(source, None, f"cannot read scenario file: {exc}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(source, None, f"not UTF-8 text: {exc}") from None
+    return parse_scenario(text, sets, source=source)
