@@ -13,7 +13,7 @@ r"""Closure rules (MODEL_SPEC §2, §5, §6), chosen by name in ``ModelOptions``
 
 from __future__ import annotations
 
-from pyomo.environ import Constraint, Var
+from pyomo.environ import Constraint
 
 from cge.blocks.context import Context
 from cge.options import OptionsError

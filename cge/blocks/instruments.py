@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Policy instruments and exogenous amounts, held as *fixed* Pyomo variables (MODEL_SPEC §9).
 
 A fixed variable is a constant to the solver; a scenario changes its value without rebuilding the

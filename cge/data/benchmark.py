@@ -1,7 +1,8 @@
 """The benchmark: a balanced global social accounting matrix (SAM) as an xarray Dataset.
 
-Every array is a *value* flow in the data set's currency unit (default US$ million of the base year),
-measured at benchmark prices, so it is also a benchmark quantity once all prices are normalised to 1.
+Every array is a *value* flow in the data set's currency unit (default US$ million of the base
+year), measured at benchmark prices, so it is also a benchmark quantity once all prices are
+normalised to 1.
 Names follow GTAP/GTAPinGAMS habits (``v`` for benchmark values).
 
 Accounts and how they balance (checked by :func:`check_balance`, 1e-9 relative):

@@ -87,8 +87,9 @@ DEFAULT_MAPPING = REPO_ROOT / "data" / "maps" / "wiod2011.toml"
 DEFAULT_OUT_DIR = REPO_ROOT / "data" / "wiod2011"
 #: Where the raw file is looked for, in this order (the first is git-ignored; raw data is never
 #: committed).
+DEFAULT_RAW = REPO_ROOT / "data" / "raw" / "wiot_2011.RData"
 RAW_CANDIDATES: tuple[Path, ...] = (
-    REPO_ROOT / "data" / "raw" / "wiot_2011.RData",
+    DEFAULT_RAW,
     REPO_ROOT.parent / "shared" / "wiod" / "wiot_2011.RData",
 )
 
@@ -110,7 +111,7 @@ def find_raw_file() -> Path:
     tried = ", ".join(str(p) for p in RAW_CANDIDATES)
     raise FileNotFoundError(
         f"WIOD raw file wiot_2011.RData not found (looked in: {tried}). Put it at "
-        f"{RAW_CANDIDATES[0]} (git-ignored, never committed). Get it from bquast/wiod on GitHub, "
+        f"{DEFAULT_RAW} (git-ignored, never committed). Get it from bquast/wiod on GitHub, "
         "data/wiot_2011.RData (WIOD 2013 release, world input-output table for 2011).")
 
 
@@ -375,7 +376,8 @@ def aggregate_wiot(raw: Mapping[str, Any], mapping: Mapping[str, Any] | str | Pa
 
     raw_output = np.asarray(raw["output"].values, dtype=float)
     row_gap = raw_output - (z.sum(axis=(2, 3)) + f.sum(axis=(2, 3)))
-    notes = _notes(mapping, regions, gdp, labsh, milex, defense, gov_total, capped,
+    gov_import = 1.0 - np.einsum("rir->r", gov) / np.where(gov_total > 0, gov_total, 1.0)
+    notes = _notes(mapping, regions, gdp, labsh, milex, defense, gov_total, gov_import, capped,
                    clipped_total, n_clipped, worst_txt, row_gap)
     ds.attrs["notes"] = notes
     ds.attrs["sources"] = array_sources(mapping)
@@ -444,12 +446,16 @@ def _regional_share(mapping: Mapping[str, Any], key: str, countries: list[str],
 
 
 def _notes(mapping: Mapping[str, Any], regions: list[str], gdp: np.ndarray, labsh: np.ndarray,
-           milex: np.ndarray, defense: np.ndarray, gov_total: np.ndarray, capped: list[str],
-           clipped_total: float, n_clipped: int, worst_txt: str, row_gap: np.ndarray) -> str:
+           milex: np.ndarray, defense: np.ndarray, gov_total: np.ndarray,
+           gov_import: np.ndarray, capped: list[str], clipped_total: float, n_clipped: int,
+           worst_txt: str, row_gap: np.ndarray) -> str:
     per_region = "; ".join(
         f"{r}: GDP {g / 1e3:,.0f} bn, labour share {s:.3f}, defense {m:.2%} of GDP "
-        f"= {d / 1e3:,.1f} bn ({d / gt:.1%} of government consumption)"
-        for r, g, s, m, d, gt in zip(regions, gdp, labsh, milex, defense, gov_total, strict=True))
+        f"= {d / 1e3:,.1f} bn ({d / gt:.1%} of government consumption, whose import share is "
+        f"{gi:.2%})"
+        for r, g, s, m, d, gt, gi in zip(regions, gdp, labsh, milex, defense, gov_total,
+                                         gov_import, strict=True))
+    no_imports = [r for r, gi in zip(regions, gov_import, strict=True) if gi == 0.0]
     map_name = Path(str(mapping.get("path", "data/maps/wiod2011.toml"))).name
     lines = [
         f"Built by cge/data/wiod.py from {CITATION}, with mapping {map_name}.",
@@ -477,7 +483,10 @@ def _notes(mapping: Mapping[str, Any], regions: list[str], gdp: np.ndarray, labs
         "(total value added, basic prices), capped at government consumption"
         + (f" (cap binding for {', '.join(capped)})" if capped else " (cap not binding)")
         + "; the defense bundle has the same commodity composition and import shares as total "
-        "government consumption (imputation).",
+        "government consumption (imputation)."
+        + (f" WIOD records government consumption of {', '.join(no_imports)} as entirely "
+           "domestic, so their civil and defense imports are zero in this benchmark."
+           if no_imports else ""),
         "Closure: government saving 0 (assumption); direct tax vdtax imputed as the government "
         "budget residual; household saving = investment - foreign saving (complete()).",
         f"By region (US$, basic prices): {per_region}.",
@@ -529,5 +538,5 @@ def build_default(out_dir: Path | None = None) -> xr.Dataset:
     raw = read_wiot(find_raw_file())
     ds = aggregate_wiot(raw, load_mapping(DEFAULT_MAPPING))
     save_benchmark(ds, out, sources=ds.attrs["sources"], notes=ds.attrs["notes"])
-    ds.attrs["imputations"].to_csv(out / "imputations.csv", index=False, float_format="%.17g")
+    ds.attrs["imputations"].to_csv(out / "imputations.csv", index=False)
     return ds

@@ -1,0 +1,5 @@
+import sys
+
+from cge.cli import main
+
+sys.exit(main())

@@ -1,0 +1,132 @@
+"""The Python API: data → calibration → model → solve → results, and scenario runs.
+
+Typical use::
+
+    import cge
+    s = cge.Session("wiod2011")                       # load + check + calibrate
+    res = s.run("scenarios/us_jpn_reciprocal_autos.toml")   # xarray Dataset
+    print(res.EV.sel(region="JPN").item(), res.real_gdp_pct.to_series())
+
+A session keeps one built model per set of options (closures): scenarios change instrument values
+and re-solve, warm-started from the benchmark; nothing is rebuilt between scenarios.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import xarray as xr
+
+from cge.calibrate import calibrate
+from cge.data.benchmark import load_benchmark
+from cge.model import CGEModel, build_model
+from cge.options import ModelOptions
+from cge.results import extract_results
+from cge.scenario import Scenario, Sets, load_scenario, parse_scenario
+from cge.shocks import apply_scenario
+from cge.solve import RESIDUAL_TOL, Diagnostics, residuals, solve
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+SCENARIO_DIR = ROOT / "scenarios"
+REPORTS_DIR = ROOT / "reports"
+
+
+class BenchmarkReplicationError(RuntimeError):
+    """The model does not reproduce its benchmark: a calibration or model error."""
+
+
+def load_data(name_or_path: str | Path = "wiod2011") -> xr.Dataset:
+    """A benchmark by name (a folder of ``data/``) or path; balance-checked on load."""
+    path = Path(name_or_path)
+    if not path.exists() and (DATA_DIR / str(name_or_path)).exists():
+        path = DATA_DIR / str(name_or_path)
+    return load_benchmark(path)
+
+
+class Session:
+    """One data set + elasticities, calibrated once, with a model per closure configuration."""
+
+    def __init__(self, data: str | Path | xr.Dataset = "wiod2011",
+                 elasticities: str | Path | dict | xr.Dataset = "gtap",
+                 options: ModelOptions | None = None) -> None:
+        self.benchmark = data if isinstance(data, xr.Dataset) else load_data(data)
+        self.params = calibrate(self.benchmark, elasticities)
+        self.options = options or ModelOptions()
+        self.sets = Sets.from_benchmark(self.benchmark)
+        self._models: dict[str, CGEModel] = {}
+
+    def model(self, options: ModelOptions | None = None) -> CGEModel:
+        """The built model for ``options`` (built once, then reused), benchmark-checked."""
+        options = options or self.options
+        key = repr(options)
+        if key not in self._models:
+            model = build_model(self.params, options)
+            check_benchmark(model)
+            self._models[key] = model
+        return self._models[key]
+
+    def scenario(self, source: str | Path | Scenario) -> Scenario:
+        """A validated scenario from a path, TOML text or an existing Scenario."""
+        if isinstance(source, Scenario):
+            return source
+        path = Path(source) if not str(source).lstrip().startswith(("name", "#", "[")) else None
+        if path is not None and not path.exists() and (SCENARIO_DIR / f"{source}.toml").exists():
+            path = SCENARIO_DIR / f"{source}.toml"
+        if path is not None:
+            return load_scenario(path, self.sets)
+        return parse_scenario(str(source), self.sets)
+
+    def run(self, source: str | Path | Scenario) -> xr.Dataset:
+        """Solve one scenario (warm-started from the benchmark) and return its results."""
+        scen = self.scenario(source)
+        model = self.model(self.options.with_closure(dict(scen.closure)))
+        model.restore(model._benchmark)
+        apply_scenario(model, scen)
+        diag = solve(model)
+        return extract_results(model, diag, scenario=scen.name, scenario_text=scen.text,
+                               scenario_sha256=scen.sha256)
+
+
+def check_benchmark(model: CGEModel) -> Diagnostics:
+    """The replication gate: at the benchmark point every equation holds (relative residual
+    ≤ 1e-8) and Ipopt takes zero iterations. Raises :class:`BenchmarkReplicationError`."""
+    model.reset()
+    res, where = residuals(model)
+    if not res <= RESIDUAL_TOL:
+        raise BenchmarkReplicationError(
+            f"benchmark not replicated: residual {res:.3g} in {where} before solving")
+    diag = solve(model, continuation=False)
+    if diag.iterations > 0:
+        raise BenchmarkReplicationError(
+            f"benchmark not replicated: Ipopt needed {diag.iterations} iterations")
+    return diag
+
+
+def compare(results: list[xr.Dataset]) -> xr.Dataset:
+    """Stack scenario results along a ``scenario`` dimension."""
+    names = [r.attrs.get("scenario", f"s{k}") for k, r in enumerate(results)]
+    out = xr.concat([r.drop_attrs() if hasattr(r, "drop_attrs") else r for r in results],
+                    dim=xr.DataArray(names, dims="scenario", name="scenario"),
+                    combine_attrs="drop")
+    out.attrs["data_set"] = results[0].attrs.get("data_set", "") if results else ""
+    return out
+
+
+def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write atomically: a temporary file in the same folder, then rename over ``path``.
+
+    A failed write leaves any earlier file at ``path`` untouched."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".nc.tmp")
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

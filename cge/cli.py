@@ -1,0 +1,55 @@
+"""Command line: ``python -m cge <command>`` (see ``--help``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cge", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check-solver", help="verify that Ipopt solves through cyipopt/PyNumero")
+    cf = sub.add_parser("counterfactual", help="run the standard scenarios (or those given)")
+    cf.add_argument("scenarios", nargs="*", help="scenario names or TOML paths")
+    cf.add_argument("--data", default="wiod2011")
+    cf.add_argument("--elasticities", default="gtap")
+    cf.add_argument("--out", default=None, help="output folder (default reports/)")
+    run = sub.add_parser("run", help="alias of counterfactual for the given scenarios")
+    run.add_argument("scenarios", nargs="+")
+    run.add_argument("--data", default="wiod2011")
+    run.add_argument("--elasticities", default="gtap")
+    run.add_argument("--out", default=None)
+    bd = sub.add_parser("build-data", help="rebuild data/wiod2011 from the raw WIOD table")
+    bd.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+
+    from cge.data.benchmark import DataError
+    from cge.scenario import ScenarioError
+    from cge.solve import SolveError, SolverUnavailable
+
+    try:
+        if args.command == "check-solver":
+            from cge.solve import check_solver
+
+            print(check_solver())
+        elif args.command in ("counterfactual", "run"):
+            from cge.api import REPORTS_DIR
+            from cge.runner import STANDARD_SCENARIOS, run_scenarios
+
+            names = args.scenarios or list(STANDARD_SCENARIOS)
+            run_scenarios(names, data=args.data, elasticities=args.elasticities,
+                          out_dir=Path(args.out) if args.out else REPORTS_DIR)
+        elif args.command == "build-data":
+            from cge.data.wiod import build_default
+
+            build_default(Path(args.out) if args.out else None)
+    except (ScenarioError, DataError, SolveError, SolverUnavailable, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

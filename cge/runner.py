@@ -1,0 +1,86 @@
+"""Run a list of scenario files on one data set, save results, print the comparison table."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import xarray as xr
+
+from cge.api import REPORTS_DIR, SCENARIO_DIR, Session, compare, write_netcdf
+
+#: The standard scenarios of ``make counterfactual``, in report order.
+STANDARD_SCENARIOS = (
+    "benchmark",
+    "us_baseline_10",
+    "us_jpn_reciprocal_autos",
+    "us_jpn_reciprocal_autos_retaliation",
+    "jpn_usa_transfer_0p1",
+)
+
+
+def resolve_paths(names: list[str] | tuple[str, ...]) -> list[Path]:
+    """Scenario names (files in ``scenarios/``) or paths → existing paths; unknown → error."""
+    paths = []
+    for name in names:
+        path = Path(name)
+        if not path.exists():
+            path = SCENARIO_DIR / f"{name}.toml"
+        if not path.exists():
+            known = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+            raise FileNotFoundError(f"scenario {name!r} not found; known: {known}")
+        paths.append(path)
+    return paths
+
+
+def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
+                  data: str = "wiod2011", elasticities: str = "gtap",
+                  out_dir: Path = REPORTS_DIR, echo: bool = True) -> xr.Dataset:
+    """Solve each scenario, write ``<out_dir>/results/<name>.nc`` and
+    ``<out_dir>/counterfactual.nc`` (all scenarios stacked), print the table, return the stack.
+
+    All scenarios are parsed and validated before anything is solved or written.
+    """
+    t0 = time.perf_counter()
+    session = Session(data, elasticities)
+    t_setup = time.perf_counter() - t0
+    scenarios = [session.scenario(p) for p in resolve_paths(names)]
+    results = []
+    for scen in scenarios:
+        res = session.run(scen)
+        results.append(res)
+        write_netcdf(res, Path(out_dir) / "results" / f"{scen.name}.nc")
+    stack = compare(results)
+    path = write_netcdf(stack, Path(out_dir) / "counterfactual.nc")
+    if echo:
+        print(format_table(stack, results))
+        print(f"\ndata {session.benchmark.attrs.get('name')} ({session.benchmark.attrs.get('unit')}"
+              f", {session.benchmark.attrs.get('year')}); load+calibrate+build "
+              f"{t_setup:.2f} s; total {time.perf_counter() - t0:.2f} s")
+        print(f"results: {path}")
+    return stack
+
+
+def format_table(stack: xr.Dataset, results: list[xr.Dataset]) -> str:
+    """The console table: one row per scenario and region."""
+    head = (f"{'scenario':<38} {'region':<6} {'EV $bn':>9} {'EV %':>7} {'realGDP%':>9} "
+            f"{'ToT %':>7} {'realW %':>8} {'ΔTB $bn':>9}")
+    lines = [head, "-" * len(head)]
+    scale = 1e-3 if "million" in str(results[0].attrs.get("unit", "")) else 1.0
+    for k, scen in enumerate(stack.scenario.values):
+        s = stack.sel(scenario=scen)
+        diag = results[k].attrs
+        for r in s.region.values:
+            x = s.sel(region=r)
+            wage = (x.real_factor_price_pct.sel(factor="labour").item()
+                    if "labour" in s.factor.values else float("nan"))
+            lines.append(f"{scen:<38} {r:<6} {x.EV.item() * scale:>9.2f} "
+                         f"{x.EV_pct.item():>7.3f} {x.real_gdp_pct.item():>9.3f} "
+                         f"{x.tot_pct.item():>7.3f} {wage:>8.3f} "
+                         f"{x.trade_balance_change.item() * scale:>9.2f}")
+        lines.append(f"{'':<38} solver: {diag.get('solver_status')}, "
+                     f"{diag.get('solver_iterations')} iterations, "
+                     f"{float(diag.get('solver_seconds')):.2f} s, residual "
+                     f"{float(diag.get('solver_max_residual')):.1e}, Walras slack "
+                     f"{float(diag.get('solver_walras_slack')):.1e}")
+    return "\n".join(lines)
