@@ -17,7 +17,8 @@ with :math:`p^x` the exporter's export price (``pd``, or ``pe`` under a CET), ``
 exporter's export tax, ``tm`` the importer's tariff and :math:`\tau` an iceberg trade cost
 (benchmark 1). fob = cif: no transport margins yet.
 Bilateral import volume (landed units) is
-:math:`m_{isr} = q^{im}_{ir}(p^{im}_{ir}/p^m_{isr})^{\sigma^M_i}` and the exporter ships :math:`\tau_{isr}\,m_{isr}`.
+:math:`m_{isr} = q^{im}_{ir}(p^{im}_{ir}/p^m_{isr})^{\sigma^M_i}`; the exporter ships
+:math:`\tau_{isr}\,m_{isr}`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,129 @@
+"""Report figures: matplotlib → SVG with text kept as text (searchable in the PDF).
+
+Grouped bars are greyscale-readable (grey shades and hatches per scenario); heatmaps use a
+diverging colormap centred on zero with every cell annotated with its signed value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from cge.report.fmt import pct  # noqa: E402
+
+WIDTH_IN = 6.6
+GREYS = ("0.20", "0.55", "0.80", "1.00", "0.40", "0.68", "0.90")
+HATCHES = ("", "////", "", "....", "xxxx", "\\\\\\\\", "++")
+RC = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "cge-report",
+    "font.family": "DejaVu Sans",
+    "font.size": 8,
+    "axes.titlesize": 8.5,
+    "axes.labelsize": 8,
+    "legend.fontsize": 7.5,
+    "xtick.labelsize": 7.5,
+    "ytick.labelsize": 7.5,
+    "hatch.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def _save(fig, path: Path) -> Path:
+    fig.savefig(path, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    return path
+
+
+def _style(k: int) -> dict:
+    return {"color": GREYS[k % len(GREYS)], "hatch": HATCHES[k % len(HATCHES)],
+            "edgecolor": "black", "linewidth": 0.5}
+
+
+def grouped_bars(panels: list[dict], groups: list[str], series: list[str], path: Path,
+                 *, ncols: int = 2, horizontal: bool = False) -> Path:
+    """One panel per dict {"title", "label", "values": {series: array over groups}}; within a
+    panel, groups (regions or sectors) on the category axis and one bar per series (scenario)."""
+    with plt.rc_context(RC):
+        n = len(panels)
+        ncols = min(ncols, n)
+        nrows = -(-n // ncols)
+        if horizontal:
+            height = max(2.4, 0.16 * len(groups) * max(1, len(series)) / 1.6 + 0.8) * nrows
+        else:
+            height = 2.35 * nrows + 0.45
+        fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH_IN, height), squeeze=False)
+        k_series = len(series)
+        width = 0.8 / max(k_series, 1)
+        pos = np.arange(len(groups))
+        for ax, panel in zip(axes.flat, panels, strict=False):
+            for k, name in enumerate(series):
+                vals = np.asarray(panel["values"][name], dtype=float)
+                offset = pos - 0.4 + width * (k + 0.5)
+                if horizontal:
+                    ax.barh(offset, np.nan_to_num(vals), height=width, label=name, **_style(k))
+                else:
+                    ax.bar(offset, np.nan_to_num(vals), width=width, label=name, **_style(k))
+            if horizontal:
+                ax.set_yticks(pos, groups)
+                ax.invert_yaxis()
+                ax.axvline(0, color="black", linewidth=0.6)
+                ax.set_xlabel(panel["label"])
+                ax.grid(axis="x", color="0.85", linewidth=0.5)
+            else:
+                ax.set_xticks(pos, groups, rotation=0 if len(groups) <= 8 else 45,
+                              ha="center" if len(groups) <= 8 else "right")
+                ax.axhline(0, color="black", linewidth=0.6)
+                ax.set_ylabel(panel["label"])
+                ax.grid(axis="y", color="0.85", linewidth=0.5)
+            ax.set_axisbelow(True)
+            ax.set_title(panel["title"], loc="left")
+        for ax in list(axes.flat)[n:]:
+            ax.set_visible(False)
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=min(k_series, 2),
+                   frameon=False, bbox_to_anchor=(0.5, -0.01))
+        fig.tight_layout(rect=(0, 0.035 * (1 + (k_series > 2)) * 2.4 / height * 1.6, 1, 1))
+        return _save(fig, path)
+
+
+def heatmaps(panels: list[dict], rows: list[str], cols: list[str], path: Path) -> Path:
+    """Stacked heatmaps, one per dict {"title", "values": array (rows × cols)}, annotated."""
+    with plt.rc_context(RC):
+        n = len(panels)
+        cell_h = 0.24
+        height = n * (cell_h * len(rows) + 0.75)
+        fig, axes = plt.subplots(n, 1, figsize=(WIDTH_IN, height), squeeze=False)
+        for ax, panel in zip(axes[:, 0], panels, strict=True):
+            vals = np.asarray(panel["values"], dtype=float)
+            finite = vals[np.isfinite(vals)]
+            vmax = float(np.max(np.abs(finite))) if finite.size else 1.0
+            vmax = vmax if vmax > 0 else 1.0
+            masked = np.ma.masked_invalid(vals)
+            cmap = matplotlib.colormaps["RdBu"].copy()
+            cmap.set_bad("0.92")
+            im = ax.imshow(masked, cmap=cmap, vmin=-vmax, vmax=vmax, aspect="auto")
+            for a in range(vals.shape[0]):
+                for b in range(vals.shape[1]):
+                    v = vals[a, b]
+                    colour = "white" if np.isfinite(v) and abs(v) > 0.62 * vmax else "black"
+                    ax.text(b, a, pct(v), ha="center", va="center", fontsize=6.8,
+                            color=colour)
+            ax.set_xticks(range(len(cols)), cols)
+            ax.set_yticks(range(len(rows)), rows)
+            ax.tick_params(length=0)
+            ax.xaxis.tick_top()
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            ax.set_title(panel["title"], loc="left", pad=16)
+            cbar = fig.colorbar(im, ax=ax, fraction=0.025, pad=0.01)
+            cbar.ax.tick_params(labelsize=6.5)
+            cbar.set_label("%", fontsize=7)
+        fig.tight_layout()
+        return _save(fig, path)

@@ -1,0 +1,65 @@
+"""Shared fixtures of the model tests: cached calibrations, model factories, value helpers.
+
+PyNumero's compiled ASL library lives inside the project virtualenv, so ``PYOMO_CONFIG_DIR`` is
+pointed there before Pyomo is imported (unless the caller already set it).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("PYOMO_CONFIG_DIR", str(ROOT / ".venv" / "pyomo"))
+
+import pytest  # noqa: E402
+
+#: Elasticities used for hand-made and random data (the same σ for every commodity).
+ELASTICITIES = {"esubd": 2.0, "esubm": 4.0, "esubva": 1.0}
+
+
+def _freeze(d: dict) -> tuple:
+    return tuple(sorted((k, _freeze(v) if isinstance(v, dict) else v) for k, v in d.items()))
+
+
+@lru_cache(maxsize=64)
+def _benchmark(name: str, seed: int, n_regions: int, n_sectors: int):
+    from cge.data.examples import random_benchmark, two_by_two
+
+    if name == "two_by_two":
+        return two_by_two()
+    return random_benchmark(n_regions, n_sectors, seed)
+
+
+@lru_cache(maxsize=64)
+def _params(name: str, seed: int, n_regions: int, n_sectors: int, elast: tuple):
+    from cge.calibrate import calibrate
+
+    return calibrate(_benchmark(name, seed, n_regions, n_sectors),
+                     {k: (dict(v) if isinstance(v, tuple) else v) for k, v in elast})
+
+
+def benchmark_data(name: str, seed: int = 0, n_regions: int = 3, n_sectors: int = 4):
+    """``two_by_two()`` or ``random_benchmark(n_regions, n_sectors, seed)`` (cached; do not
+    mutate)."""
+    return _benchmark(name, seed, n_regions, n_sectors)
+
+
+def calibrated(name: str, seed: int = 0, n_regions: int = 3, n_sectors: int = 4,
+               elasticities: dict | None = None):
+    """Calibrated parameters of a named example benchmark (cached; do not mutate)."""
+    return _params(name, seed, n_regions, n_sectors, _freeze(elasticities or ELASTICITIES))
+
+
+@pytest.fixture(scope="session")
+def params_of():
+    """``params_of(name, seed=0, n_regions=3, n_sectors=4, elasticities=None)`` → calibrated
+    parameters (cached across the session)."""
+    return calibrated
+
+
+@pytest.fixture(scope="session")
+def data_of():
+    """``data_of(name, seed=0, n_regions=3, n_sectors=4)`` → the benchmark Dataset (cached)."""
+    return benchmark_data
