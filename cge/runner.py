@@ -58,6 +58,12 @@ def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
               f", {session.benchmark.attrs.get('year')}); load+calibrate+build "
               f"{t_setup:.2f} s; total {time.perf_counter() - t0:.2f} s")
         print(f"results: {path}")
+    from cge.report import pdf_page_count, write_report
+
+    pdf = write_report(results, Path(out_dir) / "counterfactual.pdf",
+                       data_attrs=dict(session.benchmark.attrs), elasticities=elasticities)
+    if echo:
+        print(f"report: {pdf} ({pdf_page_count(pdf)} pages)")
     return stack
 
 

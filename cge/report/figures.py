@@ -54,12 +54,14 @@ def grouped_bars(panels: list[dict], groups: list[str], series: list[str], path:
         n = len(panels)
         ncols = min(ncols, n)
         nrows = -(-n // ncols)
-        if horizontal:
-            height = max(2.4, 0.16 * len(groups) * max(1, len(series)) / 1.6 + 0.8) * nrows
-        else:
-            height = 2.35 * nrows + 0.45
-        fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH_IN, height), squeeze=False)
         k_series = len(series)
+        legend_h = 0.17 * -(-k_series // 2) + 0.12
+        if horizontal:
+            panel_h = 0.075 * len(groups) * max(1, k_series) + 0.6
+        else:
+            panel_h = 2.3
+        height = panel_h * nrows + legend_h
+        fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH_IN, height), squeeze=False)
         width = 0.8 / max(k_series, 1)
         pos = np.arange(len(groups))
         for ax, panel in zip(axes.flat, panels, strict=False):
@@ -87,9 +89,9 @@ def grouped_bars(panels: list[dict], groups: list[str], series: list[str], path:
         for ax in list(axes.flat)[n:]:
             ax.set_visible(False)
         handles, labels = axes.flat[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=min(k_series, 2),
-                   frameon=False, bbox_to_anchor=(0.5, -0.01))
-        fig.tight_layout(rect=(0, 0.035 * (1 + (k_series > 2)) * 2.4 / height * 1.6, 1, 1))
+        fig.tight_layout(rect=(0, 0, 1, 1 - legend_h / height))
+        fig.legend(handles, labels, loc="upper center", ncol=min(k_series, 2), frameon=False,
+                   bbox_to_anchor=(0.5, 1.0), handlelength=2.2, handleheight=1.1)
         return _save(fig, path)
 
 
@@ -106,8 +108,7 @@ def heatmaps(panels: list[dict], rows: list[str], cols: list[str], path: Path) -
             vmax = float(np.max(np.abs(finite))) if finite.size else 1.0
             vmax = vmax if vmax > 0 else 1.0
             masked = np.ma.masked_invalid(vals)
-            cmap = matplotlib.colormaps["RdBu"].copy()
-            cmap.set_bad("0.92")
+            cmap = matplotlib.colormaps["RdBu"].with_extremes(bad="0.92")
             im = ax.imshow(masked, cmap=cmap, vmin=-vmax, vmax=vmax, aspect="auto")
             for a in range(vals.shape[0]):
                 for b in range(vals.shape[1]):

@@ -52,6 +52,8 @@ def sci(x: float | None, digits: int = 1) -> str:
     """Scientific notation for diagnostics: ``9.6e−12``."""
     if _is_missing(x):
         return MISSING
+    if float(x) == 0.0:
+        return "0"
     return f"{float(x):.{digits}e}".replace("-", MINUS).replace("e+", "e")
 
 

@@ -1,0 +1,556 @@
+"""Solved scenario results → a PDF report through Typst.
+
+Python does the numbers (every cell is formatted here, see :mod:`cge.report.fmt`) and draws the
+figures (:mod:`cge.report.figures`); it writes them with ``data.json`` into a temporary folder
+next to a copy of ``templates/report.typ``, which reads ``json("data.json")`` and lays the report
+out. No Typst markup is built in Python: every string in ``data.json`` is set as plain text.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+import cge
+from cge.report import figures
+from cge.report.fmt import MISSING, MoneyUnit, choose_money_unit, level, pct, sci
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+ROOT = Path(cge.__file__).resolve().parent.parent
+SOURCES_MD = ROOT / "data" / "SOURCES.md"
+ZWSP = "\u200b"
+CLOSURE_KEYS = ("institutions", "transformation", "factor_market", "external", "numeraire")
+
+
+# ----------------------------------------------------------------------------- helpers
+def scenario_name(ds: xr.Dataset, k: int = 0) -> str:
+    """The scenario's name (``attrs["scenario"]``), or ``s<k>``."""
+    return str(ds.attrs.get("scenario") or f"s{k}")
+
+
+def is_benchmark(ds: xr.Dataset) -> bool:
+    """A benchmark run: named "benchmark", or no change anywhere (EV, output, trade)."""
+    if scenario_name(ds) == "benchmark":
+        return True
+    changes = [ds.EV.values, ds.output_pct.values, ds.trade_volume_pct.values]
+    return all(float(np.nanmax(np.abs(v), initial=0.0)) < 1e-9 for v in changes)
+
+
+def _breakable(name: str) -> str:
+    """A long identifier that may break after its underscores (table headers)."""
+    return name.replace("_", "_" + ZWSP)
+
+
+def _val(ds: xr.Dataset, var: str, **sel) -> float:
+    if var not in ds:
+        return float("nan")
+    da = ds[var]
+    try:
+        return float(da.sel(**sel).item())
+    except (KeyError, ValueError):
+        return float("nan")
+
+
+def net_transfers(ds: xr.Dataset) -> xr.DataArray:
+    """Net international transfers received (current account − trade balance), data unit."""
+    return ds.current_account - ds.trade_balance
+
+
+def money_unit(results: Sequence[xr.Dataset], data_attrs: dict | None = None) -> MoneyUnit:
+    """The money unit of the report, from the data unit, the year and the headline values
+    (EV, trade balance change, net transfers)."""
+    data_attrs = data_attrs or {}
+    unit = data_attrs.get("unit") or (results[0].attrs.get("unit") if results else None)
+    values: list[float] = []
+    for ds in results:
+        for da in (ds.EV, ds.trade_balance_change, net_transfers(ds)):
+            values.extend(np.asarray(da.values, float).ravel().tolist())
+    return choose_money_unit(values, unit or "US$ million", data_attrs.get("year"))
+
+
+def pdf_page_count(path: str | Path) -> int:
+    """Pages of a PDF (pypdf when installed, else the page objects counted in the file)."""
+    try:
+        import pypdf
+    except ImportError:  # pragma: no cover - pypdf is a dev dependency
+        data = Path(path).read_bytes()
+        return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
+    return len(pypdf.PdfReader(str(path)).pages)
+
+
+def _table(caption: str, header: list, rows: list[list], *, align: str | None = None,
+           breaks: Sequence[int] = (), note: str = "", size: float = 8.5,
+           widths: list | None = None, inset: float = 2.4,
+           breakable: bool | None = None) -> dict:
+    ncol = len(header)
+    out = {"caption": caption, "header": header, "rows": rows,
+           "align": align or ("l" + "r" * (ncol - 1)), "breaks": list(breaks), "note": note,
+           "size": size, "inset": inset,
+           "breakable": len(rows) > 30 if breakable is None else breakable}
+    if widths:
+        out["widths"] = widths
+    return out
+
+
+# ----------------------------------------------------------------------------- report
+class _Report:
+    def __init__(self, results: Sequence[xr.Dataset], data_attrs: dict | None,
+                 elasticities, fig_dir: Path) -> None:
+        if not results:
+            raise ValueError("write_report: no results")
+        self.results = list(results)
+        self.data_attrs = dict(data_attrs or {})
+        self.elasticities = elasticities
+        self.fig_dir = fig_dir
+        self.names = [scenario_name(ds, k) for k, ds in enumerate(self.results)]
+        bench = [k for k, ds in enumerate(self.results) if is_benchmark(ds)]
+        self.base = self.results[bench[0]] if bench else None
+        self.base_name = self.names[bench[0]] if bench else None
+        self.cf = [(n, ds) for n, ds in zip(self.names, self.results, strict=True)
+                   if ds is not self.base]
+        first = self.results[0]
+        self.regions = [str(r) for r in first.region.values]
+        self.commodities = [str(c) for c in first.commodity.values]
+        self.factors = [str(f) for f in first.factor.values]
+        self.money = money_unit(self.results, self.data_attrs)
+        self.n_fig = 0
+
+    # -- small pieces
+    def _fig(self, stem: str) -> Path:
+        self.n_fig += 1
+        return self.fig_dir / f"fig{self.n_fig:02d}_{stem}.svg"
+
+    def _hdr(self) -> list[str]:
+        return [_breakable(n) for n, _ in self.cf]
+
+    def _labour(self) -> str | None:
+        return "labour" if "labour" in self.factors else (self.factors[0] if self.factors
+                                                           else None)
+
+    def _gdp0(self, r: str) -> float:
+        return _val(self.base, "gdp_nominal", region=r) if self.base is not None else math.nan
+
+    def _inc0(self, r: str) -> float:
+        return _val(self.base, "income", region=r) if self.base is not None else math.nan
+
+    def _pair(self) -> tuple[str, str]:
+        if "USA" in self.regions and "JPN" in self.regions:
+            return "JPN", "USA"
+        return self.regions[1], self.regions[0]
+
+    # -- sections
+    def meta(self) -> dict:
+        da = self.data_attrs
+        data_set = da.get("name") or self.results[0].attrs.get("data_set", "")
+        unit = da.get("unit") or self.results[0].attrs.get("unit", "")
+        rows = [[n, str(ds.attrs.get("scenario_sha256") or MISSING)]
+                for n, ds in zip(self.names, self.results, strict=True)]
+        return {
+            "version": cge.__version__,
+            "data_set": str(data_set),
+            "unit": str(unit),
+            "year": str(da.get("year", MISSING)),
+            "date": _dt.date.today().isoformat(),
+            "money": self.money.label,
+            "benchmark": self.base_name or "",
+            "n_scenarios": len(self.results),
+            "regions": ", ".join(self.regions),
+            "commodities": ", ".join(self.commodities),
+            "hashes": _table("Scenario files and their SHA-256 hashes (of the file text as "
+                             "read).", ["Scenario", "SHA-256"], rows, align="ll", size=7.5),
+        }
+
+    def summary(self) -> dict:
+        mu = self.money.label
+        lab = self._labour()
+        header = ["Scenario", "Region", f"EV ({mu})", "EV (% of income)", "Real GDP (%)",
+                  "Terms of trade (%)", f"Real wage (%, {lab})" if lab else "Real wage (%)",
+                  f"ΔTrade balance ({mu})"]
+        rows, breaks = [], []
+        for n, ds in zip(self.names, self.results, strict=True):
+            for k, r in enumerate(self.regions):
+                wage = _val(ds, "real_factor_price_pct", factor=lab, region=r) if lab else None
+                rows.append([_breakable(n) if k == 0 else "", r,
+                             self.money.change(_val(ds, "EV", region=r)),
+                             pct(_val(ds, "EV_pct", region=r)),
+                             pct(_val(ds, "real_gdp_pct", region=r)),
+                             pct(_val(ds, "tot_pct", region=r)), pct(wage),
+                             self.money.change(_val(ds, "trade_balance_change", region=r))])
+            breaks.append(len(rows))
+        head = _table(
+            "Headline results by scenario and region: changes from the benchmark.", header,
+            rows, align="llrrrrrr", breaks=breaks[:-1], size=7.5, inset=1.6,
+            widths=["auto", "auto", "1fr", "1fr", "1fr", "1fr", "1fr", "1fr"],
+            note=(f"EV: Hicksian equivalent variation at benchmark prices, {mu}; "
+                  "EV % of benchmark regional income. Real wage: labour price over the CPI. "
+                  "ΔTrade balance: change in exports − imports (fob), "
+                  f"{mu}. Percentage changes to 2 decimals, money to "
+                  f"{self.money.decimals} decimal(s)."))
+        top_rows = []
+        for r in self.regions:
+            row = [r]
+            for _, ds in self.cf:
+                s = ds.output_pct.sel(region=r).to_series().dropna()
+                s = s.reindex(s.abs().sort_values(ascending=False).index)[:3]
+                row.append([f"{a} {pct(v)}" for a, v in s.items()] or [MISSING])
+            top_rows.append(row)
+        top = _table("The three largest sectoral output changes (by absolute % change) in each "
+                     "region, per counterfactual.", ["Region", *self._hdr()], top_rows,
+                     align="l" * (1 + len(self.cf)), size=7, inset=1.4,
+                     note="Output: real gross output of the activity, % change from the "
+                          "benchmark.")
+        return {"table": head, "top": top if self.cf else None}
+
+    def _by_region(self, caption: str, fn, *, fmt, base_col: tuple[str, callable] | None = None,
+                   world=None, note: str = "") -> dict:
+        header = ["Region"]
+        if base_col is not None:
+            header.append(base_col[0])
+        header += self._hdr()
+        rows = []
+        for r in self.regions:
+            row = [r]
+            if base_col is not None:
+                row.append(base_col[1](r))
+            row += [fmt(fn(ds, r)) for _, ds in self.cf]
+            rows.append(row)
+        breaks = []
+        if world is not None:
+            breaks = [len(rows)]
+            row = ["World"]
+            if base_col is not None:
+                row.append(base_col[1](None))
+            row += [fmt(world(ds)) for _, ds in self.cf]
+            rows.append(row)
+        return _table(caption, header, rows, breaks=breaks, note=note)
+
+    def welfare(self) -> dict:
+        mu, mo = self.money.label, self.money
+        have_base = self.base is not None
+
+        def base_level(fn):
+            if not have_base:
+                return None
+
+            def cell(r):
+                if r is None:
+                    return mo.level(sum(fn(x) for x in self.regions))
+                return mo.level(fn(r))
+            return cell
+
+        tables = []
+        inc_col = (f"Benchmark income ({mu})", base_level(self._inc0)) if have_base else None
+        tables.append(self._by_region(
+            f"Equivalent variation, {mu} (benchmark prices).",
+            lambda ds, r: _val(ds, "EV", region=r), fmt=mo.change, base_col=inc_col,
+            world=lambda ds: float(ds.EV.sum()),
+            note="Positive: the region gains. Income: regional household income."))
+        world_pct = None
+        if have_base:
+            tot_inc = sum(self._inc0(r) for r in self.regions)
+            world_pct = lambda ds: 100 * float(ds.EV.sum()) / tot_inc  # noqa: E731
+        tables.append(self._by_region(
+            "Equivalent variation, % of benchmark income.",
+            lambda ds, r: _val(ds, "EV_pct", region=r), fmt=pct, world=world_pct))
+        gdp_col = (f"Benchmark GDP ({mu})", base_level(self._gdp0)) if have_base else None
+        tables.append(self._by_region(
+            "Real GDP (expenditure side, benchmark prices), % change.",
+            lambda ds, r: _val(ds, "real_gdp_pct", region=r), fmt=pct, base_col=gdp_col))
+        tables.append(self._by_region(
+            "Terms of trade (Laspeyres export over import price index), % change.",
+            lambda ds, r: _val(ds, "tot_pct", region=r), fmt=pct))
+        for f in self.factors:
+            what = "Real wage" if f == "labour" else f"Real return to {f}"
+            tables.append(self._by_region(
+                f"{what} ({f} price over the CPI), % change.",
+                lambda ds, r, f=f: _val(ds, "real_factor_price_pct", factor=f, region=r),
+                fmt=pct))
+        tb_col = None
+        if have_base:
+            tb_col = (f"Benchmark trade balance ({mu})",
+                      base_level(lambda r: _val(self.base, "trade_balance", region=r)))
+        tables.append(self._by_region(
+            f"Change in the trade balance (exports − imports, fob), {mu}.",
+            lambda ds, r: _val(ds, "trade_balance_change", region=r), fmt=mo.change,
+            base_col=tb_col))
+        if have_base:
+            tables.append(self._by_region(
+                "Change in the trade balance, percentage points (pp) of benchmark GDP.",
+                lambda ds, r: 100 * _val(ds, "trade_balance_change", region=r) / self._gdp0(r),
+                fmt=pct, note="pp: difference of two shares, not a % change."))
+
+        figs = []
+        if self.cf:
+            series = [n for n, _ in self.cf]
+
+            def vals(var, **sel):
+                return {n: [_val(ds, var, region=r, **sel) for r in self.regions]
+                        for n, ds in self.cf}
+
+            ev_money = {n: [v * mo.scale for v in vs] for n, vs in vals("EV").items()}
+            path = figures.grouped_bars(
+                [{"title": "Equivalent variation", "label": mu, "values": ev_money},
+                 {"title": "Equivalent variation, % of income", "label": "%",
+                  "values": vals("EV_pct")}],
+                self.regions, series, self._fig("welfare"))
+            figs.append({"file": path.name, "caption": "Welfare by region and scenario: "
+                         f"equivalent variation in {mu} (left) and in % of benchmark income "
+                         "(right)."})
+            lab = self._labour()
+            panels = [{"title": "Real GDP", "label": "% change", "values": vals("real_gdp_pct")},
+                      {"title": "Terms of trade", "label": "% change", "values": vals("tot_pct")}]
+            if lab:
+                panels.append({"title": f"Real wage ({lab})", "label": "% change",
+                                "values": vals("real_factor_price_pct", factor=lab)})
+            tb = {n: [v * mo.scale for v in vs] for n, vs in vals("trade_balance_change").items()}
+            panels.append({"title": "Trade balance change", "label": mu, "values": tb})
+            path = figures.grouped_bars(panels, self.regions, series, self._fig("macro"))
+            figs.append({"file": path.name, "caption": "Macroeconomic results by region and "
+                         "scenario: real GDP, terms of trade and real wage (% change), trade "
+                         f"balance ({mu})."})
+        return {"tables": tables, "figures": figs}
+
+    def sectors(self) -> list[dict]:
+        out = []
+        pd0 = self.base.price_domestic if self.base is not None else 1.0
+        for n, ds in self.cf:
+            out_pct = ds.output_pct.transpose("activity", "region").values
+            price = (100 * (ds.price_domestic / pd0 - 1)).transpose("commodity", "region").values
+            path = figures.heatmaps(
+                [{"title": f"Output, % change — {n}", "values": out_pct},
+                 {"title": f"Price of domestic sales, % change — {n}", "values": price}],
+                self.commodities, self.regions, self._fig(f"sectors_{n}"))
+            out.append({"scenario": n, "file": path.name,
+                        "caption": f"Sector × region results of {n}: real output (top) and the "
+                                   "price of domestic sales relative to the numeraire (bottom), "
+                                   "% change from the benchmark."})
+        return out
+
+    def bilateral(self) -> dict | None:
+        if not self.cf or len(self.regions) < 2:
+            return None
+        a, b = self._pair()
+        mo, mu = self.money, self.money.label
+        tables, panels, value_panels = [], [], []
+        for s, d in ((a, b), (b, a)):
+            rows = []
+            for i in self.commodities:
+                v0 = _val(self.results[0], "trade_benchmark", commodity=i, exporter=s, importer=d)
+                rows.append([i, mo.level(v0)] + [
+                    pct(_val(ds, "trade_volume_pct", commodity=i, exporter=s, importer=d))
+                    for _, ds in self.cf])
+            tables.append(_table(
+                f"Bilateral trade volume {s} → {d} by commodity: benchmark value ({mu}, fob) "
+                "and % change.", ["Commodity", f"Benchmark ({mu})", *self._hdr()], rows,
+                note="Volume: benchmark-price units shipped by the exporter. "
+                     f"{MISSING}: no trade in the benchmark."))
+            panels.append({"title": f"{s} → {d}: volume", "label": "% change", "values": {
+                n: [_val(ds, "trade_volume_pct", commodity=i, exporter=s, importer=d)
+                    for i in self.commodities] for n, ds in self.cf}})
+            value_panels.append({
+                "title": f"{s} → {d}: change at benchmark prices", "label": mu, "values": {
+                    n: [mo.scale * (_val(ds, "trade_volume", commodity=i, exporter=s,
+                                         importer=d)
+                                    - _val(ds, "trade_benchmark", commodity=i, exporter=s,
+                                           importer=d))
+                        for i in self.commodities] for n, ds in self.cf}})
+        path = figures.grouped_bars(panels + value_panels, self.commodities,
+                                    [n for n, _ in self.cf], self._fig("bilateral"),
+                                    horizontal=True)
+        return {"pair": [a, b], "tables": tables,
+                "figure": {"file": path.name,
+                           "caption": f"Bilateral trade between {a} and {b} by commodity: "
+                                      f"volume in % (top) and change in {mu} at benchmark "
+                                      f"prices (bottom); {a} → {b} left, {b} → {a} right."}}
+
+    def tariffs(self) -> dict:
+        mo, mu = self.money, self.money.label
+        header = ["Region", *[_breakable(n) for n in self.names]]
+        rows = [[r] + [mo.level(_val(ds, "tariff_revenue", region=r)) for ds in self.results]
+                for r in self.regions]
+        rows.append(["World"] + [mo.level(float(ds.tariff_revenue.sum())) for ds in self.results])
+        tariff = _table(f"Import tariff revenue by importing region, {mu} (levels).", header,
+                        rows, breaks=[len(self.regions)],
+                        note="Tariffs are levied on the world (fob = cif) value and accrue to "
+                             "the importer; values in current prices (numeraire units).")
+        nets = [net_transfers(ds) for ds in self.results]
+        transfer = None
+        if any(float(np.nanmax(np.abs(n.values), initial=0.0)) > 1e-9 for n in nets):
+            rows = [[r] + [mo.change(float(n.sel(region=r))) for n in nets]
+                    for r in self.regions]
+            transfer = _table(f"Net international transfers received (current account − trade "
+                              f"balance), {mu}.", header, rows,
+                              note="+ received, − paid; exogenous in units of the numeraire.")
+        return {"tariff": tariff, "transfer": transfer}
+
+    def scenarios(self) -> dict:
+        items = []
+        for n, ds in zip(self.names, self.results, strict=True):
+            items.append({"name": n, "sha256": str(ds.attrs.get("scenario_sha256") or MISSING),
+                          "text": str(ds.attrs.get("scenario_text") or "(no scenario text)")})
+        rows = [[_breakable(n)] + [_breakable(str(ds.attrs.get(k, MISSING)))
+                                   for k in CLOSURE_KEYS]
+                for n, ds in zip(self.names, self.results, strict=True)]
+        closures = _table("Closures and numeraire used in each scenario.",
+                          ["Scenario", "Institutions", "Transformation", "Factor market",
+                           "External", "Numeraire"], rows, align="llllll", size=7.5)
+        return {"items": items, "closures": closures}
+
+    def methods(self) -> dict:
+        from cge.calibrate import load_elasticities
+        from cge.options import ModelOptions
+
+        source = self.elasticities if self.elasticities is not None else "gtap"
+        label = (f"calibration/elasticities/{source}.csv" if isinstance(source, str)
+                 and not Path(source).suffix else
+                 "user dictionary" if isinstance(source, dict) else str(source))
+        try:
+            el = load_elasticities(source, self.commodities)
+            rows = [[i, level(float(el.esubd.sel(commodity=i)), 2),
+                     level(float(el.esubm.sel(commodity=i)), 2),
+                     level(float(el.esubva.sel(commodity=i)), 2)] for i in self.commodities]
+            elast = _table(f"Elasticities used (source: {label}).",
+                           ["Commodity", "Domestic vs imports σD (ESUBD)",
+                            "Among import sources σM (ESUBM)",
+                            "Labour vs capital σVA (ESUBVA)"], rows,
+                           note="σD, σM and σVA are the elasticities of substitution of "
+                                "the equations above (GTAP parameter names in brackets).")
+        except Exception as exc:  # noqa: BLE001 - the report should still be written
+            elast = _table("Elasticities used.", ["Note"], [[f"not available: {exc}"]],
+                           align="l")
+        o = ModelOptions()
+        other = _table("Other elasticities (model defaults, cge.options.ModelOptions).",
+                       ["Parameter", "Value"],
+                       [["σ between value added and intermediates (esub_top)",
+                         level(o.esub_top, 2)],
+                        *[[f"σ within the {a} bundle (esub_final)", level(v, 2)]
+                          for a, v in o.esub_final.items()],
+                        ["σT of the CET, when transformation = cet (esub_cet)",
+                         level(o.esub_cet, 2)]], align="lr")
+        return {"elasticities": elast, "other": other}
+
+    def data(self) -> dict:
+        sources, imputations = parse_sources(SOURCES_MD)
+        notes = [p.strip() for p in dataset_notes(self.data_attrs).split("\n") if p.strip()]
+        return {"sources": _table("Data sources (data/SOURCES.md).",
+                                  ["Source", "Used for", "Citation"], sources, align="lll",
+                                  size=7, widths=["1fr", "1fr", "2fr"], breakable=True)
+                if sources else None,
+                "imputations": imputations, "notes": notes}
+
+    def solver(self) -> dict:
+        rows = []
+        for n, ds in zip(self.names, self.results, strict=True):
+            a = ds.attrs
+            rows.append([_breakable(n), str(a.get("solver_status", MISSING)),
+                         str(a.get("solver_iterations", MISSING)),
+                         sci(_num(a.get("solver_max_residual"))),
+                         _breakable(str(a.get("solver_worst_equation", MISSING))),
+                         sci(_num(a.get("solver_walras_slack"))),
+                         level(_num(a.get("solver_seconds")), 2)])
+        return _table("Solver diagnostics (Ipopt) by scenario.",
+                      ["Scenario", "Status", "Iterations", "Max. residual", "Worst equation",
+                       "Walras slack", "Seconds"], rows, align="llrrlrr", size=7.5,
+                      note="Max. residual: largest relative equation residual at the solution; "
+                           "Walras slack: excess supply in the market dropped by Walras' law "
+                           "(should be ~0).")
+
+    def build(self) -> dict:
+        return {"meta": self.meta(), "summary": self.summary(), "welfare": self.welfare(),
+                "sectors": self.sectors(), "bilateral": self.bilateral(),
+                "tariffs": self.tariffs(), "scenarios": self.scenarios(),
+                "methods": self.methods(), "data": self.data(), "solver": self.solver()}
+
+
+def _num(x) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def dataset_notes(data_attrs: dict) -> str:
+    """The data set's notes: ``data_attrs["notes"]``, else ``notes`` of its ``dataset.toml``."""
+    if data_attrs.get("notes"):
+        return str(data_attrs["notes"])
+    path = data_attrs.get("path")
+    if path and (Path(path) / "dataset.toml").exists():
+        try:
+            with open(Path(path) / "dataset.toml", "rb") as fh:
+                return str(tomllib.load(fh).get("notes", ""))
+        except (OSError, tomllib.TOMLDecodeError):
+            return ""
+    return ""
+
+
+def _plain(md: str) -> str:
+    """Markdown inline markup → plain text."""
+    md = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", md)
+    return md.replace("`", "").replace("**", "").replace("*", "").strip()
+
+
+def parse_sources(path: Path) -> tuple[list[list[str]], list[str]]:
+    """(rows [source, used for, citation] of the first table, imputation bullets) of SOURCES.md."""
+    if not path.exists():
+        return [], []
+    rows, bullets, in_imp = [], [], False
+    header: list[str] | None = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+            if header is None:
+                header = [c.lower() for c in cells]
+            elif not set(line) <= set("|-: "):
+                get = dict(zip(header, cells, strict=False))
+                rows.append([_plain(get.get("source", "")), _plain(get.get("used for", "")),
+                             _plain(get.get("full citation", ""))])
+        elif line.startswith("## "):
+            in_imp = "imputation" in line.lower()
+        elif in_imp and line.startswith("* "):
+            bullets.append(_plain(line[2:]))
+        elif in_imp and line.startswith("  ") and bullets:
+            bullets[-1] += " " + _plain(line)
+    return rows, bullets
+
+
+def write_report(results: Sequence[xr.Dataset], out_path: str | Path, *,
+                 data_attrs: dict | None = None, elasticities=None) -> Path:
+    """Write the PDF report comparing solved scenarios (``Session.run`` results).
+
+    ``data_attrs``: the benchmark's attributes (name, unit, year, notes), for the title page,
+    units and the data section. ``elasticities``: what the session was calibrated with (a set
+    name, a CSV path or a dict, as for :func:`cge.calibrate.load_elasticities`; default
+    ``"gtap"``). Written atomically; returns the path.
+    """
+    import typst
+
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="cge-report-") as tmp:
+        work = Path(tmp)
+        for src in TEMPLATE_DIR.glob("*.typ"):
+            shutil.copy(src, work / src.name)
+        data = _Report(results, data_attrs, elasticities, work).build()
+        (work / "data.json").write_text(json.dumps(data, ensure_ascii=False, indent=1),
+                                        encoding="utf-8")
+        pdf = typst.compile(str(work / "report.typ"), root=str(work))
+    fd, tmp_pdf = tempfile.mkstemp(dir=out_path.parent, suffix=".pdf.tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pdf)
+        os.replace(tmp_pdf, out_path)
+    except BaseException:
+        Path(tmp_pdf).unlink(missing_ok=True)
+        raise
+    return out_path

@@ -1,0 +1,111 @@
+"""The PDF report (cge.report): built from a small solved case, checked through its text."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+pypdf = pytest.importorskip("pypdf")
+
+import cge  # noqa: E402
+from cge.data.examples import two_by_two  # noqa: E402
+from cge.report import money_unit, pct, write_report  # noqa: E402
+from cge.report.fmt import MINUS, choose_money_unit, signed  # noqa: E402
+
+SCENARIOS = {
+    "benchmark": 'name = "benchmark"\ndescription = "no shocks"\n',
+    "home_cloth_tariff": (
+        'name = "home_cloth_tariff"\n'
+        'description = "HOME raises its tariff on FOREIGN cloth by 20pp"\n\n'
+        "[[tariff]]\n"
+        'importer = "HOME"\n'
+        'exporter = "FOREIGN"\n'
+        'commodities = "cloth"\n'
+        "add = 20.0\n"
+    ),
+    "foreign_home_transfer": (
+        'name = "foreign_home_transfer"\n\n'
+        "[[transfer]]\n"
+        'payer = "FOREIGN"\n'
+        'recipient = "HOME"\n'
+        "share_of_payer_gdp = 1.0\n"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    data = two_by_two()
+    session = cge.Session(data, {"esubd": 2.0, "esubm": 4.0, "esubva": 1.0})
+    results = [session.run(text) for text in SCENARIOS.values()]
+    data_attrs = dict(data.attrs)
+    path = write_report(results, tmp_path_factory.mktemp("report") / "report.pdf",
+                        data_attrs=data_attrs,
+                        elasticities={"esubd": 2.0, "esubm": 4.0, "esubva": 1.0})
+    reader = pypdf.PdfReader(str(path))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    return {"path": path, "reader": reader, "text": text, "results": results,
+            "data_attrs": data_attrs}
+
+
+def test_formatting():
+    assert signed(1.234) == "+1.23"
+    assert signed(-1.234) == f"{MINUS}1.23"
+    assert signed(-0.001) == "0.00"
+    assert pct(float("nan")) == "\u2013"
+    big = choose_money_unit([-62_300.0, 5.0], "US$ million", 2011)
+    assert (big.label, big.change(-62_345.0)) == ("US$ bn of 2011", f"{MINUS}62.3")
+    small = choose_money_unit([0.5], "US$ million", 2024)
+    assert (small.label, small.change(0.456)) == ("US$ million of 2024", "+0.46")
+
+
+def test_report_pages_and_sections(report):
+    assert report["path"].exists()
+    assert len(report["reader"].pages) >= 4
+    text = report["text"]
+    for heading in ("Contents", "Summary", "Welfare and macroeconomic results", "Methods",
+                    "Data", "Solver diagnostics", "Scenario definitions", "Timmer",
+                    "fob = cif, no transport margins", cge.__version__, "two_by_two"):
+        assert heading in text, heading
+    for ds in report["results"]:
+        assert ds.attrs["scenario_sha256"] in text
+
+
+def test_report_names_and_headline_numbers(report):
+    text, results = report["text"], report["results"]
+    for name in SCENARIOS:
+        assert name in text, name
+    for region in ("HOME", "FOREIGN"):
+        assert region in text
+    unit = money_unit(results, report["data_attrs"])
+    assert unit.label == "US$ million of 2024"
+    assert unit.label in text
+    for ds in results:
+        for r in ds.region.values:
+            ev = unit.change(float(ds.EV.sel(region=r)))
+            ev_pct = pct(float(ds.EV_pct.sel(region=r)))
+            assert ev in text, (ds.attrs["scenario"], r, ev)
+            assert ev_pct in text, (ds.attrs["scenario"], r, ev_pct)
+    # the tariff makes HOME's EV non-zero, so the check above is not only about zeros
+    tariff = results[1]
+    assert abs(float(tariff.EV.sel(region="FOREIGN"))) > 0
+    # the transfer appears in the transfer table
+    assert "Net international transfers received" in text
+
+
+@pytest.mark.slow
+def test_report_renders_to_png(report, tmp_path):
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) not installed")
+    from PIL import Image
+
+    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "4",
+                    str(report["path"]), str(tmp_path / "page")], check=True)
+    pngs = sorted(tmp_path.glob("page-*.png"))
+    assert len(pngs) == 4
+    for png in pngs:
+        im = Image.open(png).convert("L")
+        dark = sum(im.histogram()[:200])
+        assert dark > 0.002 * im.width * im.height, f"{png.name} looks blank"
