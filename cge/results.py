@@ -6,7 +6,8 @@ Dimensions: ``region``, ``commodity``/``activity``, ``factor``, ``agent``, ``exp
 
 * real GDP: final demand and net exports at benchmark prices (expenditure side);
 * terms of trade: Laspeyres export price index (fob, benchmark weights) over the Laspeyres
-  import price index (cif = fob here, incl. iceberg costs);
+  import price index (world prices, cif = fob here, per unit shipped: iceberg costs are not a
+  price change, as with GTAP's world prices);
 * real wage / real factor returns: factor price over the household consumption price (CPI);
 * real exchange rate: the CPI relative to the numeraire price ``pnum``.
 """

@@ -158,7 +158,8 @@ def solve(model: CGEModel, *, options: dict | None = None, continuation: bool = 
     else:
         model.restore(snap)
         raise SolveError(f"solve failed: {'; '.join(diag.attempts)}; largest residual "
-                         f"{diag.max_residual:.3g} in {diag.worst_equation}", diag)
+                         f"{diag.max_residual:.3g} in {diag.worst_equation}, Walras slack "
+                         f"{diag.walras_slack:.3g}", diag)
     return diag
 
 

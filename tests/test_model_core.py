@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
 from conftest import ELASTICITIES, benchmark_data, calibrated
 from pyomo.environ import value
@@ -197,12 +198,22 @@ def test_square_counts_differ_only_by_structure():
 # --------------------------------------------------------------------------------------------
 # 3. Homogeneity of degree zero in prices
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("opts", [
-    dict(institutions="regional_household"),
-    dict(institutions="separate"),
-    dict(institutions="separate", transformation="cet", factor_market="unemployment"),
-    dict(external="global_bank", factor_market="sector_specific_capital", numeraire="cpi:R1"),
-], ids=["regional_household", "separate", "separate-cet-unemployment", "global_bank-specific"])
+def _struct_opts(struct, k: int) -> dict:
+    """Options of a structure, with numeraire, esub_top and esub_final rotated by k."""
+    num, top, final = EXTRAS[(7 * k) % len(EXTRAS)]
+    opts = dict(transformation=struct[0], institutions=struct[1], external=struct[2],
+                factor_market=struct[3], numeraire=num.format(first="R0", last="R2"),
+                esub_top=top)
+    if ESUB_FINAL[final] is not None:
+        opts["esub_final"] = ESUB_FINAL[final]
+    return opts
+
+
+STRUCT_OPTS = [_struct_opts(st, k) for k, st in enumerate(STRUCTURES)]
+STRUCT_IDS = ["-".join(st) for st in STRUCTURES]
+
+
+@pytest.mark.parametrize("opts", STRUCT_OPTS, ids=STRUCT_IDS)
 def test_homogeneity(opts):
     """Doubling the numeraire price doubles every price and nominal income and leaves every
     quantity unchanged (transfers and foreign saving are in numeraire units)."""
@@ -299,19 +310,20 @@ def _excess_supply(model, i: str, r: str) -> float:
 
 
 @pytest.mark.parametrize("opts", [
-    dict(),
-    dict(transformation="cet", institutions="separate"),
+    *STRUCT_OPTS,
     dict(esub_top=0.5, esub_final={"household": 1.0, "government": 0.5, "defense": 0.0,
                                    "investment": 0.3}),
-    dict(external="global_bank", factor_market="unemployment"),
-], ids=["default", "cet-separate", "esub_top-ces_final", "global_bank-unemployment"])
+    dict(transformation="cet", esub_cet=0.7, esub_top=0.3),
+], ids=[*STRUCT_IDS, "esub_top-ces_final", "cet0.7-top0.3"])
 def test_walras(opts):
     """At a shocked solution the Walras slack is ~0, and the dropped market — recomputed from the
     other variables with the textbook demand functions — clears; so does every other domestic
     market (a check of the recomputation itself)."""
     model = make_model(**opts)
     tariff_shock(model)
-    model.m.ice[first_flow(model)].fix(1.1)
+    model.m.ice[model.ctx.TRD[-1]].fix(1.1)
+    model.m.trf["R2", "R0"].fix(4.0)
+    model.m.endow["labour", "R1"].fix(1.05)
     solve(model)
     assert abs(value(model.m.walras)) < WALRAS_TOL
     i, r = model.ctx.walras_market
@@ -326,12 +338,7 @@ def test_walras(opts):
 # --------------------------------------------------------------------------------------------
 # 5. Shock and reverse
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("opts", [
-    dict(),
-    dict(institutions="separate", transformation="cet"),
-    dict(external="global_bank", factor_market="unemployment"),
-    dict(factor_market="sector_specific_capital", esub_top=0.5, numeraire="cpi:R2"),
-], ids=["default", "separate-cet", "global_bank-unemployment", "specific-top"])
+@pytest.mark.parametrize("opts", STRUCT_OPTS, ids=STRUCT_IDS)
 def test_shock_and_reverse(opts):
     """Undoing a shock (instruments back to benchmark) returns every variable to its benchmark
     value: the equilibrium is unique locally and the solve is path independent."""
@@ -565,3 +572,68 @@ def test_transfer_two_by_two():
     d_tb = (res.trade_balance - base.trade_balance).to_series()
     assert d_tb["FOREIGN"] == pytest.approx(amount, rel=TRANSFER_RTOL)
     assert d_tb["HOME"] == pytest.approx(-amount, rel=TRANSFER_RTOL)
+
+
+# --------------------------------------------------------------------------------------------
+# Instruments that should be equivalent or hit their target
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["two_by_two", "random"])
+def test_labour_productivity_equals_effective_endowment(name):
+    """Labour-augmenting productivity ×1.1 is 10 % more labour in efficiency units: every real
+    quantity and goods price equals that of a 10 % labour endowment increase, and the wage per
+    physical worker is 1.1 × the wage per efficiency unit (numeraire: a CPI, not a wage)."""
+    region = "HOME" if name == "two_by_two" else "R0"
+    num = "cpi:FOREIGN" if name == "two_by_two" else "cpi:R1"
+    params = calibrated(name, 0)
+    runs = {}
+    for kind in ("endow", "prod"):
+        model = build_model(params, ModelOptions(numeraire=num))
+        if kind == "endow":
+            model.m.endow["labour", region].fix(1.1)
+        else:
+            for j in model.ctx.activities_using["labour", region]:
+                model.m.prod_f["labour", j, region].fix(1.1)
+        solve(model)
+        runs[kind] = model
+    e, pr = runs["endow"], runs["prod"]
+    same = ("Y", "qfd", "qim", "pd", "pa", "pim", "pva", "pfd")
+    err, where = worst(by_component(pr, same), by_component(e, same))
+    assert err <= HOMOGENEITY_RTOL, f"{where} differs by {err:.3g}"
+    assert value(pr.m.pf["labour", region]) == pytest.approx(
+        1.1 * value(e.m.pf["labour", region]), rel=HOMOGENEITY_RTOL)
+
+
+@pytest.mark.parametrize("inst", ["regional_household", "separate"])
+def test_defense_rules(inst):
+    """Defense set exogenously: a real scale fixes real defense purchases; a share of GDP makes
+    defense expenditure that share of nominal GDP."""
+    sess = _session("random", 0, 3, 4, ModelOptions(institutions=inst))
+    res = sess.run('name = "def"\n[[defense]]\nregion = "R1"\nscale = 1.5\n')
+    assert float(res.defense_real.sel(region="R1")) == pytest.approx(1.5, rel=CLOSURE_RTOL)
+    res = sess.run('name = "def2"\n[[defense]]\nregion = "R2"\nshare_of_gdp = 3.0\n')
+    model = sess.model()
+    spend = value(model.m.efd["defense", "R2"])
+    assert spend == pytest.approx(0.03 * value(model.m.gdp["R2"]), rel=CLOSURE_RTOL)
+    assert float(res.final_demand_value.sel(agent="defense", region="R2")) == pytest.approx(
+        spend, rel=CLOSURE_RTOL)
+
+
+@pytest.mark.parametrize("opts", [{}, {"institutions": "separate", "transformation": "cet"},
+                                  {"external": "global_bank",
+                                   "factor_market": "sector_specific_capital"}],
+                         ids=["default", "textbook", "global_bank-specific"])
+@pytest.mark.parametrize("name", ["two_by_two", "random"])
+def test_results_at_benchmark(name, opts):
+    """The empty scenario reports the benchmark: every % change and EV 0, every index 1, income
+    = benchmark income, trade balance changes 0 (real GDP at benchmark prices = nominal GDP)."""
+    sess = _session(name, 0, 3, 4, ModelOptions(**opts))
+    res = sess.run('name = "base"\n')
+    for key in res.data_vars:
+        vals = res[key].values[~np.isnan(res[key].values)]
+        if key.endswith("_pct") or key in ("EV", "trade_balance_change"):
+            assert np.abs(vals).max(initial=0.0) <= REPLICATION_TOL * 100, key
+        if key in ("utility", "gdp_deflator", "cpi", "real_exchange_rate", "export_price_index",
+                   "import_price_index", "employment_index", "output_index"):
+            assert np.abs(vals - 1).max(initial=0.0) <= REPLICATION_TOL, key
+    inc0 = sess.params.inc0.values
+    assert np.abs(res.income.values - inc0).max() <= REPLICATION_TOL * inc0.max()

@@ -78,11 +78,21 @@ def add_income(m, ctx: Context) -> None:
     if separate:
         m.yh = Var(R, initialize=1.0, doc="household income (index)")
         m.yg = Var(R, initialize=1.0, doc="government revenue (index)")
-        m.inc_h = Constraint(R, rule=lambda m, r: m.yh[r] == (
-            m.factor_income[r] + m.net_transfers[r]) / p["yh0"][r], doc="household income")
+        # a region without government purchases has no government account: its tax revenue
+        # (e.g. a new tariff) accrues to the household
+        no_gov = {r for r in R if ("government", r) not in ctx.fd_set
+                  and ("defense", r) not in ctx.fd_set}
+
+        def inc_h(m, r):
+            income = m.factor_income[r] + m.net_transfers[r]
+            if r in no_gov:
+                income = income + m.tax_revenue[r]
+            return m.yh[r] == income / p["yh0"][r]
+
+        m.inc_h = Constraint(R, rule=inc_h, doc="household income")
 
         def inc_g(m, r):
-            if p["yg0"][r] == 0:
+            if r in no_gov:
                 return m.yg[r] == 1.0
             return m.yg[r] == (p["tau_d"][r] * m.yh[r] * p["yh0"][r]
                                + m.tax_revenue[r]) / p["yg0"][r]
