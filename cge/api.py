@@ -22,11 +22,11 @@ import xarray as xr
 from cge.calibrate import calibrate
 from cge.data.benchmark import load_benchmark
 from cge.model import CGEModel, build_model
-from cge.options import ModelOptions
+from cge.options import ModelOptions, OptionsError
 from cge.results import extract_results
-from cge.scenario import Scenario, Sets, load_scenario, parse_scenario
+from cge.scenario import ClosureError, Scenario, Sets, load_scenario, parse_scenario
 from cge.shocks import apply_scenario
-from cge.solve import RESIDUAL_TOL, Diagnostics, residuals, solve
+from cge.solve import RESIDUAL_TOL, Diagnostics, SolveError, residuals, solve
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
@@ -69,23 +69,73 @@ class Session:
         return self._models[key]
 
     def scenario(self, source: str | Path | Scenario) -> Scenario:
-        """A validated scenario from a path, TOML text or an existing Scenario."""
+        """A validated scenario from a path, TOML text or an existing Scenario.
+
+        Its ``[closure]`` is checked against the session's options here (a contradiction
+        raises :class:`~cge.scenario.ClosureError`, which names the file)."""
         if isinstance(source, Scenario):
-            return source
-        path = Path(source) if not str(source).lstrip().startswith(("name", "#", "[")) else None
-        if path is not None and not path.exists() and (SCENARIO_DIR / f"{source}.toml").exists():
-            path = SCENARIO_DIR / f"{source}.toml"
-        if path is not None:
-            return load_scenario(path, self.sets)
-        return parse_scenario(str(source), self.sets)
+            scen = source
+        else:
+            path = (Path(source) if not str(source).lstrip().startswith(("name", "#", "["))
+                    else None)
+            if (path is not None and not path.exists()
+                    and (SCENARIO_DIR / f"{source}.toml").exists()):
+                path = SCENARIO_DIR / f"{source}.toml"
+            scen = (load_scenario(path, self.sets) if path is not None
+                    else parse_scenario(str(source), self.sets))
+        self.options_for(scen)
+        return scen
+
+    def options_for(self, scen: Scenario) -> ModelOptions:
+        """The session's options with the scenario's closure; a contradiction is a
+        :class:`~cge.scenario.ClosureError` naming the scenario file."""
+        try:
+            return self.options.with_closure(dict(scen.closure))
+        except OptionsError as exc:
+            raise ClosureError(scen.source, "closure", f"{exc} (closure of this scenario: "
+                               f"{dict(scen.closure)})") from None
+
+    def _model_for(self, scen: Scenario) -> CGEModel:
+        try:
+            return self.model(self.options_for(scen))
+        except ClosureError:
+            raise
+        except OptionsError as exc:  # raised while building, e.g. an impossible numeraire
+            raise ClosureError(scen.source, "closure", f"{exc} (closure of this scenario: "
+                               f"{dict(scen.closure)})") from None
+
+    def validate(self, source: str | Path | Scenario) -> Scenario:
+        """Check a scenario completely without solving: parse it, build (or reuse) the model
+        of its closure and apply its shocks (rates that would reach -100 %, transfers larger
+        than the payer's income, ...), then put the model back at the benchmark."""
+        scen = self.scenario(source)
+        model = self._model_for(scen)
+        try:
+            model.restore(model._benchmark)
+            apply_scenario(model, scen)
+        finally:
+            model.restore(model._benchmark)
+        return scen
 
     def run(self, source: str | Path | Scenario) -> xr.Dataset:
-        """Solve one scenario (warm-started from the benchmark) and return its results."""
+        """Solve one scenario (warm-started from the benchmark) and return its results.
+
+        A :class:`~cge.solve.SolveError` names the scenario and says what was tried."""
         scen = self.scenario(source)
-        model = self.model(self.options.with_closure(dict(scen.closure)))
+        model = self._model_for(scen)
         model.restore(model._benchmark)
-        apply_scenario(model, scen)
-        diag = solve(model)
+        try:
+            apply_scenario(model, scen)
+        except BaseException:
+            model.restore(model._benchmark)
+            raise
+        try:
+            diag = solve(model)
+        except SolveError as exc:
+            if exc.args and isinstance(exc.args[0], str):
+                exc.args = (f"{scen.source}: scenario {scen.name!r}: {exc.args[0]}",
+                            *exc.args[1:])
+            raise
         return extract_results(model, diag, scenario=scen.name, scenario_text=scen.text,
                                scenario_sha256=scen.sha256)
 

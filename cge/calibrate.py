@@ -29,39 +29,72 @@ def load_elasticities(source: str | Path | dict, commodities: list[str]) -> xr.D
     Every σ must be finite and ≥ 0 (0 = Leontief, 1 = Cobb–Douglas).
     """
     if isinstance(source, dict):
+        origin = "user dict"
+        unknown = [k for k in source if k not in ELASTICITY_COLUMNS]
+        if unknown:
+            raise DataError(f"elasticities ({origin}): unknown keys {unknown}; valid: "
+                            f"{list(ELASTICITY_COLUMNS)}")
         cols = {}
         for col in ELASTICITY_COLUMNS:
             if col not in source:
                 raise DataError(f"elasticities: '{col}' missing; need {list(ELASTICITY_COLUMNS)}")
             v = source[col]
-            cols[col] = [float(v[i]) if isinstance(v, dict) else float(v) for i in commodities]
+            if isinstance(v, dict):
+                missing = [i for i in commodities if i not in v]
+                extra = [k for k in v if k not in commodities]
+                if missing or extra:
+                    raise DataError(f"elasticities ({origin}): {col} "
+                                    + (f"has no value for commodities {missing}" if missing
+                                       else f"names unknown commodities {extra}")
+                                    + f"; valid commodities: {list(commodities)}")
+            cols[col] = [_sigma(v[i] if isinstance(v, dict) else v, f"{col}[{i}]", origin)
+                         for i in commodities]
         frame = pd.DataFrame(cols, index=pd.Index(commodities, name="commodity"))
-        origin = "user dict"
     else:
         path = Path(source)
         if not path.suffix:
             path = CALIBRATION_DIR / "elasticities" / f"{source}.csv"
         if not path.exists():
             raise DataError(f"elasticity set {source!r} not found (looked for {path})")
-        frame = pd.read_csv(path).set_index("commodity")
-        missing_cols = [c for c in ELASTICITY_COLUMNS if c not in frame.columns]
+        try:
+            frame = pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+                OSError) as exc:
+            raise DataError(f"{path}: not a readable CSV file: {exc}") from None
+        missing_cols = [c for c in ("commodity", *ELASTICITY_COLUMNS) if c not in frame.columns]
         if missing_cols:
             raise DataError(f"{path}: columns {missing_cols} missing")
+        frame["commodity"] = frame["commodity"].astype(str)
+        if frame["commodity"].duplicated().any():
+            dups = sorted(set(frame["commodity"][frame["commodity"].duplicated()]))
+            raise DataError(f"{path}: commodities {dups} listed more than once")
+        frame = frame.set_index("commodity")
         missing = [i for i in commodities if i not in frame.index]
         if missing:
             raise DataError(f"{path}: no elasticities for commodities {missing}; "
                             f"the file has {list(frame.index)}")
         frame = frame.loc[commodities]
         origin = str(path)
+        for col in ELASTICITY_COLUMNS:
+            frame[col] = pd.to_numeric(frame[col], errors="coerce")
     for col in ELASTICITY_COLUMNS:
         bad = frame.index[~(np.isfinite(frame[col]) & (frame[col] >= 0))]
         if len(bad):
-            raise DataError(f"elasticities ({origin}): {col} must be finite and >= 0; "
-                            f"bad for {list(bad)}")
+            raise DataError(f"elasticities ({origin}): {col} must be finite and >= 0 "
+                            f"(0 = Leontief, 1 = Cobb-Douglas); bad for {list(bad)}: "
+                            f"{[frame[col][i] for i in bad]}")
     ds = xr.Dataset({c: ("commodity", frame[c].to_numpy(float)) for c in ELASTICITY_COLUMNS},
                     coords={"commodity": commodities})
     ds.attrs["elasticity_source"] = origin
     return ds
+
+
+def _sigma(value: object, where: str, origin: str) -> float:
+    """An elasticity as a float; a non-number is a :class:`DataError` naming ``where``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise DataError(f"elasticities ({origin}): {where} must be a number >= 0, got "
+                        f"{type(value).__name__} {value!r}")
+    return float(value)
 
 
 def _safe_div(num: xr.DataArray, den: xr.DataArray) -> xr.DataArray:

@@ -59,8 +59,6 @@ class CGEModel:
         return {
             "values": [v.value for v in self.all_vars],
             "fixed": [v.fixed for v in self.all_vars],
-            "dem_def": {r: self.m.dem_def[r].active for r in self.ctx.DEF},
-            "dem_def_gdp": {r: self.m.dem_def_gdp[r].active for r in self.ctx.DEF},
         }
 
     def restore(self, snap: dict) -> None:
@@ -72,13 +70,6 @@ class CGEModel:
                 v.fix()
             elif not fixed and v.fixed:
                 v.unfix()
-        for r, active in snap["dem_def"].items():
-            self.m.dem_def[r].activate() if active else self.m.dem_def[r].deactivate()
-        for r, active in snap["dem_def_gdp"].items():
-            if active:
-                self.m.dem_def_gdp[r].activate()
-            else:
-                self.m.dem_def_gdp[r].deactivate()
 
     def reset(self) -> None:
         """Return every variable and instrument to the benchmark."""

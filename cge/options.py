@@ -7,12 +7,15 @@ rules and shock sizes are changed on a built model through fixed variables (see 
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field, replace
 
 FACTOR_MARKETS = ("mobile", "sector_specific_capital", "unemployment")
 EXTERNAL_CLOSURES = ("fixed_current_account", "global_bank")
 INSTITUTIONS = ("regional_household", "separate")
 TRANSFORMATIONS = ("none", "cet")
+#: Final-demand agents that ``esub_final`` may name (as in ``cge.data.benchmark.FINAL_AGENTS``).
+FINAL_DEMAND_AGENTS = ("household", "government", "defense", "investment")
 
 
 class OptionsError(ValueError):
@@ -71,13 +74,24 @@ class ModelOptions:
         _check_choice("transformation", self.transformation, TRANSFORMATIONS)
         _check_choice("factor_market", self.factor_market, FACTOR_MARKETS)
         _check_choice("external", self.external, EXTERNAL_CLOSURES)
+        _check_number("esub_cet", self.esub_cet)
         if self.transformation == "cet" and not (0 < self.esub_cet < float("inf")):
             raise OptionsError(f"esub_cet must be > 0 and finite with a CET, got {self.esub_cet}")
-        if self.esub_top < 0:
-            raise OptionsError(f"esub_top must be >= 0, got {self.esub_top}")
+        _check_number("esub_top", self.esub_top)
+        if not 0 <= self.esub_top < float("inf"):
+            raise OptionsError(f"esub_top must be finite and >= 0 (0 = Leontief), got "
+                               f"{self.esub_top}")
+        if not isinstance(self.esub_final, dict):
+            raise OptionsError(f"esub_final must be a dict agent -> sigma with agents in "
+                               f"{list(FINAL_DEMAND_AGENTS)}, got {self.esub_final!r}")
         for agent, sigma in self.esub_final.items():
-            if sigma < 0:
-                raise OptionsError(f"esub_final[{agent!r}] must be >= 0, got {sigma}")
+            if agent not in FINAL_DEMAND_AGENTS:
+                raise OptionsError(f"esub_final: unknown agent {agent!r}; allowed: "
+                                   f"{list(FINAL_DEMAND_AGENTS)}")
+            _check_number(f"esub_final[{agent!r}]", sigma)
+            if not 0 <= sigma < float("inf"):
+                raise OptionsError(f"esub_final[{agent!r}] must be finite and >= 0 "
+                                   f"(0 = Leontief, 1 = Cobb-Douglas), got {sigma}")
         if self.institutions == "separate" and self.external == "global_bank":
             raise OptionsError("external = 'global_bank' is available with institutions = "
                                "'regional_household' only; use 'fixed_current_account'")
@@ -97,6 +111,12 @@ class ModelOptions:
         final demands and a CET between domestic sales and exports."""
         return replace(self, institutions="separate", transformation="cet",
                        esub_final={a: 1.0 for a in self.esub_final})
+
+
+def _check_number(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise OptionsError(f"option {name} must be a number, got {type(value).__name__} "
+                           f"{value!r}")
 
 
 def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -117,8 +117,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from cge.options import OptionsError
+
 __all__ = [
     "CLOSURE_OPTIONS",
+    "ClosureError",
     "INSTRUMENTS",
     "DefenseShock",
     "FactorShock",
@@ -177,6 +180,13 @@ class ScenarioError(ValueError):
         self.problem = problem
         where = f"{source}: {field}" if field else source
         super().__init__(f"{where}: {problem}")
+
+
+class ClosureError(ScenarioError, OptionsError):
+    """A scenario's ``[closure]`` that cannot be combined with the model options (for example
+    ``institutions = "separate"`` with ``external = "global_bank"``). Both a
+    :class:`ScenarioError` (it names the file and the field) and an
+    :class:`~cge.options.OptionsError`."""
 
 
 def _fmt_list(items: Iterable[str], limit: int = 400) -> str:

@@ -31,9 +31,6 @@ def reset_instruments(model: CGEModel) -> None:
             v.fix(val)
         elif v.fixed:
             v.unfix()
-    for r in model.ctx.DEF:
-        model.m.dem_def[r].activate()
-        model.m.dem_def_gdp[r].deactivate()
 
 
 def _new_rate(old: float, shock: RateShock) -> float:
@@ -93,12 +90,13 @@ def apply_scenario(model: CGEModel, scenario: Scenario) -> ShockReport:
         if d.region not in ctx.DEF:
             raise ScenarioError(src, d.where, f"region {d.region} has no defense spending in "
                                 f"the benchmark; regions with defense: {ctx.DEF}")
-        m.dem_def[d.region].deactivate()
+        m.def_rule_budget[d.region].fix(0.0)
         if d.mode == "scale":
-            m.qfd["defense", d.region].fix(d.value)
+            m.def_rule_real[d.region].fix(1.0)
+            m.def_real[d.region].fix(d.value)
         else:
+            m.def_rule_gdp[d.region].fix(1.0)
             m.def_share[d.region].fix(d.value)
-            m.dem_def_gdp[d.region].activate()
         report.changed += 1
     for fs in scenario.factor_shocks:
         for r in fs.regions:

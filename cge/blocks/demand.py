@@ -58,7 +58,12 @@ def spending(m, ctx: Context, a: str, r: str):
 
 
 def add_expenditure_rules(m, ctx: Context) -> None:
-    """Equations ``dem_fd`` (all agents but defense), ``dem_def`` and ``dem_def_gdp``.
+    """Equations ``dem_fd`` (all agents but defense) and ``dem_def``.
+
+    The defense rule is selected by three 0/1 instruments (exactly one is 1): ``def_rule_budget``
+    (benchmark share of the budget, default), ``def_rule_gdp`` (``def_share`` of GDP) and
+    ``def_rule_real`` (real purchases ``qfd`` = ``def_real``). Switching rules changes instrument
+    values only, so the equation system keeps its structure.
 
     Needs the income expressions (``cge.blocks.income``): ``budget``, ``saving``, ``gdp``.
     """
@@ -97,14 +102,10 @@ def add_expenditure_rules(m, ctx: Context) -> None:
 
     def dem_def(m, r):
         e0 = p["efd0"][DEFENSE, r]
-        return m.efd[DEFENSE, r] / e0 == m.budget[r] / ctx.budget0[r]
+        share_of_budget = m.efd[DEFENSE, r] / e0 - m.budget[r] / ctx.budget0[r]
+        share_of_gdp = (m.efd[DEFENSE, r] - m.def_share[r] * m.gdp[r]) / e0
+        real_level = m.qfd[DEFENSE, r] - m.def_real[r]
+        return (m.def_rule_budget[r] * share_of_budget + m.def_rule_gdp[r] * share_of_gdp
+                + m.def_rule_real[r] * real_level == 0)
 
-    m.dem_def = Constraint(ctx.DEF, rule=dem_def,
-                           doc="defense: benchmark share of the budget (default rule)")
-
-    def dem_def_gdp(m, r):
-        e0 = p["efd0"][DEFENSE, r]
-        return m.efd[DEFENSE, r] / e0 == m.def_share[r] * m.gdp[r] / e0
-
-    m.dem_def_gdp = Constraint(ctx.DEF, rule=dem_def_gdp, doc="defense: a share of GDP")
-    m.dem_def_gdp.deactivate()
+    m.dem_def = Constraint(ctx.DEF, rule=dem_def, doc="defense spending rule")

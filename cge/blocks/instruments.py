@@ -18,6 +18,8 @@ name           index                meaning (unit)
 ``endow``      (f, r)               factor endowment (index, 1 = benchmark)
 ``prod_f``     (f, j, r)            factor-augmenting productivity (index)
 ``def_share``  (r)                  defense spending as a share of GDP (used when that rule is on)
+``def_rule_*`` (r)                  0/1 switches of the defense rule: budget share, GDP share, real
+``def_real``   (r)                  real defense purchases target (index)
 ``wbar``       (r)                  real wage under the unemployment closure (index)
 ``pnum``       —                    price of the numeraire (1; scaled in homogeneity tests)
 =============  ===================  =================================================================
@@ -52,5 +54,9 @@ def add_instruments(m, ctx: Context) -> None:
     _fixed(m, "prod_f", ctx.VAF, 1.0, "factor-augmenting productivity")
     _fixed(m, "def_share", R, lambda m, r: p["efd0"]["defense", r] / p["gdp0"][r]
            if p["gdp0"][r] else 0.0, "defense share of GDP")
+    _fixed(m, "def_rule_budget", R, 1.0, "defense rule switch: share of the budget")
+    _fixed(m, "def_rule_gdp", R, 0.0, "defense rule switch: share of GDP")
+    _fixed(m, "def_rule_real", R, 0.0, "defense rule switch: real level")
+    _fixed(m, "def_real", R, 1.0, "real defense purchases target (index)")
     _fixed(m, "wbar", R, 1.0, "real wage (unemployment closure)")
     _fixed(m, "pnum", None, 1.0, "numeraire price")

@@ -282,65 +282,129 @@ def save_benchmark(ds: xr.Dataset, directory: str | Path, *, sources: dict[str, 
         frame = series.rename("value").reset_index()
         frame.to_csv(directory / f"{key}.csv", index=False, float_format="%.17g")
     lines = [
-        f'name = "{ds.attrs.get("name", directory.name)}"',
-        f'unit = "{ds.attrs.get("unit", "US$ million")}"',
+        f'name = {_toml_str(ds.attrs.get("name", directory.name))}',
+        f'unit = {_toml_str(ds.attrs.get("unit", "US$ million"))}',
     ]
     if "year" in ds.attrs:
         lines.append(f"year = {int(ds.attrs['year'])}")
     if notes:
-        lines.append(f'notes = """\n{notes.strip()}\n"""')
+        body = notes.strip().replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+        lines.append(f'notes = """\n{body}\n"""')
     lines.append("")
     for set_name in SET_DIMS:
         lines.append(f"{set_name} = {[str(v) for v in ds[set_name].values]!r}".replace("'", '"'))
     for key, spec in SCHEMA.items():
-        src = sources[key].replace('"', "'")
-        lines += ["", f"[arrays.{key}]", f'description = "{spec.description}"',
-                  f'dims = {list(spec.dims)!r}'.replace("'", '"'), f'source = "{src}"']
+        lines += ["", f"[arrays.{key}]", f"description = {_toml_str(spec.description)}",
+                  f'dims = {list(spec.dims)!r}'.replace("'", '"'),
+                  f"source = {_toml_str(sources[key])}"]
     (directory / "dataset.toml").write_text("\n".join(lines) + "\n")
+
+
+def _toml_str(text: str) -> str:
+    """A TOML basic string (JSON escaping is valid TOML escaping for basic strings)."""
+    import json
+
+    return json.dumps(str(text), ensure_ascii=False)
 
 
 def load_benchmark(directory: str | Path, *, check: bool = True) -> xr.Dataset:
     """Read a benchmark written by :func:`save_benchmark`; check its balance unless told not to.
 
-    Readers never change data: what is in the files is what comes back.
+    Readers never change data: what is in the files is what comes back. Every problem raises
+    :class:`DataError` naming the file (and the row or the accounts): an unreadable or malformed
+    ``dataset.toml``, a missing or malformed CSV, a value that is not a finite number, a negative
+    flow, an unbalanced account.
     """
     directory = Path(directory)
     meta_path = directory / "dataset.toml"
     if not meta_path.exists():
         raise DataError(f"{directory}: no dataset.toml (is this a benchmark directory?)")
-    meta = tomllib.loads(meta_path.read_text())
+    try:
+        meta = tomllib.loads(meta_path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise DataError(f"{meta_path}: cannot read the data set description: {exc}") from None
     for set_name in SET_DIMS:
         if set_name not in meta:
             raise DataError(f"{meta_path}: set '{set_name}' is not defined")
+        members = meta[set_name]
+        if (not isinstance(members, list) or not members
+                or not all(isinstance(x, str) and x for x in members)):
+            raise DataError(f"{meta_path}: set '{set_name}' must be a non-empty list of names "
+                            f"(strings), got {members!r}")
+        dups = sorted({x for x in members if members.count(x) > 1})
+        if dups:
+            raise DataError(f"{meta_path}: set '{set_name}' lists {dups} more than once")
+    if meta["agent"] != list(FINAL_AGENTS) or meta["institution"] != list(INSTITUTIONS):
+        raise DataError(f"{meta_path}: agent must be {list(FINAL_AGENTS)} and institution "
+                        f"{list(INSTITUTIONS)}; got {meta['agent']} and {meta['institution']}")
+    if meta["activity"] != meta["commodity"]:
+        raise DataError(f"{meta_path}: activity must equal commodity (one sector makes one "
+                        f"commodity); got {meta['activity']} and {meta['commodity']}")
     ds = empty_benchmark(meta["region"], meta["commodity"], meta["factor"],
-                         name=meta.get("name", directory.name),
-                         unit=meta.get("unit", "US$ million"), year=meta.get("year"))
+                         name=str(meta.get("name", directory.name)),
+                         unit=str(meta.get("unit", "US$ million")), year=meta.get("year"))
     arrays_meta = meta.get("arrays", {})
+    if not isinstance(arrays_meta, dict):
+        raise DataError(f"{meta_path}: 'arrays' must be a table of [arrays.<name>] entries")
+    unknown = sorted(set(arrays_meta) - set(SCHEMA))
+    if unknown:
+        raise DataError(f"{meta_path}: unknown arrays {unknown}; valid: {list(SCHEMA)}")
     for key, spec in SCHEMA.items():
         path = directory / f"{key}.csv"
         if not path.exists():
             raise DataError(f"{path}: file missing (array '{key}': {spec.description})")
-        if not arrays_meta.get(key, {}).get("source"):
+        entry = arrays_meta.get(key, {})
+        if not isinstance(entry, dict) or not entry.get("source"):
             raise DataError(f"{meta_path}: array '{key}' has no source")
-        frame = pd.read_csv(path)
+        try:
+            raw = pd.read_csv(path, keep_default_na=False, dtype=str, header=None)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+                OSError) as exc:
+            raise DataError(f"{path}: not a readable CSV file: {exc}") from None
         expected = [*spec.dims, "value"]
-        if list(frame.columns) != expected:
-            raise DataError(f"{path}: columns {list(frame.columns)}, expected {expected}")
+        if list(raw.iloc[0]) != expected:
+            raise DataError(f"{path}: columns {list(raw.iloc[0])}, expected {expected}")
+        frame = raw.iloc[1:].set_axis(expected, axis=1).reset_index(drop=True)
         da = ds[key]
         for dim in spec.dims:
-            unknown = set(frame[dim].astype(str)) - set(map(str, ds[dim].values))
+            unknown = set(frame[dim]) - set(map(str, ds[dim].values))
             if unknown:
                 raise DataError(f"{path}: unknown {dim} {sorted(unknown)}; valid: "
                                 f"{[str(v) for v in ds[dim].values]}")
         if frame.duplicated(list(spec.dims)).any():
             raise DataError(f"{path}: duplicated rows for {spec.dims}")
+        values = _csv_values(frame["value"], path)
+        if key in NONNEGATIVE and bool((values < 0).any()):
+            row = int(np.argmax(values < 0))
+            raise DataError(f"{path}: line {row + 2}: value {values[row]:g} is negative; "
+                            f"'{key}' ({spec.description}) must be >= 0")
         if len(frame):
-            idx = tuple(ds.indexes[d].get_indexer(frame[d].astype(str)) for d in spec.dims)
-            values = da.values.copy()
-            values[idx] = frame["value"].to_numpy(dtype=float)
-            ds[key] = da.copy(data=values)
-        ds[key].attrs["source"] = arrays_meta[key]["source"]
+            idx = tuple(ds.indexes[d].get_indexer(frame[d]) for d in spec.dims)
+            data = da.values.copy()
+            data[idx] = values
+            ds[key] = da.copy(data=data)
+        ds[key].attrs["source"] = entry["source"]
     ds.attrs["path"] = str(directory)
     if check:
-        check_balance(ds)
+        try:
+            check_balance(ds)
+        except DataError as exc:
+            raise DataError(f"{directory}: {exc}") from None
     return ds
+
+
+#: Arrays whose values must be >= 0 (flows; taxes and saving may be negative).
+NONNEGATIVE: tuple[str, ...] = ("vom", "vdfm", "vifm", "vfm", "vdfd", "vifd", "vxmd", "vtrf",
+                                "vdtax")
+
+
+def _csv_values(column: pd.Series, path: Path) -> np.ndarray:
+    """The ``value`` column as floats; an empty, non-numeric, NaN or infinite cell is an error
+    naming its line."""
+    values = pd.to_numeric(column.str.strip(), errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataError(f"{path}: line {row + 2}: value {column.iloc[row]!r} is not a finite "
+                        f"number (every value must be a finite number; omit zero cells)")
+    return values

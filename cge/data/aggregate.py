@@ -1,0 +1,234 @@
+"""Aggregation of a benchmark with a mapping file (in the spirit of GTAPAgg).
+
+A mapping assigns every label of the data set to exactly one new label; it is a dict or a TOML
+file laid out like ``data/maps/wiod2011.toml``::
+
+    name = "my_aggregate"          # optional: name of the new data set
+    [regions]
+    EU = ["DEU", "FRA", "ITA"]
+    ROW = ["USA", "CHN"]
+    [commodities]                  # "sectors" is accepted as an alias
+    goods = ["agr", "mfg"]
+    services = ["ser"]
+    [factors]                      # optional; omitted (or a plain list of the old factors)
+    labour = ["skilled", "unskilled"]   # means "keep the factors as they are"
+    capital = ["capital"]
+
+Missing sections keep that set unchanged. Other keys (as in the WIOD mapping: ``table``,
+``year``, per-country parameters, …) are ignored. Every old label must be mapped exactly once:
+labels that are not in the data set, labels mapped twice and labels left out all raise
+:class:`~cge.data.benchmark.DataError` naming them. The order of the new labels is the order of
+the mapping.
+
+What aggregation does (the function works on the project's benchmark format, so it serves GTAP
+data read by :mod:`cge.data.har`, the WIOD benchmark and any other benchmark alike):
+
+1. **Summation.** Every array is summed over the members of each new region, commodity
+   (= activity) and factor. Sums of balanced accounts are balanced, so output, factor income,
+   indirect tax revenue, final demand, saving and foreign saving of the world are unchanged.
+2. **Transfers.** International transfers between members of one new region net out: the
+   diagonal of the aggregated ``vtrf`` is dropped (the region's net transfers are unchanged).
+3. **Intra-region trade becomes domestic** (:func:`internalize_trade`). Trade between members of
+   one new region (the diagonal ``vxmd/vtx/vtm[i, G, G]`` after summation) is removed from the
+   trade accounts. The importers' purchases of imported ``i`` are reduced by the landed value of
+   that trade ``L = X + TX + TM`` (exports at market prices plus export taxes plus tariffs), in
+   proportion to each user's (activity's or final agent's) purchases of imported ``i``: user
+   ``u`` loses ``vif[i, u] * L / V`` of imports (``V`` = all landed imports of ``i``), gains
+   ``vif[i, u] * X / V`` of domestic purchases (the goods, now bought at the domestic market
+   price) and the remaining ``vif[i, u] * (TX + TM) / V`` — the export tax and tariff it used to
+   pay on them — becomes a tax on that user: added to the output tax ``vto`` of the using
+   activity (a tax on its cost, since the format has no per-input taxes) or to the final-demand
+   tax ``vtfd`` of the final agent.
+
+   *Choice:* the trade taxes are **kept as revenue** (converted, not dropped). Every user's cost,
+   every government's revenue and every region's current account are therefore unchanged, the
+   aggregate balances without any other adjustment and total indirect tax revenue is preserved
+   exactly; only its composition changes (export taxes and tariffs on intra-region trade,
+   reported per region in ``attrs["internalized_trade_taxes"]``, become output/final-demand
+   taxes). The alternative — dropping them — would change costs, prices and incomes and require
+   re-balancing.
+
+The result carries ``attrs["aggregation"]`` (a short text of what was done) and passes
+:func:`~cge.data.benchmark.check_balance`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from cge.data.benchmark import SCHEMA, DataError, check_balance, check_structure, empty_benchmark
+
+#: Which set of the mapping each benchmark dimension belongs to.
+DIM_SET = {
+    "region": "regions", "exporter": "regions", "importer": "regions", "payer": "regions",
+    "recipient": "regions", "commodity": "commodities", "activity": "commodities",
+    "factor": "factors",
+}
+_SET_COORD = {"regions": "region", "commodities": "commodity", "factors": "factor"}
+
+
+def load_mapping(path: str | Path) -> dict[str, Any]:
+    """Read an aggregation mapping from a TOML file (see the module docstring)."""
+    path = Path(path)
+    try:
+        mapping = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise DataError(f"mapping file {path}: {exc}") from exc
+    mapping["path"] = str(path)
+    return mapping
+
+
+def assignment(groups: Mapping[str, Any] | list | None, members: list[str], what: str
+               ) -> tuple[list[str], np.ndarray]:
+    """New labels and the one-hot matrix (old, new) of one set; validates the mapping.
+
+    ``groups`` maps each new label to a list of old labels (a single string is a one-member
+    list). ``None`` or a plain list equal (as a set) to ``members`` keeps the set unchanged.
+    """
+    if groups is None:
+        groups = {m: [m] for m in members}
+    elif isinstance(groups, list | tuple):
+        if sorted(map(str, groups)) != sorted(members):
+            raise DataError(f"mapping: {what} list {list(groups)} must equal the data set's "
+                            f"{what} {members} (use a table to aggregate them)")
+        groups = {m: [m] for m in members}
+    if not isinstance(groups, Mapping) or not groups:
+        raise DataError(f"mapping: [{what}] must be a non-empty table new label -> old labels")
+    new = [str(g) for g in groups]
+    index = {m: k for k, m in enumerate(members)}
+    mat = np.zeros((len(members), len(new)))
+    unknown: list[str] = []
+    for g, name in enumerate(groups):
+        olds = groups[name]
+        olds = [olds] if isinstance(olds, str) else list(olds)
+        if not olds:
+            raise DataError(f"mapping: new {what} '{name}' has no members")
+        for old in map(str, olds):
+            if old not in index:
+                unknown.append(f"'{old}' (in '{name}')")
+            else:
+                mat[index[old], g] += 1.0
+    if unknown:
+        raise DataError(f"mapping: unknown {what} {', '.join(unknown)}; the data set has "
+                        f"{members}")
+    counts = mat.sum(axis=1)
+    twice = [m for m, c in zip(members, counts, strict=True) if c > 1]
+    missing = [m for m, c in zip(members, counts, strict=True) if c == 0]
+    problems = []
+    if twice:
+        problems.append(f"mapped more than once: {twice}")
+    if missing:
+        problems.append(f"not mapped: {missing}")
+    if problems:
+        raise DataError(f"mapping: every {what} must be mapped exactly once; "
+                        + "; ".join(problems))
+    return new, mat
+
+
+def aggregate(ds: xr.Dataset, mapping: Mapping[str, Any] | str | Path, *,
+              name: str | None = None) -> xr.Dataset:
+    """Aggregate a balanced benchmark with a mapping (dict or TOML path); see the module doc.
+
+    Returns a new balanced benchmark (checked with :func:`check_balance`).
+    """
+    if not isinstance(mapping, Mapping):
+        mapping = load_mapping(mapping)
+    check_structure(ds)
+    sections = {
+        "regions": mapping.get("regions"),
+        "commodities": mapping.get("commodities", mapping.get("sectors")),
+        "factors": mapping.get("factors"),
+    }
+    if "commodities" in mapping and "sectors" in mapping:
+        raise DataError("mapping: give either [commodities] or [sectors], not both")
+    new_labels: dict[str, list[str]] = {}
+    matrices: dict[str, np.ndarray] = {}
+    for key, groups in sections.items():
+        old = [str(v) for v in ds[_SET_COORD[key]].values]
+        new_labels[key], matrices[key] = assignment(groups, old, key)
+
+    out_name = name or mapping.get("name") or f"{ds.attrs.get('name', 'benchmark')}_aggregated"
+    out = empty_benchmark(new_labels["regions"], new_labels["commodities"],
+                          new_labels["factors"], name=str(out_name),
+                          unit=ds.attrs.get("unit", "US$ million"), year=ds.attrs.get("year"))
+    for key, spec in SCHEMA.items():
+        values = np.asarray(ds[key].transpose(*spec.dims).values, dtype=float)
+        for axis, dim in enumerate(spec.dims):
+            if dim in DIM_SET:
+                values = np.moveaxis(
+                    np.tensordot(values, matrices[DIM_SET[dim]], axes=([axis], [0])), -1, axis)
+        out[key] = out[key].copy(data=values)
+    # Transfers among members of one new region net out.
+    vtrf = out.vtrf.values.copy()
+    np.fill_diagonal(vtrf, 0.0)
+    out["vtrf"] = out.vtrf.copy(data=vtrf)
+    out, converted = internalize_trade(out)
+    sizes = {k: f"{matrices[k].shape[0]} -> {matrices[k].shape[1]}" for k in matrices}
+    out.attrs["aggregation"] = (
+        f"aggregated from '{ds.attrs.get('name', '?')}' ({sizes}) with mapping "
+        f"{mapping.get('path', '(dict)')}; intra-region trade made domestic, its export taxes "
+        f"and tariffs ({float(converted.sum()):.6g} {out.attrs['unit']} in all) converted into "
+        "output taxes of the using activities / final-demand taxes of the final agents")
+    out.attrs["internalized_trade_taxes"] = {
+        str(r): float(v) for r, v in zip(out.region.values, converted.values, strict=True)}
+    for attr in ("year",):
+        if attr in ds.attrs:
+            out.attrs[attr] = ds.attrs[attr]
+    check_balance(out)
+    return out
+
+
+def internalize_trade(ds: xr.Dataset) -> tuple[xr.Dataset, xr.DataArray]:
+    """Turn each region's trade with itself (diagonal ``vxmd/vtx/vtm``) into domestic flows.
+
+    See step 3 of the module docstring. Returns the new data set and the export taxes plus
+    tariffs converted into output/final-demand taxes, by region. Balanced input gives balanced
+    output (nothing is re-derived).
+    """
+    ds = ds.copy(deep=True)
+    vxmd = ds.vxmd.transpose("commodity", "exporter", "importer").values
+    vtx = ds.vtx.transpose("commodity", "exporter", "importer").values
+    vtm = ds.vtm.transpose("commodity", "exporter", "importer").values
+    diag = np.arange(vxmd.shape[1])
+    x = vxmd[:, diag, diag]                                   # (i, r)
+    t = vtx[:, diag, diag] + vtm[:, diag, diag]
+    nr = len(diag)
+    if not (np.any(x) or np.any(t)):
+        return ds, xr.DataArray(np.zeros(nr), dims="region", coords={"region": ds.region})
+    vifm = ds.vifm.transpose("commodity", "activity", "region").values
+    vifd = ds.vifd.transpose("commodity", "agent", "region").values
+    landed = vxmd + vtx + vtm
+    extra = landed.sum(axis=1) - landed[:, diag, diag]        # imports from other regions (i, r)
+    total = vifm.sum(axis=1) + vifd.sum(axis=1)               # users' landed imports (i, r)
+    intra = x + t
+    bad = (total <= 0) & (np.abs(intra) > 0)
+    if bad.any():
+        i, r = np.argwhere(bad)[0]
+        raise DataError(f"region {ds.region.values[r]} trades {ds.commodity.values[i]} with "
+                        "itself but no user buys imported goods of it")
+    safe = np.where(total > 0, total, 1.0)
+    keep = np.where(total > 0, np.clip(extra, 0.0, None) / safe, 0.0)[:, None, :]
+    to_dom = np.where(total > 0, x / safe, 0.0)[:, None, :]
+    to_tax = np.where(total > 0, t / safe, 0.0)[:, None, :]
+    ds["vdfm"] = ds.vdfm.copy(data=ds.vdfm.transpose("commodity", "activity", "region").values
+                              + vifm * to_dom)
+    ds["vdfd"] = ds.vdfd.copy(data=ds.vdfd.transpose("commodity", "agent", "region").values
+                              + vifd * to_dom)
+    ds["vto"] = ds.vto.copy(data=ds.vto.transpose("activity", "region").values
+                            + (vifm * to_tax).sum(axis=0))
+    ds["vtfd"] = ds.vtfd.copy(data=ds.vtfd.transpose("agent", "region").values
+                              + (vifd * to_tax).sum(axis=0))
+    ds["vifm"] = ds.vifm.copy(data=vifm * keep)
+    ds["vifd"] = ds.vifd.copy(data=vifd * keep)
+    for key, arr in (("vxmd", vxmd), ("vtx", vtx), ("vtm", vtm)):
+        arr = arr.copy()
+        arr[:, diag, diag] = 0.0
+        ds[key] = ds[key].copy(data=arr)
+    converted = xr.DataArray(t.sum(axis=0), dims="region", coords={"region": ds.region})
+    return ds, converted
