@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     bd.add_argument("--out", default=None)
     args = parser.parse_args(argv)
 
+    from cge.api import BenchmarkReplicationError
     from cge.data.benchmark import DataError
+    from cge.options import OptionsError
     from cge.scenario import ScenarioError
     from cge.solve import SolveError, SolverUnavailable
 
@@ -45,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
             from cge.data.wiod import build_default
 
             build_default(Path(args.out) if args.out else None)
-    except (ScenarioError, DataError, SolveError, SolverUnavailable, FileNotFoundError) as exc:
+    except (ScenarioError, DataError, OptionsError, SolveError, SolverUnavailable,
+            BenchmarkReplicationError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

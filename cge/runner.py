@@ -8,6 +8,7 @@ from pathlib import Path
 import xarray as xr
 
 from cge.api import REPORTS_DIR, SCENARIO_DIR, Session, compare, write_netcdf
+from cge.scenario import ScenarioError
 
 #: The standard scenarios of ``make counterfactual``, in report order.
 STANDARD_SCENARIOS = (
@@ -39,16 +40,22 @@ def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
     """Solve each scenario, write ``<out_dir>/results/<name>.nc`` and
     ``<out_dir>/counterfactual.nc`` (all scenarios stacked), print the table, return the stack.
 
-    All scenarios are parsed and validated before anything is solved or written.
+    All scenarios are parsed, validated (closures, shocks applied to the model) and solved
+    before anything is written: a bad scenario or a failed solve raises and leaves every earlier
+    output file as it was. Each file is written atomically.
     """
     t0 = time.perf_counter()
     session = Session(data, elasticities)
     t_setup = time.perf_counter() - t0
-    scenarios = [session.scenario(p) for p in resolve_paths(names)]
-    results = []
+    scenarios = [session.validate(p) for p in resolve_paths(names)]
+    seen: dict[str, str] = {}
     for scen in scenarios:
-        res = session.run(scen)
-        results.append(res)
+        if scen.name in seen:
+            raise ScenarioError(scen.source, "name", f"scenario name {scen.name!r} is also "
+                                f"used by {seen[scen.name]}; results would overwrite each other")
+        seen[scen.name] = scen.source
+    results = [session.run(scen) for scen in scenarios]
+    for scen, res in zip(scenarios, results, strict=True):
         write_netcdf(res, Path(out_dir) / "results" / f"{scen.name}.nc")
     stack = compare(results)
     path = write_netcdf(stack, Path(out_dir) / "counterfactual.nc")

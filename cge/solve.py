@@ -11,7 +11,6 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-
 from pyomo.environ import SolverFactory, value
 
 from cge.model import CGEModel

@@ -23,13 +23,12 @@ class Lookup(dict):
 
 def lookup(da: xr.DataArray) -> Lookup:
     """Non-zero cells of a DataArray as a :class:`Lookup`."""
-    out = Lookup()
-    values = da.values
-    coords = [list(map(str, da[d].values)) for d in da.dims]
-    for idx in zip(*np.nonzero(values), strict=True):
-        key = tuple(coords[k][i] for k, i in enumerate(idx))
-        out[key[0] if len(key) == 1 else key] = float(values[idx])
-    return out
+    values = np.asarray(da.values, dtype=float)
+    nz = np.nonzero(values)
+    labels = [np.asarray(da[d].values).astype(str)[i].tolist() for d, i in zip(da.dims, nz,
+                                                                                strict=True)]
+    keys = labels[0] if len(labels) == 1 else zip(*labels, strict=True)
+    return Lookup(zip(keys, values[nz].tolist(), strict=True))
 
 
 @dataclass

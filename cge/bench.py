@@ -1,0 +1,139 @@
+"""``make bench``: speed and memory of build and solve at several sizes, against bare Newton.
+
+For each size, in a fresh process (so peak memory is that size's): build the model, pass the
+benchmark-replication gate, solve a tariff shock (first solve), re-solve a second shock from
+there, and solve the first shock again with a bare sparse Newton iteration (scipy.sparse
+``spsolve`` on the same equations and Jacobian, from the same start) as the reference. Prints a
+table and writes it to ``reports/bench.txt``.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SIZES = ("default", "8x10", "20x30", "40x40")
+HEADER = (f"{'size':<16} {'vars':>7} {'jac nnz':>9} {'build s':>8} {'1st solve s':>11} "
+          f"{'re-solve s':>10} {'iters':>5} {'newton s':>9} {'ratio':>6} {'peak MiB':>9}")
+
+
+def bare_newton(model, tol: float = 1e-10, max_iter: int = 50) -> tuple[float, int]:
+    """Newton on g(x) = target over the free variables, from the model's current point."""
+    from scipy.sparse import csc_matrix
+    from scipy.sparse.linalg import spsolve
+
+    from cge.solve import persistent_nlp
+
+    pnlp = persistent_nlp(model)
+    x, _, _ = pnlp.current()
+    free = np.array([not v.fixed for v in pnlp.vars])
+    cols = np.flatnonzero(free)
+    t0 = time.perf_counter()
+    for k in range(max_iter):
+        g = pnlp.residuals(x)
+        if np.max(np.abs(g)) < tol:
+            return time.perf_counter() - t0, k
+        jac = csc_matrix(pnlp.jacobian(x))[:, cols]
+        x[cols] -= spsolve(jac, g)
+    raise RuntimeError("bare Newton did not converge")
+
+
+def _tariff_toml(importer: str, exporter: str, pp: float) -> str:
+    return (f'name = "bench"\n[[tariff]]\nimporter = "{importer}"\nexporter = "{exporter}"\n'
+            f'commodities = "all"\nadd = {pp}\n')
+
+
+def measure(size: str) -> dict:
+    """Measure one size in this process."""
+    import cge
+    from cge.data.examples import random_benchmark
+    from cge.shocks import apply_scenario
+    from cge.solve import persistent_nlp
+
+    t0 = time.perf_counter()
+    if size == "default":
+        session = cge.Session("wiod2011")
+        shocks = [("USA", "JPN", 24.0), ("USA", "CHN", 20.0)]
+    else:
+        nr, ns = (int(x) for x in size.split("x"))
+        session = cge.Session(random_benchmark(nr, ns, seed=1),
+                              {"esubd": 2.5, "esubm": 5.0, "esubva": 1.0})
+        shocks = [("R0", "R1", 20.0), ("R1", "R0", 20.0)]
+    model = session.model()            # build + replication gate
+    pnlp = persistent_nlp(model)
+    t_build = time.perf_counter() - t0
+    first = session.scenario(_tariff_toml(*shocks[0]))
+    second = session.scenario(_tariff_toml(*shocks[1]))
+    apply_scenario(model, first)
+    t = time.perf_counter()
+    diag = cge.solve(model)
+    t_first = time.perf_counter() - t
+    apply_scenario(model, second)
+    t = time.perf_counter()
+    diag2 = cge.solve(model)
+    t_resolve = time.perf_counter() - t
+    model.reset()
+    apply_scenario(model, first)
+    t_newton, newton_iters = bare_newton(model)
+    jac = pnlp.jacobian(pnlp.current()[0])
+    return {
+        "size": size, "vars": pnlp.n_free, "nnz": int(jac.nnz), "build": t_build,
+        "first": t_first, "resolve": t_resolve, "iters": diag.iterations + diag2.iterations,
+        "newton": t_newton, "newton_iters": newton_iters,
+        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    }
+
+
+def counterfactual_time() -> float:
+    """Wall time of the standard scenario library + PDF (what `make counterfactual` runs)."""
+    import tempfile
+
+    from cge.runner import run_scenarios
+
+    t = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        run_scenarios(out_dir=Path(tmp), echo=False)
+    return time.perf_counter() - t
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--one":
+        print(json.dumps(measure(argv[1])))
+        return 0
+    sizes = argv or list(SIZES)
+    lines = [HEADER, "-" * len(HEADER)]
+    print(HEADER, flush=True)
+    for size in sizes:
+        proc = subprocess.run([sys.executable, "-m", "cge.bench", "--one", size],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            line = f"{size:<16} failed: {proc.stderr.strip().splitlines()[-1:]}"
+        else:
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            ratio = r["resolve"] / r["newton"] if r["newton"] else float("nan")
+            line = (f"{r['size']:<16} {r['vars']:>7} {r['nnz']:>9} {r['build']:>8.2f} "
+                    f"{r['first']:>11.3f} {r['resolve']:>10.3f} {r['iters']:>5} "
+                    f"{r['newton']:>9.3f} {ratio:>6.1f} {r['peak_mib']:>9.0f}")
+        print(line, flush=True)
+        lines.append(line)
+    if not argv:
+        t = counterfactual_time()
+        line = f"standard scenario library + PDF (make counterfactual work): {t:.1f} s"
+        print(line)
+        lines.append(line)
+    out = Path(__file__).resolve().parent.parent / "reports" / "bench.txt"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,591 @@
+"""GTAP data bases in header-array (HAR) files: read, map to the benchmark format, write.
+
+Bring-your-own data: a GTAP-format ``basedata.har`` (GTAP 10A / 11 header names, the layout of
+the GTAP v7 model) is read with :func:`read_har` (PyPI ``harpy3``, imported as ``harpy``) and
+mapped into the project's benchmark (:mod:`cge.data.benchmark`) by :func:`gtap_to_benchmark`.
+:func:`benchmark_to_gtap` and :func:`write_gtap_har` go the other way (export; used by the tests).
+Aggregate the result with :func:`cge.data.aggregate.aggregate`.
+
+API
+---
+* ``read_har(path) -> dict[str, xr.DataArray]``: every header, unchanged (values as stored,
+  float32 for real arrays), dimensions named after the header's sets, set elements (stripped of
+  their padding) as coordinates, ``attrs["sets"]`` the set names as stored and
+  ``attrs["long_name"]``. A set used twice by one header (``VXSB(COMM, REG, REG)``) gives
+  dimensions ``REG`` and ``REG_2``. Character headers come back as 1-D string arrays.
+* ``gtap_to_benchmark(arrays, *, name, year, defense_share=None, government_saving=None,
+  tolerance=1e-4) -> xr.Dataset``: the balanced benchmark.
+* ``benchmark_to_gtap(ds) -> dict[str, xr.DataArray]``: GTAP-style arrays of a benchmark.
+* ``write_gtap_har(arrays, path)``: write such a dict as a HAR file (float32).
+
+Mapping (sets ``COMM`` = commodities, ``ACTS`` = activities, ``REG`` = regions, ``ENDW`` =
+factors, ``MARG`` = margin commodities; ``B`` = basic prices, ``P`` = purchasers' prices)
+---------------------------------------------------------------------------------------------
+
+=========================  =====================================  ============================
+benchmark array            GTAP headers                           note
+=========================  =====================================  ============================
+``vdfm[i, j, r]``          ``VDFB(c, a, r)``                      firms' domestic, basic
+``vifm[i, j, r]``          ``VMFB(c, a, r)``                      firms' imports at basic
+                                                                  (= landed, tariff-incl.)
+``vfm[f, j, r]``           ``EVFB(e, a, r)``                      factor income, basic
+``vto[j, r]``              ``sum_c (MAKB - MAKS)(c, a, r)``       output taxes
+                           ``+ sum_c (VDFP - VDFB + VMFP - VMFB)`` + firms' purchase taxes
+                           ``+ sum_e (EVFP - EVFB)``              + factor-use taxes
+``vdfd[i, a, r]``          ``VDPB / VDGB / VDIB``                 household / government /
+                                                                  investment, domestic, basic
+``vifd[i, a, r]``          ``VMPB / VMGB / VMIB``                 same, imports at basic
+``vtfd[a, r]``             ``sum_c (VDxP - VDxB + VMxP - VMxB)``  x = P, G, I
+``vxmd[i, s, r]``          ``VXSB(c, s, r)``                      exports at basic (+ margin
+                                                                  services, see below)
+``vtx[i, s, r]``           ``VFOB - VXSB``                        export taxes
+``vtm[i, s, r]``           ``VMSB - VCIF``                        tariffs
+margins                    ``VTWR(m, c, s, r)``, ``VST(m, r)``    see below
+``vom[j, r]``              derived (row sums); equals             activity = commodity
+                           ``sum_c MAKB(c, a, r)``
+``vdtax``, ``vsav``        derived by ``complete()``              GTAP has no government
+                                                                  budget
+``vtrf``                   0                                      GTAP has no transfers
+=========================  =====================================  ============================
+
+Treatments (the choices this format forces):
+
+1. **Purchase and factor taxes of firms → ``vto``.** The benchmark has no per-input taxes: the
+   taxes an activity pays on its intermediate purchases (``VDFP - VDFB``, ``VMFP - VMFB``) and on
+   its factor use (``EVFP - EVFB``) are added to its output tax ``vto``; they stay part of its
+   cost (zero profit holds with inputs valued at basic prices) and of government revenue.
+   Final agents' purchase taxes are summed per agent into ``vtfd``.
+2. **Transport margins as exports of margin services.** The benchmark values trade fob = cif, so
+   the cif-fob margin ``VTWR`` on imports of ``c`` into ``r`` is taken out of the users' imports
+   of ``c`` (in proportion to each user's imports of ``c``) and becomes their purchase of the
+   margin commodity ``m`` (same amount, so costs are unchanged). The margin services of the
+   global pool are supplied by region ``t`` in proportion to its ``VST(m, t)``: ``r``'s margin
+   purchases are bought from ``t`` in the shares ``VST(m, t) / sum VST(m, .)``, the part from
+   ``t = r`` as domestic purchases of ``m``, the rest as imports (added to ``vxmd[m, t, r]``,
+   untaxed). Every region's output, current account and revenue are unchanged. Without ``VTWR``
+   and ``VST``, ``VCIF`` must equal ``VFOB``.
+3. **Make matrix.** One activity makes one commodity: ``ACTS`` must have the labels of ``COMM``
+   and ``MAKB`` must be diagonal (else :class:`DataError`; aggregate multi-product data first).
+4. **Trade of a region with itself** (GTAP composite regions have diagonal ``VXSB``) becomes
+   domestic trade, its export taxes and tariffs kept as output / final-demand taxes of the users
+   (:func:`cge.data.aggregate.internalize_trade`).
+5. **Defense.** GTAP has one government. ``defense_share`` (a number, a ``{region: share}`` dict
+   or a DataArray over ``REG``/``region``) moves that share of every government purchase and its
+   taxes to the ``defense`` agent; default: if the (non-standard) headers ``VDDB, VMDB, VDDP,
+   VMDP`` (defense purchases, written by :func:`benchmark_to_gtap`) are present they give the
+   defense part of the government headers, else the share is 0 (all government is civil).
+6. **Closure.** :func:`cge.data.benchmark.complete` derives output from the rows, direct taxes
+   ``vdtax`` as the government-budget residual (government saving ``government_saving``, default
+   0) and household saving; GTAP's ``EVOS`` (income taxes), ``SAVE`` and ``VDEP`` are not used.
+7. **Rounding adjustments.** HAR files hold float32 values, so GTAP's identities hold only to
+   about 1e-7. Two adjustments make the benchmark balance to 1e-9, and are reported in
+   ``attrs["adjustments"]`` (largest absolute and relative change per account): users' imports of
+   each commodity are scaled to the landed supply ``sum_s VMSB`` (import market), and the
+   zero-profit residual of each activity is added to ``vto`` (activity). An adjustment larger
+   than ``tolerance`` (relative) raises :class:`DataError`: the data base does not balance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from cge.data.aggregate import internalize_trade
+from cge.data.benchmark import (
+    FINAL_AGENTS,
+    DataError,
+    check_balance,
+    complete,
+    empty_benchmark,
+)
+
+#: The GTAP 10A/11 headers used, with what they hold.
+GTAP_HEADERS: dict[str, str] = {
+    "VDFB": "firms' domestic purchases at basic prices (COMM, ACTS, REG)",
+    "VDFP": "firms' domestic purchases at purchasers' prices (COMM, ACTS, REG)",
+    "VMFB": "firms' imports at basic prices (COMM, ACTS, REG)",
+    "VMFP": "firms' imports at purchasers' prices (COMM, ACTS, REG)",
+    "VDPB": "private households' domestic purchases at basic prices (COMM, REG)",
+    "VDPP": "private households' domestic purchases at purchasers' prices (COMM, REG)",
+    "VMPB": "private households' imports at basic prices (COMM, REG)",
+    "VMPP": "private households' imports at purchasers' prices (COMM, REG)",
+    "VDGB": "government domestic purchases at basic prices (COMM, REG)",
+    "VDGP": "government domestic purchases at purchasers' prices (COMM, REG)",
+    "VMGB": "government imports at basic prices (COMM, REG)",
+    "VMGP": "government imports at purchasers' prices (COMM, REG)",
+    "VDIB": "investment domestic purchases at basic prices (COMM, REG)",
+    "VDIP": "investment domestic purchases at purchasers' prices (COMM, REG)",
+    "VMIB": "investment imports at basic prices (COMM, REG)",
+    "VMIP": "investment imports at purchasers' prices (COMM, REG)",
+    "EVFB": "primary factor purchases at basic prices (ENDW, ACTS, REG)",
+    "EVFP": "primary factor purchases at purchasers' prices (ENDW, ACTS, REG)",
+    "MAKB": "make matrix at basic prices (COMM, ACTS, REG)",
+    "MAKS": "make matrix at supply prices (COMM, ACTS, REG)",
+    "VXSB": "exports at basic prices (COMM, REG, REG)",
+    "VFOB": "exports at fob prices (COMM, REG, REG)",
+    "VCIF": "imports at cif prices (COMM, REG, REG)",
+    "VMSB": "imports at basic prices (COMM, REG, REG)",
+}
+#: Optional GTAP headers: transport margins (both or none).
+MARGIN_HEADERS: dict[str, str] = {
+    "VST": "margin exports (MARG, REG)",
+    "VTWR": "margins by route (MARG, COMM, REG, REG)",
+}
+#: Non-standard headers written by :func:`benchmark_to_gtap`: the defense part of government.
+DEFENSE_HEADERS: dict[str, str] = {
+    "VDDB": "defense domestic purchases at basic prices, part of VDGB (COMM, REG)",
+    "VMDB": "defense imports at basic prices, part of VMGB (COMM, REG)",
+    "VDDP": "defense domestic purchases at purchasers' prices, part of VDGP (COMM, REG)",
+    "VMDP": "defense imports at purchasers' prices, part of VMGP (COMM, REG)",
+}
+#: GTAP final-demand headers by benchmark agent (domestic/imports, basic/purchasers').
+_FINAL = {"household": "P", "government": "G", "investment": "I"}
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and writing HAR files
+# --------------------------------------------------------------------------------------------
+def read_har(path: str | Path) -> dict[str, xr.DataArray]:
+    """Every header of a HAR file as a labelled DataArray (values unchanged; see module doc)."""
+    from harpy.har_file_io import HarFileIO
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"HAR file {path} not found")
+    try:
+        info = HarFileIO.readHarFileInfo(str(path))
+    except Exception as exc:  # harpy raises assorted errors on non-HAR input
+        raise DataError(f"{path}: not a readable header-array file ({exc})") from exc
+    out: dict[str, xr.DataArray] = {}
+    for raw_name in info.getHeaderArrayNames():
+        try:
+            hao = HarFileIO.readHeader(hfi=info, header_name=raw_name)
+        except Exception as exc:
+            raise DataError(f"{path}: header '{raw_name.strip()}' cannot be read ({exc})") from exc
+        name = raw_name.strip()
+        out[name] = _header_to_dataarray(name, hao)
+    return out
+
+
+def _header_to_dataarray(name: str, hao) -> xr.DataArray:
+    array = np.asarray(hao["array"])
+    long_name = str(hao.get("long_name", "")).strip()
+    if array.dtype.kind in "US":
+        labels = np.array([str(s).strip() for s in array.ravel()])
+        return xr.DataArray(labels, dims=(name,), attrs={"long_name": long_name})
+    sets = hao.get("sets") or []
+    if not sets:
+        dims = tuple(f"dim_{k}" for k in range(array.ndim))
+        return xr.DataArray(array, dims=dims, attrs={"long_name": long_name, "sets": dims})
+    set_names = [str(s["name"]).strip() for s in sets]
+    array = array.reshape([*array.shape, *([1] * (len(sets) - array.ndim))][: len(sets)])
+    dims: list[str] = []
+    coords: dict[str, list[str]] = {}
+    for k, (set_name, s) in enumerate(zip(set_names, sets, strict=True)):
+        dim = set_name or f"dim_{k}"
+        count = 2
+        while dim in dims:
+            dim = f"{set_name}_{count}"
+            count += 1
+        dims.append(dim)
+        desc = s.get("dim_desc")
+        if isinstance(desc, list | tuple):
+            coords[dim] = [str(e).strip() for e in desc]
+        elif isinstance(desc, str):
+            coords[dim] = [desc.strip()]
+    return xr.DataArray(array, dims=tuple(dims), coords=coords,
+                        attrs={"long_name": long_name, "sets": tuple(set_names)})
+
+
+def write_gtap_har(arrays: Mapping[str, xr.DataArray], path: str | Path) -> None:
+    """Write labelled arrays as a HAR file (header name = dict key, at most 4 characters).
+
+    Real arrays are cast to float32 and written with their sets (type RE): set names from
+    ``attrs["sets"]`` or else the dimension names, elements from the coordinates (at most 12
+    characters each; every dimension needs them). 1-D string arrays are written as character
+    (1C) headers. ``attrs["long_name"]`` (or ``description``) is the header's long name.
+    """
+    from harpy import HarFileObj, HeaderArrayObj
+
+    haos = []
+    for name, da in arrays.items():
+        if not 1 <= len(name) <= 4:
+            raise DataError(f"HAR header name '{name}' must have 1 to 4 characters")
+        long_name = str(da.attrs.get("long_name", da.attrs.get("description", name)))[:70]
+        if da.dtype.kind in "USO":
+            if da.ndim != 1:
+                raise DataError(f"header '{name}': only 1-D character arrays can be written")
+            labels = [str(v) for v in da.values]
+            width = max([12, *map(len, labels)])
+            hao = HeaderArrayObj.HeaderArrayFromData(
+                name=name, array=np.array(labels, dtype=f"<U{width}"), long_name=long_name)
+            hao.pop("sets", None)
+            haos.append(hao)
+            continue
+        if not 1 <= da.ndim <= 7:
+            raise DataError(f"header '{name}': real arrays need 1 to 7 dimensions, "
+                            f"not {da.ndim}")
+        set_names = list(da.attrs.get("sets", da.dims))
+        if len(set_names) != da.ndim:
+            raise DataError(f"header '{name}': attrs['sets'] {set_names} does not fit the "
+                            f"dimensions {da.dims}")
+        sets = []
+        for dim, set_name in zip(da.dims, set_names, strict=True):
+            if dim not in da.coords:
+                raise DataError(f"header '{name}': dimension '{dim}' has no element labels")
+            labels = [str(v) for v in da[dim].values]
+            long = [lab for lab in labels if len(lab) > 12]
+            if long or len(str(set_name)) > 12:
+                raise DataError(f"header '{name}': set and element names must have at most 12 "
+                                f"characters ({set_name}: {long})")
+            sets.append({"name": str(set_name), "status": "k", "dim_type": "Set",
+                         "dim_desc": labels})
+        values = np.ascontiguousarray(da.values, dtype=np.float32)
+        if not np.all(np.isfinite(values)):
+            raise DataError(f"header '{name}': NaN or infinite values")
+        hao = HeaderArrayObj.HeaderArrayFromData(
+            name=name, array=values, coeff_name=name, long_name=long_name, sets=sets)
+        haos.append(hao)
+    har = HarFileObj()
+    har.addHeaderArrayObjs(haos)
+    har.writeToDisk(str(path))
+
+
+# --------------------------------------------------------------------------------------------
+# GTAP arrays -> benchmark
+# --------------------------------------------------------------------------------------------
+def _take(arrays: Mapping[str, xr.DataArray], name: str, labels: list[list[str]]) -> np.ndarray:
+    """Header ``name`` as float64, its dimensions ordered by position and elements by label."""
+    da = arrays[name]
+    if da.ndim != len(labels):
+        raise DataError(f"GTAP header {name} has {da.ndim} dimensions {da.dims}, expected "
+                        f"{len(labels)}")
+    index = {}
+    for dim, want in zip(da.dims, labels, strict=True):
+        have = [str(v) for v in da[dim].values] if dim in da.coords else None
+        if have is None or sorted(have) != sorted(want):
+            raise DataError(f"GTAP header {name}: elements of {dim} are {have}, expected {want}")
+        index[dim] = [have.index(w) for w in want]
+    return np.asarray(da.isel(index).values, dtype=np.float64)
+
+
+def _defense_shares(defense_share, regions: list[str]) -> np.ndarray:
+    if isinstance(defense_share, xr.DataArray):
+        dim = next((d for d in ("region", "REG") if d in defense_share.dims), None)
+        if defense_share.ndim == 0:
+            share = np.full(len(regions), float(defense_share))
+        elif dim is None or defense_share.ndim != 1:
+            raise DataError("defense_share DataArray must have one dimension 'region' or 'REG'")
+        else:
+            labels = [str(v) for v in defense_share[dim].values]
+            missing = sorted(set(regions) - set(labels))
+            if missing:
+                raise DataError(f"defense_share has no value for regions {missing}")
+            share = np.array([float(defense_share.values[labels.index(r)]) for r in regions])
+    elif isinstance(defense_share, Mapping):
+        missing = sorted(set(regions) - set(map(str, defense_share)))
+        unknown = sorted(set(map(str, defense_share)) - set(regions))
+        if missing or unknown:
+            raise DataError(f"defense_share: regions missing {missing}, unknown {unknown}")
+        share = np.array([float(defense_share[r]) for r in regions])
+    else:
+        share = np.full(len(regions), float(defense_share))
+    if np.any((share < 0) | (share > 1)) or not np.all(np.isfinite(share)):
+        raise DataError(f"defense_share must be between 0 and 1, got {share.tolist()}")
+    return share
+
+
+def gtap_to_benchmark(arrays: Mapping[str, xr.DataArray], *, name: str = "gtap",
+                      year: int | None = None, defense_share=None,
+                      government_saving: xr.DataArray | None = None,
+                      tolerance: float = 1e-4, unit: str = "US$ million") -> xr.Dataset:
+    """Map GTAP 10A/11 arrays (from :func:`read_har`) into a balanced benchmark.
+
+    See the module docstring for the mapping and every treatment. The result passes
+    :func:`~cge.data.benchmark.check_balance`; ``attrs["adjustments"]`` reports the rounding
+    adjustments per account, ``attrs["notes"]`` the treatments.
+    """
+    missing = [h for h in GTAP_HEADERS if h not in arrays]
+    if missing:
+        raise DataError(f"GTAP data base lacks headers {missing} (GTAP 10A/11 names expected: "
+                        + "; ".join(f"{h}: {GTAP_HEADERS[h]}" for h in missing) + ")")
+    vdfb = arrays["VDFB"]
+    if vdfb.ndim != 3:
+        raise DataError(f"GTAP header VDFB has dimensions {vdfb.dims}, expected (COMM, ACTS, REG)")
+    comm, acts, regs = ([str(v) for v in vdfb[d].values] if d in vdfb.coords else []
+                        for d in vdfb.dims)
+    if sorted(acts) != sorted(comm):
+        raise DataError(f"activities {acts} must have the labels of the commodities {comm} "
+                        "(one activity makes one commodity)")
+    clash = sorted(set(comm) & set(FINAL_AGENTS))
+    if clash:
+        raise DataError(f"commodity names {clash} clash with final-demand agent names")
+    evfb = arrays["EVFB"]
+    endw = [str(v) for v in evfb[evfb.dims[0]].values]
+    C, R, E = comm, regs, endw
+    n, nr = len(C), len(R)
+
+    def get(h: str, *sets: list[str]) -> np.ndarray:
+        return _take(arrays, h, list(sets))
+
+    # --- users: activities, then the four final agents ------------------------------------
+    agents = list(FINAL_AGENTS)
+    nu = n + len(agents)
+    dom_b = np.zeros((n, nu, nr))
+    dom_p = np.zeros((n, nu, nr))
+    imp_b = np.zeros((n, nu, nr))
+    imp_p = np.zeros((n, nu, nr))
+    dom_b[:, :n] = get("VDFB", C, C, R)
+    dom_p[:, :n] = get("VDFP", C, C, R)
+    imp_b[:, :n] = get("VMFB", C, C, R)
+    imp_p[:, :n] = get("VMFP", C, C, R)
+    for agent, x in _FINAL.items():
+        u = n + agents.index(agent)
+        dom_b[:, u] = get(f"VD{x}B", C, R)
+        dom_p[:, u] = get(f"VD{x}P", C, R)
+        imp_b[:, u] = get(f"VM{x}B", C, R)
+        imp_p[:, u] = get(f"VM{x}P", C, R)
+    g, d = n + agents.index("government"), n + agents.index("defense")
+    has_def_headers = all(h in arrays for h in DEFENSE_HEADERS)
+    if defense_share is not None:
+        share = _defense_shares(defense_share, R)
+        for arr in (dom_b, dom_p, imp_b, imp_p):
+            arr[:, d] = arr[:, g] * share
+            arr[:, g] = arr[:, g] - arr[:, d]
+        defense_note = f"defense = share {share.tolist()} of every government purchase"
+    elif has_def_headers:
+        for arr, h in ((dom_b, "VDDB"), (imp_b, "VMDB"), (dom_p, "VDDP"), (imp_p, "VMDP")):
+            arr[:, d] = get(h, C, R)
+            arr[:, g] = arr[:, g] - arr[:, d]
+        defense_note = "defense purchases from headers VDDB/VMDB/VDDP/VMDP (part of government)"
+    else:
+        defense_note = "no defense split (defense_share 0): all government consumption is civil"
+    # float32 differences of near-equal numbers: clip tiny negatives of purchases
+    for label, arr in (("domestic purchases", dom_b), ("imports", imp_b)):
+        scale = max(float(np.abs(arr).max()), 1.0)
+        if arr.min() < -tolerance * scale:
+            c, u, r = np.unravel_index(np.argmin(arr), arr.shape)
+            who = (C + agents)[u]
+            raise DataError(f"negative {label} of {C[c]} by {who} in {R[r]}: {arr[c, u, r]:.6g}")
+        np.clip(arr, 0.0, None, out=arr)
+    tax_u = (dom_p - dom_b + imp_p - imp_b).sum(axis=0)        # (u, r)
+
+    # --- factors, make, output taxes -------------------------------------------------------
+    vfm = get("EVFB", E, C, R)
+    ftax = (get("EVFP", E, C, R) - vfm).sum(axis=0)           # (a, r)
+    makb = get("MAKB", C, C, R)
+    maks = get("MAKS", C, C, R)
+    off = ~np.eye(n, dtype=bool)[:, :, None]
+    off_b = np.abs(np.where(off, makb, 0.0))
+    if off_b.max(initial=0.0) > tolerance * max(float(makb.max()), 1.0):
+        c, a, r = np.unravel_index(np.argmax(off_b), off_b.shape)
+        raise DataError(f"MAKB is not diagonal: activity {C[a]} makes {C[c]} in {R[r]} "
+                        f"({makb[c, a, r]:.6g}); multi-product activities are not supported")
+    output_gtap = makb.sum(axis=0)                            # (a, r)
+    outtax = (makb - maks).sum(axis=0)                        # (a, r)
+
+    # --- trade -----------------------------------------------------------------------------
+    vxsb = get("VXSB", C, R, R)
+    vfob = get("VFOB", C, R, R)
+    vcif = get("VCIF", C, R, R)
+    vmsb = get("VMSB", C, R, R)
+    vtx = vfob - vxsb
+    vtm = vmsb - vcif
+    margin_total = vcif - vfob                                # (c, s, r)
+    vxmd = vxsb.copy()
+    has_margins = any(h in arrays for h in MARGIN_HEADERS)
+    margin_note = "no transport margins (VCIF = VFOB)"
+    if has_margins:
+        if not all(h in arrays for h in MARGIN_HEADERS):
+            raise DataError("GTAP margins need both VST and VTWR")
+        vtwr_da = arrays["VTWR"]
+        marg = [str(v) for v in vtwr_da[vtwr_da.dims[0]].values]
+        not_comm = sorted(set(marg) - set(C))
+        if not_comm:
+            raise DataError(f"margin commodities {not_comm} are not commodities")
+        vtwr = get("VTWR", marg, C, R, R)                     # (m, c, s, r)
+        vst = get("VST", marg, R)                             # (m, t)
+        scale = max(float(np.abs(vcif).max()), 1.0)
+        gap = np.abs(vtwr.sum(axis=0) - margin_total).max()
+        if gap > tolerance * scale:
+            raise DataError(f"VCIF - VFOB differs from the sum of VTWR by up to {gap:.6g}")
+        mcr = vtwr.sum(axis=2)                                # (m, c, r)
+        t_mr = mcr.sum(axis=1)                                # (m, r) margins used by r
+        pool = vst.sum(axis=1)                                # (m,)
+        pool_gap = np.abs(pool - t_mr.sum(axis=1)).max(initial=0.0)
+        if pool_gap > tolerance * max(float(pool.max(initial=0.0)), 1.0):
+            raise DataError(f"margin supply VST and use VTWR differ by up to {pool_gap:.6g}")
+        vimp = imp_b.sum(axis=1)                              # (c, r)
+        if np.any((vimp <= 0) & (mcr.sum(axis=0) > 0)):
+            raise DataError("margins on imports that no user buys")
+        ushare = np.divide(imp_b, vimp[:, None, :], out=np.zeros_like(imp_b),
+                           where=vimp[:, None, :] > 0)        # (c, u, r)
+        w_mur = np.einsum("cur,mcr->mur", ushare, mcr)        # margin purchases by user
+        imp_b = imp_b - ushare * mcr.sum(axis=0)[:, None, :]
+        supply = np.divide(vst, pool[:, None], out=np.zeros_like(vst),
+                           where=pool[:, None] > 0)           # (m, t) supplier shares
+        for k, m in enumerate(marg):
+            i = C.index(m)
+            own = supply[k]                                   # (r,): share of r's own supply
+            dom_b[i] += w_mur[k] * own[None, :]
+            imp_b[i] += w_mur[k] * (1.0 - own)[None, :]
+            flow = supply[k][:, None] * t_mr[k][None, :]      # (t, r)
+            np.fill_diagonal(flow, 0.0)
+            vxmd[i] += flow
+        margin_note = (f"transport margins ({float(margin_total.sum()):.6g} in all) treated "
+                       "as purchases of margin services by the importers, supplied by regions "
+                       "in proportion to VST (exports of services)")
+    elif np.abs(margin_total).max() > tolerance * max(float(np.abs(vcif).max()), 1.0):
+        raise DataError("VCIF differs from VFOB but the data base has no VTWR/VST margins")
+    else:
+        vtm = vmsb - vfob
+
+    # --- assemble --------------------------------------------------------------------------
+    ds = empty_benchmark(R, C, E, name=name, unit=unit, year=year)
+    ds["vdfm"] = ds.vdfm.copy(data=dom_b[:, :n])
+    ds["vifm"] = ds.vifm.copy(data=imp_b[:, :n])
+    ds["vdfd"] = ds.vdfd.copy(data=dom_b[:, n:])
+    ds["vifd"] = ds.vifd.copy(data=imp_b[:, n:])
+    ds["vtfd"] = ds.vtfd.copy(data=tax_u[n:])
+    ds["vfm"] = ds.vfm.copy(data=vfm)
+    ds["vto"] = ds.vto.copy(data=outtax + tax_u[:n] + ftax)
+    ds["vxmd"] = ds.vxmd.copy(data=vxmd)
+    ds["vtx"] = ds.vtx.copy(data=vtx)
+    ds["vtm"] = ds.vtm.copy(data=vtm)
+    for key in ("vdfm", "vifm", "vdfd", "vifd", "vfm", "vxmd"):
+        if float(ds[key].min()) < -tolerance * max(float(np.abs(ds[key]).max()), 1.0):
+            raise DataError(f"GTAP data give negative {key} ({float(ds[key].min()):.6g})")
+        ds[key] = ds[key].clip(min=0.0)
+
+    adjustments: dict[str, dict[str, float]] = {}
+    # (a) import market: users' imports scaled to the landed supply
+    landed = (ds.vxmd + ds.vtx + ds.vtm).sum("exporter").rename(importer="region")
+    users = ds.vifm.sum("activity") + ds.vifd.sum("agent")
+    factor = xr.where(users > 0, landed / users.where(users > 0, 1.0), 1.0)
+    ds["vifm"] = ds.vifm * factor
+    ds["vifd"] = ds.vifd * factor
+    adjustments["import market"] = _adj(landed - users, landed)
+    # (b) trade of a region with itself becomes domestic
+    ds, converted = internalize_trade(ds)
+    # (c) zero profit: residual into vto
+    ds = complete(ds, government_saving=government_saving)
+    gap = ds.vom - (ds.vdfm + ds.vifm).sum("commodity") - ds.vfm.sum("factor") - ds.vto
+    ds["vto"] = ds.vto + gap
+    adjustments["activity (zero profit)"] = _adj(gap, ds.vom)
+    vom_gtap = xr.DataArray(output_gtap, dims=("activity", "region"), coords=ds.vom.coords)
+    adjustments["output vs MAKB (not adjusted)"] = _adj(ds.vom - vom_gtap, vom_gtap)
+    ds = complete(ds, government_saving=government_saving)
+    worst = {k: v for k, v in adjustments.items() if v["max_rel"] > tolerance}
+    if worst:
+        raise DataError("the GTAP data base does not balance: relative adjustments above "
+                        f"{tolerance}: " + "; ".join(f"{k}: {v}" for k, v in worst.items()))
+    check_balance(ds)
+    ds.attrs["adjustments"] = adjustments
+    ds.attrs["internalized_trade_taxes"] = {
+        str(r): float(v) for r, v in zip(ds.region.values, converted.values, strict=True)}
+    ds.attrs["notes"] = "\n".join([
+        "Mapped from a GTAP 10A/11 data base (cge.data.har.gtap_to_benchmark).",
+        "Firms' purchase taxes and factor-use taxes added to the output tax vto.",
+        margin_note + ".",
+        "Trade of a region with itself made domestic; its trade taxes kept as output / "
+        "final-demand taxes.",
+        defense_note + ".",
+        "vdtax and vsav derived by complete() (government saving "
+        f"{'0' if government_saving is None else 'given'}); no international transfers.",
+        f"Rounding adjustments (float32 storage): {adjustments}.",
+    ])
+    return ds
+
+
+def _adj(change: xr.DataArray, scale: xr.DataArray) -> dict[str, float]:
+    change = np.abs(np.asarray(change.values, dtype=float))
+    scale = np.abs(np.asarray(scale.values, dtype=float))
+    rel = np.divide(change, scale, out=np.where(change > 0, np.inf, 0.0), where=scale > 0)
+    return {"max_abs": float(change.max(initial=0.0)), "max_rel": float(rel.max(initial=0.0))}
+
+
+# --------------------------------------------------------------------------------------------
+# Benchmark -> GTAP arrays
+# --------------------------------------------------------------------------------------------
+def benchmark_to_gtap(ds: xr.Dataset) -> dict[str, xr.DataArray]:
+    """GTAP 10A/11-style arrays of a benchmark (the inverse of :func:`gtap_to_benchmark`).
+
+    Activity ``j`` makes only commodity ``j`` (diagonal ``MAKB``/``MAKS``, output tax ``vto`` =
+    ``MAKB - MAKS``); firms pay no purchase or factor taxes (``P = B``); each final agent's
+    ``vtfd`` is spread over its purchases at one rate; civil and defense government are summed
+    into the ``G`` headers, the defense part also written as ``VDDB/VMDB/VDDP/VMDP``; no
+    transport margins (``VCIF = VFOB``); ``EVOS`` carries the direct tax ``vdtax`` as an income
+    tax spread over factor income; ``SAVE`` is total saving. Set headers ``REG``, ``COMM``,
+    ``ACTS``, ``ENDW`` hold the labels. International transfers have no GTAP counterpart: a
+    benchmark with ``vtrf != 0`` raises :class:`DataError`.
+    """
+    if float(np.abs(ds.vtrf).max()) > 0:
+        raise DataError("GTAP data bases have no international transfers: vtrf must be 0")
+    R = [str(v) for v in ds.region.values]
+    C = [str(v) for v in ds.commodity.values]
+    E = [str(v) for v in ds.factor.values]
+    out: dict[str, xr.DataArray] = {
+        "REG": xr.DataArray(np.array(R), dims=("REG",), attrs={"long_name": "regions"}),
+        "COMM": xr.DataArray(np.array(C), dims=("COMM",), attrs={"long_name": "commodities"}),
+        "ACTS": xr.DataArray(np.array(C), dims=("ACTS",), attrs={"long_name": "activities"}),
+        "ENDW": xr.DataArray(np.array(E), dims=("ENDW",), attrs={"long_name": "endowments"}),
+    }
+    coords = {"COMM": C, "ACTS": C, "REG": R, "REG_2": R, "ENDW": E}
+
+    def put(h: str, values, dims: tuple[str, ...], long_name: str) -> None:
+        sets = tuple(d.removesuffix("_2") for d in dims)
+        out[h] = xr.DataArray(np.asarray(values, dtype=float), dims=dims,
+                              coords={d: coords[d] for d in dims},
+                              attrs={"long_name": long_name, "sets": sets})
+
+    firms = ("COMM", "ACTS", "REG")
+    vdfm = ds.vdfm.transpose("commodity", "activity", "region").values
+    vifm = ds.vifm.transpose("commodity", "activity", "region").values
+    for h, v in (("VDFB", vdfm), ("VDFP", vdfm), ("VMFB", vifm), ("VMFP", vifm)):
+        put(h, v, firms, GTAP_HEADERS[h].split(" (")[0])
+    vdfd = ds.vdfd.transpose("commodity", "agent", "region")
+    vifd = ds.vifd.transpose("commodity", "agent", "region")
+    purchases = (vdfd + vifd).sum("commodity")
+    rate = xr.where(purchases > 0, ds.vtfd / purchases.where(purchases > 0, 1.0), 0.0)
+    if bool(((np.abs(ds.vtfd) > 0) & (purchases <= 0)).any()):
+        raise DataError("a final agent pays commodity taxes vtfd but buys nothing")
+
+    def agent_values(agents: list[str]):
+        db = vdfd.sel(agent=agents).sum("agent").values
+        mb = vifd.sel(agent=agents).sum("agent").values
+        dp = (vdfd * (1 + rate)).sel(agent=agents).sum("agent").values
+        mp = (vifd * (1 + rate)).sel(agent=agents).sum("agent").values
+        return db, mb, dp, mp
+
+    for agent, x in _FINAL.items():
+        members = ["government", "defense"] if agent == "government" else [agent]
+        db, mb, dp, mp = agent_values(members)
+        for h, v in ((f"VD{x}B", db), (f"VM{x}B", mb), (f"VD{x}P", dp), (f"VM{x}P", mp)):
+            put(h, v, ("COMM", "REG"), GTAP_HEADERS[h].split(" (")[0])
+    db, mb, dp, mp = agent_values(["defense"])
+    if max(np.abs(db).max(), np.abs(mb).max()) > 0:
+        for h, v in (("VDDB", db), ("VMDB", mb), ("VDDP", dp), ("VMDP", mp)):
+            put(h, v, ("COMM", "REG"), DEFENSE_HEADERS[h].split(" (")[0])
+    vfm = ds.vfm.transpose("factor", "activity", "region").values
+    put("EVFB", vfm, ("ENDW", "ACTS", "REG"), GTAP_HEADERS["EVFB"].split(" (")[0])
+    put("EVFP", vfm, ("ENDW", "ACTS", "REG"), GTAP_HEADERS["EVFP"].split(" (")[0])
+    income = vfm.sum(axis=(0, 1))
+    dtax = np.divide(ds.vdtax.values, income, out=np.zeros_like(income), where=income > 0)
+    put("EVOS", vfm * (1 - dtax), ("ENDW", "ACTS", "REG"),
+        "endowment income net of income tax")
+    vom = ds.vom.transpose("activity", "region").values
+    cost = vom - ds.vto.transpose("activity", "region").values
+    eye = np.eye(len(C))[:, :, None]
+    put("MAKB", eye * vom[None], firms, GTAP_HEADERS["MAKB"].split(" (")[0])
+    put("MAKS", eye * cost[None], firms, GTAP_HEADERS["MAKS"].split(" (")[0])
+    trade = ("COMM", "REG", "REG_2")
+    vxmd = ds.vxmd.transpose("commodity", "exporter", "importer").values
+    vfob = vxmd + ds.vtx.transpose("commodity", "exporter", "importer").values
+    vmsb = vfob + ds.vtm.transpose("commodity", "exporter", "importer").values
+    for h, v in (("VXSB", vxmd), ("VFOB", vfob), ("VCIF", vfob), ("VMSB", vmsb)):
+        put(h, v, trade, GTAP_HEADERS[h].split(" (")[0])
+    put("SAVE", ds.vsav.sum("institution").values, ("REG",), "net saving by region")
+    return out
