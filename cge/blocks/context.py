@@ -25,8 +25,8 @@ def lookup(da: xr.DataArray) -> Lookup:
     """Non-zero cells of a DataArray as a :class:`Lookup`."""
     values = np.asarray(da.values, dtype=float)
     nz = np.nonzero(values)
-    labels = [np.asarray(da[d].values).astype(str)[i].tolist() for d, i in zip(da.dims, nz,
-                                                                                strict=True)]
+    labels = [np.array([str(x) for x in da[d].values], dtype=object)[i].tolist()
+              for d, i in zip(da.dims, nz, strict=True)]
     keys = labels[0] if len(labels) == 1 else zip(*labels, strict=True)
     return Lookup(zip(keys, values[nz].tolist(), strict=True))
 

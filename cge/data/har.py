@@ -87,6 +87,7 @@ Treatments (the choices this format forces):
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -162,7 +163,9 @@ def read_har(path: str | Path) -> dict[str, xr.DataArray]:
     out: dict[str, xr.DataArray] = {}
     for raw_name in info.getHeaderArrayNames():
         try:
-            hao = HarFileIO.readHeader(hfi=info, header_name=raw_name)
+            with warnings.catch_warnings():   # harpy 0.3.1 uses the deprecated np.chararray
+                warnings.simplefilter("ignore", DeprecationWarning)
+                hao = HarFileIO.readHeader(hfi=info, header_name=raw_name)
         except Exception as exc:
             raise DataError(f"{path}: header '{raw_name.strip()}' cannot be read ({exc})") from exc
         name = raw_name.strip()
@@ -200,11 +203,18 @@ def _header_to_dataarray(name: str, hao) -> xr.DataArray:
                         attrs={"long_name": long_name, "sets": tuple(set_names)})
 
 
+def _set_name(dim: str, dims: tuple) -> str:
+    """Set name of a dimension: ``REG_2`` is set ``REG`` when ``REG`` is also a dimension."""
+    base, _, suffix = str(dim).rpartition("_")
+    return base if suffix.isdigit() and base in dims else str(dim)
+
+
 def write_gtap_har(arrays: Mapping[str, xr.DataArray], path: str | Path) -> None:
     """Write labelled arrays as a HAR file (header name = dict key, at most 4 characters).
 
     Real arrays are cast to float32 and written with their sets (type RE): set names from
-    ``attrs["sets"]`` or else the dimension names, elements from the coordinates (at most 12
+    ``attrs["sets"]`` or else the dimension names (``REG_2`` → ``REG`` as :func:`read_har` names
+    them), elements from the coordinates (at most 12
     characters each; every dimension needs them). 1-D string arrays are written as character
     (1C) headers. ``attrs["long_name"]`` (or ``description``) is the header's long name.
     """
@@ -228,7 +238,7 @@ def write_gtap_har(arrays: Mapping[str, xr.DataArray], path: str | Path) -> None
         if not 1 <= da.ndim <= 7:
             raise DataError(f"header '{name}': real arrays need 1 to 7 dimensions, "
                             f"not {da.ndim}")
-        set_names = list(da.attrs.get("sets", da.dims))
+        set_names = list(da.attrs.get("sets", [_set_name(d, da.dims) for d in da.dims]))
         if len(set_names) != da.ndim:
             raise DataError(f"header '{name}': attrs['sets'] {set_names} does not fit the "
                             f"dimensions {da.dims}")
