@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make counterfactual   standard scenarios -> console table + results in reports/
 #   make test             the test suite (fast cases; `make test-all` adds the slow ones)
+#   make bench            speed/memory table at several sizes, then the slow test cases
 # Both create/refresh the project virtualenv (.venv) and PyNumero's ASL library, idempotently.
 
 PYTHON ?= python3
@@ -35,6 +36,11 @@ counterfactual: setup
 
 data: setup
 	$(PY) -m cge build-data
+
+# Speed and memory table (reports/bench.txt), then the slow/large test cases.
+bench: setup
+	$(PY) -m cge.bench
+	$(PY) -m pytest -q -m slow
 
 lint: setup
 	$(VENV)/bin/ruff check cge tests calibration
