@@ -65,13 +65,31 @@ def two_by_two() -> xr.Dataset:
     return ds
 
 
+def _transfers_for_positive_saving(ds: xr.Dataset, floor: float = 0.2) -> xr.Dataset:
+    """Add international transfers so that each region's household saving is at least
+    ``floor`` × its investment: regions short of saving receive transfers from the others in
+    proportion to their surplus (random trade imbalances can otherwise imply negative saving)."""
+    inv = (ds.vdfd + ds.vifd).sum("commodity").sel(agent="investment", drop=True)
+    sh = ds.vsav.sel(institution="household", drop=True)
+    need = (floor * inv - sh).clip(min=0.0)
+    surplus = (sh - floor * inv).clip(min=0.0)
+    if float(need.sum()) == 0.0 or float(surplus.sum()) <= float(need.sum()):
+        return ds
+    share = surplus / surplus.sum()
+    ds = ds.copy(deep=True)
+    ds["vtrf"].values[:] += np.outer(share.values, need.values)
+    np.fill_diagonal(ds["vtrf"].values, 0.0)
+    return complete(ds)
+
+
 def random_benchmark(n_regions: int, n_sectors: int, seed: int = 0, *, taxes: bool = True,
                      n_factors: int = 2, sparsity: float = 0.0) -> xr.Dataset:
     """A random balanced global SAM with bilateral trade, intermediates and (optionally) taxes.
 
     Built like a multi-region input–output table: final demand flows ``F`` and technical
     coefficients ``A`` (column sums ≤ 0.45) are drawn at random, output solves ``x = A x + F 1``,
-    value added is the column residual. Tariffs (0–20 %), export taxes (0–5 %), output taxes
+    value added is the column residual; international transfers are added where random trade
+    imbalances would leave a region with little or negative household saving. Tariffs (0–20 %), export taxes (0–5 %), output taxes
     (−2–8 %) and final-demand taxes (0–10 %) are added when ``taxes``. ``sparsity`` is the share
     of bilateral (exporter, importer, commodity) links set to zero (never the domestic ones).
     """
@@ -132,6 +150,7 @@ def random_benchmark(n_regions: int, n_sectors: int, seed: int = 0, *, taxes: bo
             purchases = (ds.vdfd + ds.vifd).sum("commodity")
             ds["vtfd"].values[:] = purchases.values * rng.uniform(0.0, 0.1, (4, R))
         ds = complete(ds)
+        ds = _transfers_for_positive_saving(ds)
         if (va > 0).all() and float(ds.vsav.sel(institution="household").min()) > 0:
             check_balance(ds)
             return ds
