@@ -89,8 +89,9 @@ def random_benchmark(n_regions: int, n_sectors: int, seed: int = 0, *, taxes: bo
     Built like a multi-region input–output table: final demand flows ``F`` and technical
     coefficients ``A`` (column sums ≤ 0.45) are drawn at random, output solves ``x = A x + F 1``,
     value added is the column residual; international transfers are added where random trade
-    imbalances would leave a region with little or negative household saving. Tariffs (0–20 %), export taxes (0–5 %), output taxes
-    (−2–8 %) and final-demand taxes (0–10 %) are added when ``taxes``. ``sparsity`` is the share
+    imbalances would leave a region with little or negative household saving. Tariffs (0–20 %),
+    export taxes (0–5 %), output taxes (−2–8 %) and final-demand taxes (0–10 %) are added when
+    ``taxes``. ``sparsity`` is the share
     of bilateral (exporter, importer, commodity) links set to zero (never the domestic ones).
     """
     rng = np.random.default_rng(seed)
