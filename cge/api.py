@@ -27,6 +27,7 @@ from cge.results import extract_results
 from cge.scenario import ClosureError, Scenario, Sets, load_scenario, parse_scenario
 from cge.shocks import apply_scenario
 from cge.solve import RESIDUAL_TOL, Diagnostics, SolveError, residuals, solve
+from cge.welfare import COMPONENTS, decompose_ev
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
@@ -117,10 +118,13 @@ class Session:
             model.restore(model._benchmark)
         return scen
 
-    def run(self, source: str | Path | Scenario) -> xr.Dataset:
+    def run(self, source: str | Path | Scenario, *, decompose: bool = False) -> xr.Dataset:
         """Solve one scenario (warm-started from the benchmark) and return its results.
 
-        A :class:`~cge.solve.SolveError` names the scenario and says what was tried."""
+        A :class:`~cge.solve.SolveError` names the scenario and says what was tried.
+        With ``decompose``, the results also hold ``EV_decomposition`` (component, region):
+        the EV split into allocative, terms-of-trade, transfer, endowment, defense and other
+        effects (:func:`cge.welfare.decompose_ev`; regional-household institutions only)."""
         scen = self.scenario(source)
         model = self._model_for(scen)
         model.restore(model._benchmark)
@@ -136,8 +140,16 @@ class Session:
                 exc.args = (f"{scen.source}: scenario {scen.name!r}: {exc.args[0]}",
                             *exc.args[1:])
             raise
-        return extract_results(model, diag, scenario=scen.name, scenario_text=scen.text,
-                               scenario_sha256=scen.sha256)
+        res = extract_results(model, diag, scenario=scen.name, scenario_text=scen.text,
+                              scenario_sha256=scen.sha256)
+        if decompose and model.options.institutions == "regional_household":
+            parts = decompose_ev(model)
+            res["EV_decomposition"] = xr.DataArray(
+                [[parts[r][c] for r in res.region.values] for c in COMPONENTS],
+                dims=("component", "region"), coords={"component": list(COMPONENTS)},
+                attrs={"description": "EV decomposition (Huff-Hertel style, path-integrated);"
+                       " parts add up to EV", "units": res.EV.attrs.get("units", "")})
+        return res
 
 
 def check_benchmark(model: CGEModel) -> Diagnostics:
@@ -156,9 +168,16 @@ def check_benchmark(model: CGEModel) -> Diagnostics:
 
 
 def compare(results: list[xr.Dataset]) -> xr.Dataset:
-    """Stack scenario results along a ``scenario`` dimension."""
+    """Stack scenario results along a ``scenario`` dimension (a variable missing from some
+    results, e.g. the EV decomposition under separate institutions, is NaN there)."""
     names = [r.attrs.get("scenario", f"s{k}") for k, r in enumerate(results)]
-    out = xr.concat([r.drop_attrs() if hasattr(r, "drop_attrs") else r for r in results],
+    results = [r.drop_attrs() if hasattr(r, "drop_attrs") else r for r in results]
+    for name in {v for r in results for v in r.data_vars}:
+        model_var = next(r[name] for r in results if name in r)
+        for k, r in enumerate(results):
+            if name not in r:
+                results[k] = r.assign({name: xr.full_like(model_var, float("nan"))})
+    out = xr.concat(results,
                     dim=xr.DataArray(names, dims="scenario", name="scenario"),
                     combine_attrs="drop")
     out.attrs["data_set"] = results[0].attrs.get("data_set", "") if results else ""

@@ -36,7 +36,8 @@ def resolve_paths(names: list[str] | tuple[str, ...]) -> list[Path]:
 
 def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
                   data: str = "wiod2011", elasticities: str = "gtap",
-                  out_dir: Path = REPORTS_DIR, echo: bool = True) -> xr.Dataset:
+                  out_dir: Path = REPORTS_DIR, echo: bool = True,
+                  decompose: bool = True) -> xr.Dataset:
     """Solve each scenario, write ``<out_dir>/results/<name>.nc`` and
     ``<out_dir>/counterfactual.nc`` (all scenarios stacked), print the table, return the stack.
 
@@ -54,7 +55,7 @@ def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
             raise ScenarioError(scen.source, "name", f"scenario name {scen.name!r} is also "
                                 f"used by {seen[scen.name]}; results would overwrite each other")
         seen[scen.name] = scen.source
-    results = [session.run(scen) for scen in scenarios]
+    results = [session.run(scen, decompose=decompose) for scen in scenarios]
     for scen, res in zip(scenarios, results, strict=True):
         write_netcdf(res, Path(out_dir) / "results" / f"{scen.name}.nc")
     stack = compare(results)

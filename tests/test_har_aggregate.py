@@ -42,7 +42,7 @@ def assert_same(a: xr.Dataset, b: xr.Dataset, rtol: float) -> None:
 # --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("seed", "sparsity"), [(0, 0.0), (3, 0.5)])
 def test_har_round_trip(tmp_path, seed, sparsity):
-    ds = random_benchmark(3, 4, seed, sparsity=sparsity)
+    ds = random_benchmark(3, 4, seed, sparsity=sparsity, transfers=False)
     path = tmp_path / "basedata.har"
     write_gtap_har(benchmark_to_gtap(ds), path)
     arrays = read_har(path)
@@ -61,7 +61,7 @@ def test_har_round_trip(tmp_path, seed, sparsity):
 
 
 def test_defense_share_splits_government(tmp_path):
-    ds = random_benchmark(3, 4, 1)
+    ds = random_benchmark(3, 4, 1, transfers=False)
     gtap = benchmark_to_gtap(ds)
     for h in ("VDDB", "VMDB", "VDDP", "VMDP"):      # a plain GTAP data base: no defense
         del gtap[h]
@@ -115,7 +115,7 @@ def add_margins(gtap: dict[str, xr.DataArray], margin: str, rate: float) -> None
 
 
 def test_margins_become_service_exports(tmp_path):
-    ds = random_benchmark(3, 4, 2)
+    ds = random_benchmark(3, 4, 2, transfers=False)
     gtap = benchmark_to_gtap(ds)
     add_margins(gtap, "s3", 0.01)
     path = tmp_path / "margins.har"
@@ -138,14 +138,14 @@ def test_har_errors(tmp_path):
     bad.write_bytes(b"\x00\x01garbage" * 10)
     with pytest.raises(DataError):
         read_har(bad)
-    gtap = benchmark_to_gtap(random_benchmark(2, 2, 0))
+    gtap = benchmark_to_gtap(random_benchmark(2, 2, 0, transfers=False))
     del gtap["VDFB"], gtap["MAKS"]
     with pytest.raises(DataError, match=r"VDFB.*MAKS"):
         gtap_to_benchmark(gtap)
 
 
 def test_gtap_composite_region_trade_becomes_domestic():
-    ds = random_benchmark(3, 3, 4)
+    ds = random_benchmark(3, 3, 4, transfers=False)
     gtap = benchmark_to_gtap(ds)
     # a composite region trading with itself: 10 of s1 shipped within R0, 10 % tariff
     for h, v in (("VXSB", 10.0), ("VFOB", 10.0), ("VCIF", 10.0), ("VMSB", 11.0)):

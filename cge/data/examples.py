@@ -83,13 +83,15 @@ def _transfers_for_positive_saving(ds: xr.Dataset, floor: float = 0.2) -> xr.Dat
 
 
 def random_benchmark(n_regions: int, n_sectors: int, seed: int = 0, *, taxes: bool = True,
-                     n_factors: int = 2, sparsity: float = 0.0) -> xr.Dataset:
+                     n_factors: int = 2, sparsity: float = 0.0,
+                     transfers: bool = True) -> xr.Dataset:
     """A random balanced global SAM with bilateral trade, intermediates and (optionally) taxes.
 
     Built like a multi-region input–output table: final demand flows ``F`` and technical
     coefficients ``A`` (column sums ≤ 0.45) are drawn at random, output solves ``x = A x + F 1``,
     value added is the column residual; international transfers are added where random trade
-    imbalances would leave a region with little or negative household saving. Tariffs (0–20 %),
+    imbalances would leave a region with little or negative household saving (unless
+    ``transfers=False``: then draws are repeated until saving is positive). Tariffs (0–20 %),
     export taxes (0–5 %), output taxes (−2–8 %) and final-demand taxes (0–10 %) are added when
     ``taxes``. ``sparsity`` is the share
     of bilateral (exporter, importer, commodity) links set to zero (never the domestic ones).
@@ -151,7 +153,8 @@ def random_benchmark(n_regions: int, n_sectors: int, seed: int = 0, *, taxes: bo
             purchases = (ds.vdfd + ds.vifd).sum("commodity")
             ds["vtfd"].values[:] = purchases.values * rng.uniform(0.0, 0.1, (4, R))
         ds = complete(ds)
-        ds = _transfers_for_positive_saving(ds)
+        if transfers:
+            ds = _transfers_for_positive_saving(ds)
         if (va > 0).all() and float(ds.vsav.sel(institution="household").min()) > 0:
             check_balance(ds)
             return ds

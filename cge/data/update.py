@@ -1,0 +1,420 @@
+"""The 2024 benchmark ``wiod_update2024``: WIOD 2011 structure, 2024 published levels, autos split.
+
+Built by :func:`build_update2024` from the committed benchmark ``data/wiod2011`` (structure), the
+target figures ``data/targets2024/targets.csv`` (every number with its source URL, quote and
+quality grade) and the split shares ``data/targets2024/autos_split_shares.csv``. Steps:
+
+1. **Autos split.** WIOD's ``motor_vehicles`` (c15, all transport equipment) becomes
+   ``motor_vehicles`` (motor vehicles and parts) and ``other_transport`` (aircraft, ships, rail,
+   ...), with one share ``a_r`` of motor vehicles in the transport equipment made in region ``r``
+   (``autos_split_shares.csv``; assumptions with the evidence found). The **activity column**
+   (intermediate inputs, factor payments, output tax) of ``r`` is split ``a_r : 1 - a_r``; the
+   **commodity row** of goods made in ``r`` (domestic intermediate and final purchases, exports
+   ``vxmd[., r, .]`` and export taxes/tariffs on them) is split with the same ``a_r``; imported
+   purchases ``vifm/vifd`` of region ``r`` are split with the share of motor vehicles in what
+   ``r`` imports, ``b_r = sum_s a_s vxmd[tr, s, r] / sum_s vxmd[tr, s, r]``. Every account stays
+   balanced exactly (cells of transport bought by transport split four ways). The published
+   JPN→USA figure then enters as a target in step 3.
+2. **Prior for 2024.** Everything of region ``r`` (intermediate and final purchases, factor
+   payments, taxes) is scaled by ``g_r`` = GDP 2024 target / GDP 2011 in the data; bilateral
+   trade ``s → r`` by ``sqrt(g_s g_r)`` (an assumption: trade grows with the geometric mean of
+   the partners' nominal GDP growth). This prior no longer balances.
+3. **Balancing** (:func:`cge.data.balance.balance`, minimum cross-entropy / generalized RAS):
+   every account balances and these totals are held exactly: GDP of each region (= factor income
+   here: the WIOD world table has no product-tax rows, net product taxes are inside value added,
+   so GDP at basic prices in the data is matched to published GDP at market prices); US goods
+   exports to and imports from JPN, EU, KOR, CHN, CAN, MEX and the world (sum of ``vxmd`` over
+   the nine goods commodities); US services exports and imports (sum over ``services`` and
+   ``public_admin``); US imports of motor vehicles and parts from Japan
+   (``vxmd[motor_vehicles, JPN, USA]``). Labour shares of each activity and the defense share of
+   government consumption (SIPRI 2011 burden, from wiod2011) are preserved by the method.
+4. :func:`cge.data.benchmark.complete` (``vom``, direct tax, saving) and
+   :func:`cge.data.benchmark.check_balance` (1e-9).
+
+Outputs in ``data/wiod_update2024/``: the benchmark (CSV + ``dataset.toml``),
+``imputations.csv`` (split shares, prior scale factors, closure; each with source and status),
+``targets_achieved.csv`` (every row of targets.csv with the value achieved), and
+``balance_summary.csv`` / ``balance_largest_moves.csv`` (how far the balancing moved cells away
+from the prior). Building twice gives identical files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from cge.data.balance import FLOW_ARRAYS, Target, balance, mask
+from cge.data.benchmark import (
+    SCHEMA,
+    DataError,
+    check_balance,
+    complete,
+    empty_benchmark,
+    load_benchmark,
+    save_benchmark,
+    tax_revenue,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BASE_DIR = REPO_ROOT / "data" / "wiod2011"
+TARGETS_DIR = REPO_ROOT / "data" / "targets2024"
+DEFAULT_OUT_DIR = REPO_ROOT / "data" / "wiod_update2024"
+
+SPLIT_FROM = "motor_vehicles"
+SPLIT_NEW = "other_transport"
+#: Commodities counted as services in the US services trade targets (the rest are goods).
+SERVICES = ("public_admin", "services")
+BN = 1000.0  # US$ million per US$ bn
+TARGET_COLUMNS = ["item", "region", "partner", "value", "unit", "year", "source_url",
+                  "quote_or_note", "quality", "status", "role"]
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+def read_targets(path: Path | None = None) -> pd.DataFrame:
+    """``targets.csv``, checked: columns, grades, statuses, and the derived rows re-derived."""
+    path = TARGETS_DIR / "targets.csv" if path is None else Path(path)
+    frame = pd.read_csv(path, keep_default_na=False, dtype={"value": float, "year": int})
+    if list(frame.columns) != TARGET_COLUMNS:
+        raise DataError(f"{path}: columns {list(frame.columns)}, expected {TARGET_COLUMNS}")
+    bad = frame[~frame.quality.isin(["P", "N", "S", "derived"])
+                | ~frame.status.isin(["published", "assumption"])
+                | ~frame.role.isin(["target", "input", "cross-check"])]
+    if len(bad):
+        raise DataError(f"{path}: bad quality/status/role in rows {bad.index.tolist()}")
+    get = {(r.item, r.region): r.value for r in frame.itertuples()}
+    jpn = get[("gdp_yen", "JPN")] / get[("jpy_per_usd", "JPN")] * BN
+    others = sum(get[("gdp", r)] for r in ("USA", "EU", "KOR", "CHN", "CAN", "MEX")) + jpn
+    for key, derived in ((("gdp", "JPN"), jpn), (("gdp", "ROW"), get[("gdp_world", "WORLD")]
+                                                  - others)):
+        if abs(get[key] - derived) > 1e-9 * abs(derived):
+            raise DataError(f"{path}: {key} is {get[key]!r} but derives to {derived!r}")
+    return frame
+
+
+def read_split_shares(path: Path | None = None) -> pd.DataFrame:
+    """``autos_split_shares.csv``: motor-vehicle share of transport equipment by region."""
+    path = TARGETS_DIR / "autos_split_shares.csv" if path is None else Path(path)
+    frame = pd.read_csv(path, keep_default_na=False, dtype={"motor_vehicles_share": float})
+    if not frame.motor_vehicles_share.between(0.0, 1.0, inclusive="neither").all():
+        raise DataError(f"{path}: shares must be in (0, 1)")
+    return frame
+
+
+# --------------------------------------------------------------------------------------------
+# Step 1: split transport equipment
+# --------------------------------------------------------------------------------------------
+def split_commodity(ds: xr.Dataset, share: xr.DataArray, *, old: str = SPLIT_FROM,
+                    new: str = SPLIT_NEW) -> xr.Dataset:
+    """Split commodity/activity ``old`` into ``old`` (fraction ``share[r]`` of what region ``r``
+    makes) and ``new`` (the rest), inserted right after ``old``. Balanced in, balanced out (see
+    step 1 of the module docstring)."""
+    goods = [str(c) for c in ds.commodity.values]
+    k = goods.index(old)
+    new_goods = goods[:k + 1] + [new] + goods[k + 1:]
+    out = empty_benchmark([str(r) for r in ds.region.values], new_goods,
+                          [str(f) for f in ds.factor.values], name=ds.attrs.get("name", "b"),
+                          unit=ds.attrs.get("unit", "US$ million"), year=ds.attrs.get("year"))
+    a = share.sel(region=ds.region.values).values                     # (r,) producer share
+    landed = (ds.vxmd + ds.vtx + ds.vtm).sel(commodity=old).transpose("exporter", "importer")
+    lv = landed.values
+    tot = lv.sum(axis=0)
+    b = np.where(tot > 0, (a[:, None] * lv).sum(axis=0) / np.where(tot > 0, tot, 1.0), a)
+
+    def expand(values: np.ndarray, axis: int, frac: np.ndarray, along: int | None) -> np.ndarray:
+        """Insert the split along ``axis``: ``frac`` (indexed by axis ``along`` of values)."""
+        values = np.moveaxis(values, axis, 0)
+        part = values[k]
+        f = frac
+        if along is not None:
+            shape = [1] * part.ndim
+            ax = along - 1 if along > axis else along
+            shape[ax] = len(frac)
+            f = frac.reshape(shape)
+        first, second = part * f, part * (1.0 - f)
+        res = np.concatenate([values[:k], first[None], second[None], values[k + 1:]], axis=0)
+        return np.moveaxis(res, 0, axis)
+
+    for key, spec in SCHEMA.items():
+        vals = np.asarray(ds[key].transpose(*spec.dims).values, dtype=float)
+        dims = spec.dims
+        if key in ("vdfm", "vifm"):   # (commodity, activity, region): row then column
+            vals = expand(vals, 0, a if key == "vdfm" else b, 2)
+            vals = expand(vals, 1, a, 2)
+        elif key in ("vfm",):
+            vals = expand(vals, 1, a, 2)
+        elif key in ("vto", "vom"):
+            vals = expand(vals, 0, a, 1)
+        elif key == "vdfd":
+            vals = expand(vals, 0, a, 2)
+        elif key == "vifd":
+            vals = expand(vals, 0, b, 2)
+        elif key in ("vxmd", "vtx", "vtm"):
+            vals = expand(vals, 0, a, 1)
+        out[key] = out[key].copy(data=vals.reshape(out[key].shape))
+        assert tuple(out[key].dims) == dims
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Step 2: prior
+# --------------------------------------------------------------------------------------------
+def scale_prior(ds: xr.Dataset, growth: xr.DataArray) -> xr.Dataset:
+    """Region arrays × ``growth[r]``, bilateral arrays × ``sqrt(growth[s] growth[r])``."""
+    out = ds.copy(deep=True)
+    g = growth.sel(region=ds.region.values)
+    gx = np.sqrt(g.rename(region="exporter") * g.rename(region="importer"))
+    gx = gx.assign_coords(exporter=ds.exporter.values, importer=ds.importer.values)
+    for key, spec in SCHEMA.items():
+        if "region" in spec.dims:
+            out[key] = (ds[key] * g).transpose(*spec.dims)
+        elif "exporter" in spec.dims:
+            out[key] = (ds[key] * gx).transpose(*spec.dims)
+        elif key == "vtrf":
+            gt = np.sqrt(g.rename(region="payer") * g.rename(region="recipient"))
+            gt = gt.assign_coords(payer=ds.payer.values, recipient=ds.recipient.values)
+            out[key] = (ds[key] * gt).transpose(*spec.dims)
+    for key in SCHEMA:
+        out[key].attrs = dict(ds[key].attrs)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Step 3: targets
+# --------------------------------------------------------------------------------------------
+def make_targets(ds: xr.Dataset, table: pd.DataFrame) -> list[tuple[int, Target]]:
+    """One :class:`Target` (US$ million) per row of ``targets.csv`` whose role is ``target``."""
+    goods = [str(c) for c in ds.commodity.values if str(c) not in SERVICES]
+    services = [c for c in SERVICES if c in ds.commodity.values]
+    partners = [str(r) for r in ds.region.values if r != "USA"]
+    out: list[tuple[int, Target]] = []
+    for idx, row in table[table.role == "target"].iterrows():
+        value = float(row.value) * BN
+        p = partners if row.partner == "ALL" else [row.partner]
+        name = f"{row['item']} {row.region}" + (f"-{row.partner}" if row.partner else "")
+        if row["item"] == "gdp":
+            w = {"vfm": mask(ds, "vfm", region=row.region)}
+        elif row["item"] == "us_goods_exports":
+            w = {"vxmd": mask(ds, "vxmd", commodity=goods, exporter="USA", importer=p)}
+        elif row["item"] == "us_goods_imports":
+            w = {"vxmd": mask(ds, "vxmd", commodity=goods, exporter=p, importer="USA")}
+        elif row["item"] == "us_services_exports":
+            w = {"vxmd": mask(ds, "vxmd", commodity=services, exporter="USA", importer=p)}
+        elif row["item"] == "us_services_imports":
+            w = {"vxmd": mask(ds, "vxmd", commodity=services, exporter=p, importer="USA")}
+        elif row["item"] == "us_motor_vehicle_imports":
+            w = {"vxmd": mask(ds, "vxmd", commodity=SPLIT_FROM, exporter=p, importer="USA")}
+        else:
+            raise DataError(f"targets.csv: no rule for target item {row['item']!r}")
+        out.append((int(idx), Target(name, w, value)))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Build
+# --------------------------------------------------------------------------------------------
+def build_update2024(out_dir: str | Path | None = None) -> xr.Dataset:
+    """Build ``wiod_update2024`` (see the module docstring) and write it to ``out_dir``
+    (default ``data/wiod_update2024``). Returns the balanced, checked data set."""
+    out = DEFAULT_OUT_DIR if out_dir is None else Path(out_dir)
+    base = load_benchmark(BASE_DIR)
+    table = read_targets()
+    shares = read_split_shares()
+    share = xr.DataArray(shares.motor_vehicles_share.values, dims="region",
+                         coords={"region": shares.region.values})
+
+    split = split_commodity(base, share)
+    check_balance(split)
+
+    gdp_rows = table[(table["item"] == "gdp") & (table.role == "target")].set_index("region")
+    gdp_target = xr.DataArray(gdp_rows.value.loc[list(base.region.values)].values * BN,
+                              dims="region", coords={"region": base.region.values})
+    gdp_2011 = split.vfm.sum(["factor", "activity"]) + tax_revenue(split)
+    growth = gdp_target / gdp_2011
+    prior = scale_prior(split, growth)
+
+    targets = make_targets(prior, table)
+    res = balance(prior, [t for _, t in targets])
+    ds = complete(res.dataset)
+    ds.attrs.update(name="wiod_update2024", unit="US$ million", year=2024)
+    check_balance(ds)
+
+    achieved = _achieved(ds, table, targets)
+    imputations = _imputations(shares, growth, ds)
+    notes = _notes(ds, shares, growth, gdp_2011, res, achieved)
+    save_benchmark(ds, out, sources=_sources(), notes=notes)
+    imputations.to_csv(out / "imputations.csv", index=False, float_format="%.17g")
+    achieved.to_csv(out / "targets_achieved.csv", index=False, float_format="%.17g")
+    res.summary.to_csv(out / "balance_summary.csv", index=False, float_format="%.17g")
+    _largest_moves(res.changes, prior).to_csv(out / "balance_largest_moves.csv", index=False,
+                                              float_format="%.17g")
+    ds.attrs["targets_achieved"] = achieved
+    ds.attrs["balance_summary"] = res.summary
+    return ds
+
+
+def _achieved(ds: xr.Dataset, table: pd.DataFrame,
+              targets: list[tuple[int, Target]]) -> pd.DataFrame:
+    by_idx = dict(targets)
+    rows = []
+    for idx, row in table.iterrows():
+        held = idx in by_idx
+        target_mn = float(row.value) * BN if row.unit == "US$ bn" else np.nan
+        if held:
+            got = by_idx[idx].total(ds)
+        elif row["item"] == "gdp_imf":
+            got = float(ds.vfm.sel(region="JPN").sum())
+        elif row["item"] == "us_goods_services_deficit":
+            x = ds.vxmd
+            got = float(x.sel(importer="USA").sum() - x.sel(exporter="USA").sum())
+        elif row["item"] == "jpn_exports_to_us_yen":
+            target_mn = np.nan
+            got = np.nan
+        else:
+            got = np.nan
+        rows.append({
+            "item": row["item"], "region": row.region, "partner": row.partner,
+            "target_usd_mn": target_mn, "achieved_usd_mn": got,
+            "rel_gap": (got - target_mn) / target_mn if np.isfinite(got) and target_mn else np.nan,
+            "held_fixed": held, "role": row.role, "quality": row.quality,
+            "status": row.status,
+        })
+    frame = pd.DataFrame(rows)
+    # the motor-vehicle share of US goods imports from Japan, for the record
+    mv = float(ds.vxmd.sel(commodity=SPLIT_FROM, exporter="JPN", importer="USA"))
+    goods = [str(c) for c in ds.commodity.values if str(c) not in SERVICES]
+    jp = float(ds.vxmd.sel(commodity=goods, exporter="JPN", importer="USA").sum())
+    frame.loc[len(frame)] = {
+        "item": "motor_vehicle_share_of_us_goods_imports", "region": "USA", "partner": "JPN",
+        "target_usd_mn": 52.3 / 148.2, "achieved_usd_mn": mv / jp,
+        "rel_gap": (mv / jp) / (52.3 / 148.2) - 1.0, "held_fixed": False,
+        "role": "derived (ratio, not US$ mn)", "quality": "derived", "status": "published"}
+    return frame
+
+
+def _imputations(shares: pd.DataFrame, growth: xr.DataArray, ds: xr.Dataset) -> pd.DataFrame:
+    rows = []
+    for r in shares.itertuples():
+        rows.append({"item": "motor_vehicles_share_of_transport_equipment", "region": r.region,
+                     "value": r.motor_vehicles_share, "unit": "fraction",
+                     "source": (f"{r.quote_or_note} [{r.source_url}]" if r.source_url
+                                else r.quote_or_note),
+                     "status": r.status})
+    for reg in growth.region.values:
+        rows.append({"item": "prior_scale_gdp_growth", "region": str(reg),
+                     "value": float(growth.sel(region=reg)), "unit": "ratio",
+                     "source": "GDP 2024 target (targets.csv) / GDP 2011 in data/wiod2011; "
+                               "scales the prior of the region's arrays (bilateral trade: "
+                               "geometric mean of the partners' factors)",
+                     "status": "assumption"})
+    fe = (ds.vdfd + ds.vifd).sum("commodity")
+    gdp = ds.vfm.sum(["factor", "activity"])
+    for reg in ds.region.values:
+        d = float(fe.sel(agent="defense", region=reg))
+        rows.append({"item": "defense_value", "region": str(reg), "value": d,
+                     "unit": "US$ million",
+                     "source": f"share of government consumption kept from wiod2011 (SIPRI "
+                               f"2011 burden); {d / float(gdp.sel(region=reg)):.2%} of 2024 GDP "
+                               "here; not updated to SIPRI 2024",
+                     "status": "assumption"})
+        rows.append({"item": "government_saving", "region": str(reg), "value": 0.0,
+                     "unit": "US$ million", "source": "set to zero (closure, complete())",
+                     "status": "assumption"})
+    return pd.DataFrame(rows, columns=["item", "region", "value", "unit", "source", "status"])
+
+
+def _largest_moves(changes: xr.Dataset, prior: xr.Dataset, n: int = 30) -> pd.DataFrame:
+    frames = []
+    for key in FLOW_ARRAYS:
+        s = changes[key].to_series().dropna()
+        p = prior[key].transpose(*SCHEMA[key].dims).to_series().loc[s.index]
+        f = pd.DataFrame({"array": key,
+                          "cell": ["/".join(map(str, i)) if isinstance(i, tuple) else str(i)
+                                   for i in s.index],
+                          "prior": p.values, "rel_change": s.values})
+        frames.append(f)
+    allc = pd.concat(frames, ignore_index=True)
+    allc = allc[allc.prior >= 1000.0]  # cells of at least US$ 1 bn in the prior
+    order = np.lexsort((allc.cell.values, allc.array.values, -np.abs(allc.rel_change.values)))
+    return allc.iloc[order[:n]].reset_index(drop=True)
+
+
+def _sources() -> dict[str, str]:
+    base = ("structure from data/wiod2011 (WIOD 2013 release, wiot_2011, Timmer et al. 2015; "
+            "see data/SOURCES.md)")
+    split = ("transport equipment split into motor_vehicles and other_transport with the shares "
+             "of data/targets2024/autos_split_shares.csv (assumptions)")
+    bal = ("levels scaled to 2024 and balanced by minimum cross-entropy (cge/data/balance.py) "
+           "to the targets of data/targets2024/targets.csv")
+    s = {k: f"{base}; {split}; {bal}" for k in SCHEMA}
+    s["vfm"] = (f"{base}; {split}; value added held at 2024 GDP by region "
+                "(targets.csv: gdp); labour shares of wiod2011 (PWT 10.0, 2011) preserved")
+    s["vxmd"] = (f"{base}; {split}; {bal}; US goods trade by partner, US services trade and "
+                 "US imports of motor vehicles and parts from Japan held at 2024 published values")
+    s["vom"] = f"derived by complete() from the balanced rows ({base})"
+    for k in ("vto", "vtfd"):
+        s[k] = "zero: the WIOD world table has no product-tax rows (taxes are inside value added)"
+    s["vtx"] = "zero: WIOD has no export taxes"
+    s["vtm"] = "zero: no base tariffs yet (WIOD has none)"
+    s["vtrf"] = "zero: no international transfers"
+    s["vdtax"] = "imputed by complete(): government budget residual with government saving 0"
+    s["vsav"] = ("derived by complete(): government saving 0 (assumption); household saving = "
+                 "investment - foreign saving")
+    return s
+
+
+def _notes(ds: xr.Dataset, shares: pd.DataFrame, growth: xr.DataArray, gdp_2011: xr.DataArray,
+           res, achieved: pd.DataFrame) -> str:
+    gdp = ds.vfm.sum(["factor", "activity"])
+    per_region = "; ".join(
+        f"{r}: GDP {float(gdp.sel(region=r)) / 1e3:,.1f} bn (2011: "
+        f"{float(gdp_2011.sel(region=r)) / 1e3:,.1f} bn, factor {float(growth.sel(region=r)):.3f})"
+        for r in ds.region.values)
+    sh = ", ".join(f"{r.region} {r.motor_vehicles_share:.2f}" for r in shares.itertuples())
+    summ = "; ".join(f"{r.array}: max {r.max_abs_rel_change:.1%}, mean "
+                     f"{r.mean_abs_rel_change:.1%}, value-weighted "
+                     f"{r.value_weighted_abs_rel_change:.1%}"
+                     for r in res.summary.itertuples())
+    held = achieved[achieved.held_fixed]
+    lines = [
+        "Built by cge/data/update.py (build_update2024) from data/wiod2011 (WIOD 2013 release, "
+        "wiot_2011; structure: input-output coefficients, trade shares, final demand mix) and "
+        "the 2024 figures of data/targets2024/targets.csv (source URL, quote and quality grade "
+        "P/N/S/derived for each).",
+        "Autos split: WIOD c15 (all transport equipment) split into motor_vehicles (vehicles and "
+        "parts) and other_transport (aircraft, ships, rail, other) with a motor-vehicle share of "
+        f"the transport equipment made in each region ({sh}; "
+        "data/targets2024/autos_split_shares.csv, all assumptions). Activity columns and "
+        "commodity rows split proportionally (imports with the import-weighted share), then "
+        "rebalanced with the targets; US imports of vehicles and parts from Japan held at the "
+        "published 52.3 bn.",
+        "Levels: prior = region arrays x (GDP 2024 / GDP 2011), bilateral trade x geometric "
+        "mean of the partners' factors (assumption); then minimum cross-entropy balancing "
+        "(generalized RAS, cge/data/balance.py) holding exactly: GDP by region, US goods "
+        "exports/imports by partner (JPN, EU, KOR, CHN, CAN, MEX) and in total, US services "
+        "exports/imports (services + public_admin), US imports of motor vehicles and parts "
+        f"from Japan ({len(held)} targets; largest relative gap "
+        f"{float(np.abs(held.rel_gap).max()):.1e}; {res.iterations} Newton iterations).",
+        "GDP treatment: GDP in this format = factor income + indirect taxes; the WIOD world "
+        "table is at basic prices with net product taxes inside value added, so value added "
+        "is matched to published GDP at market prices. EU = the 26 WIOD members of today's EU "
+        "(Croatia in ROW), matched to the EU27 figure (Croatia about 0.5%); ROW GDP = world "
+        "(S grade) minus the seven regions.",
+        "Trade valuation: vxmd is at basic prices, fob = cif; the goods targets are Census "
+        "customs-basis values, services BEA; goods = the nine goods commodities, services = "
+        "services + public_admin.",
+        "Kept from wiod2011 (not re-estimated for 2024): labour share by region (PWT 2011), the "
+        "defense share of government consumption (SIPRI 2011 burden), the commodity composition "
+        "of each account up to the balancing; government saving 0; no tariffs, product taxes, "
+        "margins or transfers.",
+        f"How far the balancing moved cells from the prior: {summ} "
+        "(balance_summary.csv, balance_largest_moves.csv).",
+        f"By region (US$): {per_region}.",
+        "Every target with the value achieved: targets_achieved.csv; every imputed number: "
+        "imputations.csv.",
+    ]
+    return "\n".join(lines)
