@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--data", default="wiod2011")
     run.add_argument("--elasticities", default="gtap")
     run.add_argument("--out", default=None)
-    bd = sub.add_parser("build-data", help="rebuild data/wiod2011 from the raw WIOD table")
+    bd = sub.add_parser("build-data", help="rebuild data/wiod2011 from the raw WIOD table, "
+                        "then data/wiod_update2024 from it")
     bd.add_argument("--out", default=None)
     args = parser.parse_args(argv)
 
@@ -46,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "build-data":
             from cge.data.wiod import build_default
 
+            from cge.data.update import build_update2024
+
             build_default(Path(args.out) if args.out else None)
+            build_update2024()
     except (ScenarioError, DataError, OptionsError, SolveError, SolverUnavailable,
             BenchmarkReplicationError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

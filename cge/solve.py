@@ -18,6 +18,13 @@ from cge.model import CGEModel
 #: Ipopt options. The system is square, so Ipopt runs Newton steps with a filter line search on
 #: the constraint violation. Residuals are relative (every equation is scaled by its benchmark
 #: size), so tol = 1e-10 means a relative residual of 1e-10.
+#: Measured on the default data, five scenarios (us_baseline_10, us_2025_landscape,
+#: jpn_defense_2pct, landscape_2026_s232_s122_15, jpn_pays_full_cost): these settings, Ipopt's
+#: defaults for mu_init/bound_push/bound_frac, and gradient-based scaling all need 18 iterations
+#: in total (times within noise, 2.1–2.6 s on a loaded 2-core machine). We keep a tiny mu_init
+#: and bound_push so the benchmark start is taken as it is: with the default mu_init = 0.1 the
+#: bound multipliers' complementarity is not yet converged at the benchmark point, while the
+#: replication gate asks for zero iterations. No scaling: equations are already relative.
 IPOPT_OPTIONS: dict[str, object] = {
     "tol": 1e-10,
     "constr_viol_tol": 1e-10,
