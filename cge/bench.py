@@ -28,9 +28,9 @@ def bare_newton(model, tol: float = 1e-10, max_iter: int = 50) -> tuple[float, i
     from scipy.sparse import csc_matrix
     from scipy.sparse.linalg import spsolve
 
-    from cge.solve import persistent_nlp
+    from cge.solve import model_nlp
 
-    pnlp = persistent_nlp(model)
+    pnlp = model_nlp(model)
     x, _, _ = pnlp.current()
     free = np.array([not v.fixed for v in pnlp.vars])
     cols = np.flatnonzero(free)
@@ -54,7 +54,7 @@ def measure(size: str) -> dict:
     import cge
     from cge.data.examples import random_benchmark
     from cge.shocks import apply_scenario
-    from cge.solve import persistent_nlp
+    from cge.solve import model_nlp
 
     t0 = time.perf_counter()
     if size == "default":
@@ -66,7 +66,7 @@ def measure(size: str) -> dict:
                               {"esubd": 2.5, "esubm": 5.0, "esubva": 1.0})
         shocks = [("R0", "R1", 20.0), ("R1", "R0", 20.0)]
     model = session.model()            # build + replication gate
-    pnlp = persistent_nlp(model)
+    pnlp = model_nlp(model)
     t_build = time.perf_counter() - t0
     first = session.scenario(_tariff_toml(*shocks[0]))
     second = session.scenario(_tariff_toml(*shocks[1]))

@@ -45,9 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             run_scenarios(names, data=args.data, elasticities=args.elasticities,
                           out_dir=Path(args.out) if args.out else REPORTS_DIR)
         elif args.command == "build-data":
-            from cge.data.wiod import build_default
-
             from cge.data.update import build_update2024
+            from cge.data.wiod import build_default
 
             build_default(Path(args.out) if args.out else None)
             build_update2024()

@@ -121,21 +121,31 @@ def residuals(model: CGEModel) -> tuple[float, str]:
     return worst, where
 
 
-class PersistentNLP:
-    """The model's NLP (PyNumero ``PyomoNLP``: the AMPL representation and its derivatives),
-    built once per model and reused by every solve.
+#: Models with more free variables than this solve through a fresh NLP per solve (see
+#: :class:`ModelNLP`). Measured: the persistent NLP of a 12-region × 16-sector model took 16.6 s
+#: and 2.1 GB to build (PyNumero's ASL sets up the Hessian structure of every instrument too),
+#: against 2.4 s and 0.23 GB for the NLP with instruments as constants; at 20 × 30 the persistent
+#: NLP went past 19 GB. The default data (1,555 free variables) builds it in about 2 s.
+PERSISTENT_MAX_VARS = 3000
 
-    Pyomo's ``SolverFactory("cyipopt")`` writes a fresh NL representation at every call (about
-    0.5 s on the default data, more than Ipopt itself needs). Here every *fixed* variable (policy
+
+class ModelNLP:
+    """The model as PyNumero sees it (``PyomoNLP``: the AMPL representation and derivatives).
+
+    *Persistent* (small models): built once per model and reused by every solve. Pyomo's
+    ``SolverFactory("cyipopt")`` writes a fresh NL representation at every call (about 0.5 s on
+    the default data, more than Ipopt itself needs); here every *fixed* variable (policy
     instrument, exogenous amount) enters the NLP as a variable with equal lower and upper bounds,
-    which Ipopt removes from the problem (``fixed_variable_treatment = make_parameter``); a new
-    scenario only changes those bounds, so the NLP is never rebuilt.
+    which Ipopt removes from the problem (``fixed_variable_treatment = make_parameter``), so a new
+    scenario only changes bounds. *Fresh* (large models): fixed variables are constants, and the
+    NLP is rebuilt for each solve.
     """
 
-    def __init__(self, model: CGEModel):
+    def __init__(self, model: CGEModel, *, persistent: bool = True):
         from pyomo.contrib.pynumero.interfaces.pyomo_nlp import PyomoNLP
 
-        fixed = [v for v in model.all_vars if v.fixed]
+        self.persistent = persistent
+        fixed = [v for v in model.all_vars if v.fixed] if persistent else []
         saved = [(v.lb, v.ub, v.value) for v in fixed]
         try:
             for v in fixed:
@@ -178,10 +188,13 @@ class PersistentNLP:
         return self.nlp.evaluate_jacobian()
 
 
-def persistent_nlp(model: CGEModel) -> PersistentNLP:
-    """The model's :class:`PersistentNLP`, built on first use."""
+def model_nlp(model: CGEModel) -> ModelNLP:
+    """The NLP to solve ``model`` with its current instruments: the cached persistent one for
+    models up to :data:`PERSISTENT_MAX_VARS` free variables, else a fresh one."""
+    if len(model.free_variables()) > PERSISTENT_MAX_VARS:
+        return ModelNLP(model, persistent=False)
     if getattr(model, "_nlp", None) is None:
-        model._nlp = PersistentNLP(model)
+        model._nlp = ModelNLP(model, persistent=True)
     return model._nlp
 
 
@@ -196,7 +209,7 @@ class _Callbacks:
     0.13 s per evaluation).
     """
 
-    def __init__(self, pnlp: PersistentNLP, iters: list[int]):
+    def __init__(self, pnlp: ModelNLP, iters: list[int]):
         self.nlp = pnlp.nlp
         self.iters = iters
         self.structure = pnlp.jacobian_structure
@@ -225,10 +238,10 @@ class _Callbacks:
         return True
 
 
-def _ipopt_once(model: CGEModel, options: dict) -> tuple[str, str, int]:
+def _ipopt_once(model: CGEModel, options: dict) -> tuple[str, str, int, ModelNLP]:
     import cyipopt
 
-    pnlp = persistent_nlp(model)
+    pnlp = model_nlp(model)
     x0, lb, ub = pnlp.current()
     iters = [0]
     opts = dict(IPOPT_OPTIONS)
@@ -241,13 +254,13 @@ def _ipopt_once(model: CGEModel, options: dict) -> tuple[str, str, int]:
             problem.add_option(key, val)
         x, info = problem.solve(x0)
     except Exception as exc:  # Ipopt errors surface as exceptions from cyipopt
-        return "error", f"{type(exc).__name__}: {exc}", iters[0]
+        return "error", f"{type(exc).__name__}: {exc}", iters[0], pnlp
     for v, xv in zip(pnlp.vars, x, strict=True):
         if not v.fixed:
             v.set_value(float(xv), skip_validation=True)
     status = int(info["status"])
     term = IPOPT_STATUS.get(status, f"ipopt status {status}")
-    return str(status), term, iters[0]
+    return str(status), term, iters[0], pnlp
 
 
 #: Ipopt's ApplicationReturnStatus codes, as cyipopt reports them.
@@ -273,10 +286,10 @@ def solve(model: CGEModel, *, options: dict | None = None, continuation: bool = 
     diag = Diagnostics()
     start = time.perf_counter()
     snap = model.snapshot()
-    status, term, iters = _ipopt_once(model, options)
+    status, term, iters, pnlp = _ipopt_once(model, options)
     diag.iterations += iters
     diag.attempts.append(f"direct: {term} after {iters} iterations")
-    ok = _accept(model, term, diag)
+    ok = _accept(model, term, diag, pnlp)
     if not ok and continuation:
         ok = _continuation(model, snap, options, diag, max_steps)
     diag.seconds = time.perf_counter() - start
@@ -292,8 +305,7 @@ def solve(model: CGEModel, *, options: dict | None = None, continuation: bool = 
     return diag
 
 
-def _accept(model: CGEModel, term: str, diag: Diagnostics) -> bool:
-    pnlp = persistent_nlp(model)
+def _accept(model: CGEModel, term: str, diag: Diagnostics, pnlp: ModelNLP) -> bool:
     x0, _, _ = pnlp.current()
     g = np.abs(pnlp.residuals(x0))
     if not np.all(np.isfinite(g)):
@@ -322,10 +334,10 @@ def _continuation(model: CGEModel, snap: dict, options: dict, diag: Diagnostics,
             lam = k / steps
             for n, v in fixed:
                 v.fix(origin[n] + lam * (snap["values"][n] - origin[n]))
-            status, term, iters = _ipopt_once(model, options)
+            status, term, iters, pnlp = _ipopt_once(model, options)
             diag.iterations += iters
             diag.continuation_steps += 1
-            if not _accept(model, term, diag):
+            if not _accept(model, term, diag, pnlp):
                 diag.attempts.append(f"continuation in {steps} steps: failed at step {k} "
                                      f"({term})")
                 ok = False
