@@ -51,7 +51,13 @@ def extract_results(model: CGEModel, diag: Diagnostics, *, scenario: str = "",
         tv[a, b, c] = vol * exp_price(i, s) * (1.0 + _val(m.tx[i, s, r]))
         tv0[a, b, c] = p["vxmd"][i, s, r] * (1.0 + p["tx0"][i, s, r])
         tariff[c] += _val(m.tm[i, s, r]) * tv[a, b, c]
-    exports_v, imports_v = tv.sum(axis=(0, 2)), tv.sum(axis=(0, 1))
+    # direct government purchases abroad (stationing, FMS): exports of the seller
+    dpv = np.zeros((nr, nr))
+    for (s, r) in ctx.PAIRS:
+        if (s, r) in ctx.dp_weights:
+            dpv[R.index(s), R.index(r)] = _val(m.dpur[s, r]) * pnum
+    exports_v = tv.sum(axis=(0, 2)) + dpv.sum(axis=1)
+    imports_v = tv.sum(axis=(0, 1)) + dpv.sum(axis=0)
     exports_q, imports_q = tq.sum(axis=(0, 2)), tq.sum(axis=(0, 1))
     exports_0, imports_0 = tv0.sum(axis=(0, 2)), tv0.sum(axis=(0, 1))
     # Laspeyres price indices: sum(p1 q0) / sum(p0 q0), unit values per flow
@@ -142,6 +148,11 @@ def extract_results(model: CGEModel, diag: Diagnostics, *, scenario: str = "",
             "current_account": reg(tb + np.array([_val(m.net_transfers[r]) for r in R]),
                                    "current account (trade balance + net transfers)", unit),
             "tariff_revenue": reg(tariff, "import tariff revenue", unit),
+            "direct_purchases": xr.DataArray(
+                dpv, dims=("exporter", "importer"),
+                attrs={"description": "direct government purchases by the importer's government"
+                       " from the exporter's producers (stationing, FMS); in the trade balance",
+                       "units": unit}),
             "employment_index": reg(employment, "employment of labour (index)"),
             "defense_real": reg(defense_real, "real defense purchases (index)"),
             "real_factor_price_pct": xr.DataArray(

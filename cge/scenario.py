@@ -53,6 +53,14 @@ File format
     [[defense]]                        # real government defense purchases
     region = "JPN"
     scale = 1.5                        # x 1.5; or share_of_gdp = 2.0 (percent of GDP)
+    from_region = "USA"                # optional, with from_share: the percent of the
+    from_share = 30.0                  #   increase bought directly from USA's producers (FMS)
+
+    [[stationing]]                     # purchases by the buyer's government in the host
+    buyer = "USA"                      #   economy for its forces stationed there
+    host = "JPN"
+    amount = 5225.0                    # data unit per year (e.g. US$ million), >= 0
+    paid_by = "host"                   # "buyer" (default) or "host": a host -> buyer transfer
 
     [[endowment]]                      # factor endowment x scale
     region = "JPN"
@@ -129,6 +137,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Sets",
+    "Stationing",
     "Transfer",
     "load_scenario",
     "parse_scenario",
@@ -154,7 +163,8 @@ INSTRUMENTS: dict[str, str] = {
     "output_tax": "to",
 }
 FACTOR_KINDS: tuple[str, ...] = ("endowment", "productivity")
-TABLE_ARRAYS: tuple[str, ...] = (*INSTRUMENTS, "transfer", "defense", *FACTOR_KINDS)
+TABLE_ARRAYS: tuple[str, ...] = (*INSTRUMENTS, "transfer", "defense", "stationing",
+                                 *FACTOR_KINDS)
 TOP_LEVEL_KEYS: tuple[str, ...] = ("name", "description", "groups", "closure", *TABLE_ARRAYS)
 GROUP_KINDS: tuple[str, ...] = ("regions", "commodities", "factors")
 
@@ -334,11 +344,30 @@ class Transfer:
 @dataclass(frozen=True)
 class DefenseShock:
     """Defense purchases of ``region``: ``mode="scale"`` multiplies real defense purchases by
-    ``value``; ``mode="share_of_gdp"`` targets ``value`` (a fraction: TOML 2 % -> 0.02) of GDP."""
+    ``value``; ``mode="share_of_gdp"`` targets ``value`` (a fraction: TOML 2 % -> 0.02) of GDP.
+
+    ``from_region`` / ``from_share``: the share (a fraction: TOML 30 % -> 0.3) of the *increase*
+    bought directly from ``from_region``'s producers (e.g. US Foreign Military Sales) instead of
+    through the Armington defense bundle."""
 
     region: str
     mode: str
     value: float
+    where: str
+    from_region: str | None = None
+    from_share: float = 0.0
+
+
+@dataclass(frozen=True)
+class Stationing:
+    """Purchases by ``buyer``'s government in ``host``'s economy for its forces stationed there
+    (goods and services, data unit per year, composition of the buyer's defense bundle).
+    ``paid_by = "host"`` adds a host → buyer transfer of the same amount (cost-sharing)."""
+
+    buyer: str
+    host: str
+    amount: float
+    paid_by: str
     where: str
 
 
@@ -369,11 +398,13 @@ class Scenario:
     source: str
     text: str = field(repr=False)
     sha256: str
+    stationing: tuple[Stationing, ...] = ()
 
     @property
     def is_benchmark(self) -> bool:
         """True when the scenario has no shocks at all (closure settings are not shocks)."""
-        return not (self.rate_shocks or self.transfers or self.defense or self.factor_shocks)
+        return not (self.rate_shocks or self.transfers or self.defense or self.factor_shocks
+                    or self.stationing)
 
 
 # --------------------------------------------------------------------------------------------
@@ -643,7 +674,8 @@ class _Parser:
         return Transfer(ends["payer"], ends["recipient"], None, raw / 100.0, path)
 
     def defense(self, path: str, table: Mapping[str, Any]) -> list[DefenseShock]:
-        self.check_keys(table, path, (*_SYNONYMS["region"], "scale", "share_of_gdp"))
+        self.check_keys(table, path, (*_SYNONYMS["region"], "scale", "share_of_gdp",
+                                      "from_region", "from_share"))
         rkey, rval = self.synonym(table, "region", path)
         regions = self.resolve("regions", rval, f"{path}.{rkey}")
         mode = self.one_of(table, ("scale", "share_of_gdp"), path)
@@ -657,7 +689,44 @@ class _Parser:
             if not 0 < raw < 100:
                 raise self.fail(vpath, f"share_of_gdp is a percent in (0, 100), got {raw:g}")
             value = raw / 100.0
-        return [DefenseShock(r, mode, value, path) for r in regions]
+        from_region, from_share = None, 0.0
+        if ("from_region" in table) != ("from_share" in table):
+            raise self.fail(path, "from_region and from_share go together: the share (percent) "
+                                  "of the increase bought from that region's producers")
+        if "from_region" in table:
+            from_region = self.single_region(table["from_region"], f"{path}.from_region")
+            from_share = self.number(table["from_share"], f"{path}.from_share")
+            if not 0 <= from_share <= 100:
+                raise self.fail(f"{path}.from_share", f"from_share is a percent in [0, 100], "
+                                                      f"got {from_share:g}")
+            from_share /= 100.0
+            if from_region in regions:
+                raise self.fail(f"{path}.from_region", f"from_region {from_region!r} is the "
+                                                       "spending region itself")
+        return [DefenseShock(r, mode, value, path, from_region, from_share) for r in regions]
+
+    def stationing(self, path: str, table: Mapping[str, Any]) -> Stationing:
+        self.check_keys(table, path, ("buyer", "host", "amount", "paid_by"))
+        ends = {}
+        for key in ("buyer", "host"):
+            if key not in table:
+                raise self.fail(f"{path}.{key}", f"missing required field {key!r} (a region "
+                                                 f"name; valid names: "
+                                                 f"{_fmt_list(self.sets.regions)})")
+            ends[key] = self.single_region(table[key], f"{path}.{key}")
+        if ends["buyer"] == ends["host"]:
+            raise self.fail(f"{path}.host", "buyer and host must differ")
+        if "amount" not in table:
+            raise self.fail(f"{path}.amount", "missing required field 'amount' (data unit per "
+                                              "year, >= 0)")
+        amount = self.number(table["amount"], f"{path}.amount")
+        if amount < 0:
+            raise self.fail(f"{path}.amount", f"amount must be >= 0, got {amount:g}")
+        paid_by = self.string(table.get("paid_by", "buyer"), f"{path}.paid_by")
+        if paid_by not in ("buyer", "host"):
+            raise self.fail(f"{path}.paid_by", f"paid_by must be 'buyer' or 'host', got "
+                                               f"{paid_by!r}")
+        return Stationing(ends["buyer"], ends["host"], amount, paid_by, path)
 
     def factor_shock(self, kind: str, path: str, table: Mapping[str, Any]) -> FactorShock:
         self.check_keys(table, path, (*_SYNONYMS["region"], *_SYNONYMS["factor"], "scale"))
@@ -697,6 +766,7 @@ class _Parser:
         rate_shocks: list[RateShock] = []
         transfers: list[Transfer] = []
         defense: list[DefenseShock] = []
+        stationing: list[Stationing] = []
         factor_shocks: list[FactorShock] = []
         for key in TABLE_ARRAYS:
             if key not in data:
@@ -708,6 +778,8 @@ class _Parser:
                     transfers.append(self.transfer(path, table))
                 elif key == "defense":
                     defense.extend(self.defense(path, table))
+                elif key == "stationing":
+                    stationing.append(self.stationing(path, table))
                 else:
                     factor_shocks.append(self.factor_shock(key, path, table))
 
@@ -725,6 +797,7 @@ class _Parser:
             transfers=tuple(transfers),
             defense=tuple(defense),
             factor_shocks=tuple(factor_shocks),
+            stationing=tuple(stationing),
             closure=MappingProxyType(closure),
             source=self.source,
             text=text,

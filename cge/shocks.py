@@ -90,13 +90,31 @@ def apply_scenario(model: CGEModel, scenario: Scenario) -> ShockReport:
         if d.region not in ctx.DEF:
             raise ScenarioError(src, d.where, f"region {d.region} has no defense spending in "
                                 f"the benchmark; regions with defense: {ctx.DEF}")
-        m.def_rule_budget[d.region].fix(0.0)
+        r = d.region
+        e0 = p["efd0"]["defense", r]
+        # the increase at benchmark prices and GDP; a share of it may be bought directly abroad
+        target = d.value * e0 if d.mode == "scale" else d.value * p["gdp0"][r]
+        direct = d.from_share * max(target - e0, 0.0) if d.from_region else 0.0
+        if direct > 0 and (d.from_region, r) not in ctx.dp_weights:
+            raise ScenarioError(src, d.where, f"{d.from_region} produces none of the goods in "
+                                f"{r}'s defense bundle")
+        m.def_rule_budget[r].fix(0.0)
         if d.mode == "scale":
-            m.def_rule_real[d.region].fix(1.0)
-            m.def_real[d.region].fix(d.value)
+            m.def_rule_real[r].fix(1.0)
+            m.def_real[r].fix((target - direct) / e0)
         else:
-            m.def_rule_gdp[d.region].fix(1.0)
-            m.def_share[d.region].fix(d.value)
+            m.def_rule_gdp[r].fix(1.0)
+            m.def_share[r].fix((target - direct) / p["gdp0"][r])
+        if direct > 0:
+            m.dpur[d.from_region, r].fix(m.dpur[d.from_region, r].value + direct)
+        report.changed += 1
+    for st in scenario.stationing:
+        if (st.host, st.buyer) not in ctx.dp_weights:
+            raise ScenarioError(src, st.where, f"{st.host} produces none of the goods in "
+                                f"{st.buyer}'s defense bundle")
+        m.dpur[st.host, st.buyer].fix(m.dpur[st.host, st.buyer].value + st.amount)
+        if st.paid_by == "host":
+            m.trf[st.host, st.buyer].fix(m.trf[st.host, st.buyer].value + st.amount)
         report.changed += 1
     for fs in scenario.factor_shocks:
         for r in fs.regions:

@@ -93,6 +93,7 @@ def _state(model: CGEModel) -> dict:
     st["transfers"] = {r: val(m.net_transfers[r]) for r in ctx.regions}
     st["defense"] = {r: (val(m.pfd["defense", r]), val(m.qfd["defense", r])
                          * p["efd0"]["defense", r]) for r in ctx.DEF}
+    st["direct"] = {r: val(m.direct_purchases[r]) for r in ctx.regions}
     return st
 
 
@@ -126,6 +127,7 @@ def _step(a: dict, b: dict, regions: list[str]) -> dict[str, dict[str, float]]:
         if r in a["defense"]:
             (p0, q0), (p1, q1) = a["defense"][r], b["defense"][r]
             out[r]["defense"] -= mid(p0, p1) * (q1 - q0)
+        out[r]["defense"] -= b["direct"][r] - a["direct"][r]
         pq0, pq1 = a["PQ"][r], b["PQ"][r]
         w = sum(mid(pq0[k][0], pq1[k][0]) * (pq1[k][1] - pq0[k][1]) for k in pq0)
         spend = sum(mid(pq0[k][0], pq1[k][0]) * mid(pq0[k][1], pq1[k][1]) for k in pq0)
@@ -152,7 +154,8 @@ def decompose_ev(model: CGEModel, steps: int = 8) -> dict[str, dict[str, float]]
     * ``transfers``: change in net international transfers received (the transfer's own effect);
     * ``endowment``: factor prices × change in employed endowments (unemployment closure,
       endowment shocks);
-    * ``defense``: minus the resources absorbed by a change in real defense purchases;
+    * ``defense``: minus the resources absorbed by a change in real defense purchases and in
+      direct government purchases abroad (stationing, Foreign Military Sales);
     * ``other``: the remainder (investment–saving effects and what the trapezoid rule misses),
       computed so that the parts add up to EV exactly.
 

@@ -111,6 +111,19 @@ class Context:
         for (f, j, r) in self.VAF:
             self.activities_using.setdefault((f, r), []).append(j)
         self.is_activity = set(I)
+        #: commodity weights of direct government purchases (seller s, buyer r): the buyer's
+        #: defense bundle (else its government or household bundle), restricted to goods the
+        #: seller sells at home
+        self.dp_weights: dict[tuple[str, str], dict[str, float]] = {}
+        for (s, r) in self.PAIRS:
+            for agent in ("defense", "government", "household"):
+                if (agent, r) in set(self.FDA):
+                    break
+            w = {i: p["theta_fd"][i, agent, r] for i in I
+                 if (i, s) in set(self.D) and p["theta_fd"][i, agent, r] > 0}
+            total = sum(w.values())
+            if total > 0:
+                self.dp_weights[s, r] = {i: x / total for i, x in w.items()}
 
     def vd0(self, i: str, a: str, r: str) -> float:
         """Benchmark domestic purchases of i by agent a (activity or final agent) in r."""

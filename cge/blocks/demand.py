@@ -7,6 +7,10 @@ quantity index ``qfd``. Its expenditure, commodity taxes included, is
 
 Expenditure rules (``dem_fd``, paired with ``qfd``):
 
+Direct government purchases abroad (``dpur``: the costs of forces stationed abroad, Foreign
+Military Sales) are spent on top of the bundles and financed the same way as a defense increase:
+out of private consumption (regional household) or civil government (separate institutions).
+
 *Regional household* (GTAP): civil government and saving take fixed shares of regional income;
 defense takes its benchmark share of income, or is set exogenously (a real level, or a share of
 GDP); private consumption is the residual, so an exogenous defense increase is financed lump-sum
@@ -71,6 +75,10 @@ def add_expenditure_rules(m, ctx: Context) -> None:
     separate = ctx.options.institutions == "separate"
     global_bank = ctx.options.external == "global_bank"
     world_inv0 = sum(p["efd0"][INVESTMENT, r] for r in ctx.regions)
+    m.direct_purchases = Expression(
+        ctx.regions, rule=lambda m, r: m.pnum * sum(
+            m.dpur[s, r] for s in ctx.regions if (s, r) in ctx.dp_weights),
+        doc="direct government purchases abroad (stationing, FMS), financed like defense")
 
     def dem_fd(m, a, r):
         e0 = p["efd0"][a, r]
@@ -81,10 +89,10 @@ def add_expenditure_rules(m, ctx: Context) -> None:
                 rhs = (1.0 - p["tau_d"][r] - p["s_h"][r]) * m.yh[r] * p["yh0"][r]
             else:
                 rhs = (m.inc[r] * p["inc0"][r] - spending(m, ctx, GOVERNMENT, r)
-                       - spending(m, ctx, DEFENSE, r) - m.saving[r])
+                       - spending(m, ctx, DEFENSE, r) - m.saving[r] - m.direct_purchases[r])
         elif a == GOVERNMENT:
             if separate:
-                rhs = m.budget[r] - spending(m, ctx, DEFENSE, r)
+                rhs = m.budget[r] - spending(m, ctx, DEFENSE, r) - m.direct_purchases[r]
             else:
                 rhs = p["efd0"][a, r] / p["inc0"][r] * m.inc[r] * p["inc0"][r]
         elif a == INVESTMENT:

@@ -21,6 +21,8 @@ name           index                meaning (unit)
 ``def_rule_*`` (r)                  0/1 switches of the defense rule: budget share, GDP share, real
 ``def_real``   (r)                  real defense purchases target (index)
 ``wbar``       (r)                  real wage under the unemployment closure (index)
+``dpur``       (seller, buyer)      direct purchases by the buyer's government from the seller's
+                                    producers: stationing costs, Foreign Military Sales (data unit)
 ``pnum``       —                    price of the numeraire (1; scaled in homogeneity tests)
 =============  ===================  =================================================================
 """
@@ -59,4 +61,5 @@ def add_instruments(m, ctx: Context) -> None:
     _fixed(m, "def_rule_real", R, 0.0, "defense rule switch: real level")
     _fixed(m, "def_real", R, 1.0, "real defense purchases target (index)")
     _fixed(m, "wbar", R, 1.0, "real wage (unemployment closure)")
+    _fixed(m, "dpur", ctx.PAIRS, 0.0, "direct government purchases from a foreign region")
     _fixed(m, "pnum", None, 1.0, "numeraire price")

@@ -51,6 +51,10 @@ def add_market_clearing(m, ctx: Context) -> None:
             supply = m.Y[i, r] * p["vom"][i, r]
             demand = domestic_demand(m, ctx, i, r) + export_supply_demand(m, ctx, i, r)
             scale = p["vom"][i, r]
+        direct = [b for b in ctx.regions if i in ctx.dp_weights.get((r, b), {})]
+        if direct:  # foreign governments' direct purchases at home-market prices
+            demand = demand + sum(m.dpur[r, b] * ctx.dp_weights[r, b][i] for b in direct) * (
+                m.pnum / m.pd[i, r])
         return (supply - demand) / scale == slack
 
     m.mkt_pd = Constraint(ctx.D, rule=mkt_pd, doc="domestic goods market clearing")

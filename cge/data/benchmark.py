@@ -293,11 +293,44 @@ def save_benchmark(ds: xr.Dataset, directory: str | Path, *, sources: dict[str, 
     lines.append("")
     for set_name in SET_DIMS:
         lines.append(f"{set_name} = {[str(v) for v in ds[set_name].values]!r}".replace("'", '"'))
+    groups = benchmark_groups(ds)
+    for kind in ("regions", "commodities"):
+        if groups.get(kind):
+            lines += ["", f"[groups.{kind}]"]
+            lines += [f"{name} = {_toml_list(members)}" for name, members in groups[kind].items()]
     for key, spec in SCHEMA.items():
         lines += ["", f"[arrays.{key}]", f"description = {_toml_str(spec.description)}",
                   f'dims = {list(spec.dims)!r}'.replace("'", '"'),
                   f"source = {_toml_str(sources[key])}"]
     (directory / "dataset.toml").write_text("\n".join(lines) + "\n")
+
+
+def benchmark_groups(ds: xr.Dataset) -> dict:
+    """The data set's named groups ``{"regions": {name: [...]}, "commodities": {...}}``.
+
+    Held in ``ds.attrs["groups"]`` as JSON text (netCDF attributes cannot hold dicts) and in the
+    ``[groups]`` table of ``dataset.toml``; scenario files may use these names."""
+    import json
+
+    groups = ds.attrs.get("groups") or {}
+    return json.loads(groups) if isinstance(groups, (str, bytes)) else dict(groups)
+
+
+def _check_groups(groups: dict, ds: xr.Dataset, where: str) -> None:
+    sets = {"regions": set(map(str, ds.region.values)),
+            "commodities": set(map(str, ds.commodity.values))}
+    for kind, table in groups.items():
+        if kind not in sets:
+            raise DataError(f"{where}: [groups.{kind}] is not known; use regions or commodities")
+        for name, members in table.items():
+            unknown = [m for m in members if m not in sets[kind]]
+            if unknown:
+                raise DataError(f"{where}: group {kind}.{name} names unknown {kind} {unknown}; "
+                                f"valid: {sorted(sets[kind])}")
+
+
+def _toml_list(items) -> str:
+    return "[" + ", ".join(_toml_str(x) for x in items) + "]"
 
 
 def _toml_str(text: str) -> str:
@@ -385,6 +418,11 @@ def load_benchmark(directory: str | Path, *, check: bool = True) -> xr.Dataset:
             ds[key] = da.copy(data=data)
         ds[key].attrs["source"] = entry["source"]
     ds.attrs["path"] = str(directory)
+    if meta.get("groups"):
+        import json
+
+        _check_groups(meta["groups"], ds, str(meta_path))
+        ds.attrs["groups"] = json.dumps(meta["groups"])
     if check:
         try:
             check_balance(ds)
