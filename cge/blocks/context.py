@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from cge.options import ModelOptions
+from cge.options import ModelOptions, OptionsError
 
 
 class Lookup(dict):
@@ -61,10 +61,10 @@ class Context:
         self.specific = (opts.capital if opts.factor_market == "sector_specific_capital"
                          else None)
         if self.specific is not None and self.specific not in F:
-            raise ValueError(f"closure sector_specific_capital: factor {self.specific!r} is "
+            raise OptionsError(f"closure sector_specific_capital: factor {self.specific!r} is "
                              f"not in the data (factors: {F})")
         if opts.factor_market == "unemployment" and opts.labour not in F:
-            raise ValueError(f"closure unemployment: factor {opts.labour!r} is not in the data "
+            raise OptionsError(f"closure unemployment: factor {opts.labour!r} is not in the data "
                              f"(factors: {F})")
         #: mobile factor markets (f, r) and sector-specific ones (f, j, r)
         self.FAC = [(f, r) for r in R for f in F
