@@ -298,11 +298,28 @@ def solve(model: CGEModel, *, options: dict | None = None, continuation: bool = 
     if ok:
         model.last_solution = model.snapshot()
     else:
+        at_bound = _at_bounds(model)
         model.restore(snap)
+        hint = (f"; variables at a bound (the equilibrium may need them beyond it): "
+                f"{', '.join(at_bound)}" if at_bound else "")
         raise SolveError(f"solve failed: {'; '.join(diag.attempts)}; largest residual "
                          f"{diag.max_residual:.3g} in {diag.worst_equation}, Walras slack "
-                         f"{diag.walras_slack:.3g}", diag)
+                         f"{diag.walras_slack:.3g}{hint}", diag)
     return diag
+
+
+def _at_bounds(model: CGEModel, limit: int = 5) -> list[str]:
+    """Free variables sitting on a bound at the last point tried (e.g. investment at zero)."""
+    out = []
+    for v in model.free_variables():
+        x = v.value
+        if x is None:
+            continue
+        if (v.lb is not None and x <= v.lb + 1e-7) or (v.ub is not None and x >= v.ub - 1e-7):
+            out.append(f"{v.name} = {x:.3g}")
+            if len(out) >= limit:
+                break
+    return out
 
 
 def _accept(model: CGEModel, term: str, diag: Diagnostics, pnlp: ModelNLP) -> bool:
