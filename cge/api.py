@@ -3,7 +3,7 @@
 Typical use::
 
     import cge
-    s = cge.Session("wiod2011")                       # load + check + calibrate
+    s = cge.Session()              # default2024 + its elasticities: load + check + calibrate
     res = s.run("scenarios/us_jpn_reciprocal_autos.toml")   # xarray Dataset
     print(res.EV.sel(region="JPN").item(), res.real_gdp_pct.to_series())
 
@@ -39,21 +39,61 @@ class BenchmarkReplicationError(RuntimeError):
     """The model does not reproduce its benchmark: a calibration or model error."""
 
 
-def load_data(name_or_path: str | Path = "wiod2011") -> xr.Dataset:
-    """A benchmark by name (a folder of ``data/``) or path; balance-checked on load."""
+#: The default data set (a folder of ``data/``) and the elasticities used when a data set does
+#: not name its own.
+DEFAULT_DATA = "default2024"
+FALLBACK_ELASTICITIES = "gtap"
+
+
+def _data_path(name_or_path: str | Path) -> Path:
     path = Path(name_or_path)
     if not path.exists() and (DATA_DIR / str(name_or_path)).exists():
         path = DATA_DIR / str(name_or_path)
-    return load_benchmark(path)
+    return path
+
+
+def load_data(name_or_path: str | Path = DEFAULT_DATA) -> xr.Dataset:
+    """A benchmark by name (a folder of ``data/``) or path; balance-checked on load."""
+    return load_benchmark(_data_path(name_or_path))
+
+
+def data_elasticities(data: str | Path | xr.Dataset) -> str:
+    """The elasticity set a data set names (top-level key ``elasticities`` of its
+    ``dataset.toml``, e.g. ``"gtap_autos_split"`` for data with ``other_transport``), else
+    ``"gtap"``. A Dataset is looked up through ``attrs["path"]`` (set by the loader)."""
+    import tomllib
+
+    if isinstance(data, xr.Dataset):
+        if data.attrs.get("elasticities"):
+            return str(data.attrs["elasticities"])
+        where = data.attrs.get("path")
+        if not where:
+            return FALLBACK_ELASTICITIES
+        path = Path(where)
+    else:
+        path = _data_path(data)
+    meta = path / "dataset.toml"
+    if meta.is_file():
+        try:
+            name = tomllib.loads(meta.read_text(encoding="utf-8")).get("elasticities")
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+            name = None  # load_benchmark reports an unreadable dataset.toml
+        if isinstance(name, str) and name:
+            return name
+    return FALLBACK_ELASTICITIES
 
 
 class Session:
     """One data set + elasticities, calibrated once, with a model per closure configuration."""
 
-    def __init__(self, data: str | Path | xr.Dataset = "wiod2011",
-                 elasticities: str | Path | dict | xr.Dataset = "gtap",
+    def __init__(self, data: str | Path | xr.Dataset = DEFAULT_DATA,
+                 elasticities: str | Path | dict | xr.Dataset | None = None,
                  options: ModelOptions | None = None) -> None:
         self.benchmark = data if isinstance(data, xr.Dataset) else load_data(data)
+        if elasticities is None:  # the data set's own (dataset.toml), else gtap
+            elasticities = data_elasticities(self.benchmark if isinstance(data, xr.Dataset)
+                                             else data)
+        self.elasticities = elasticities
         self.params = calibrate(self.benchmark, elasticities)
         self.options = options or ModelOptions()
         self.sets = Sets.from_benchmark(self.benchmark)

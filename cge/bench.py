@@ -58,7 +58,7 @@ def measure(size: str) -> dict:
 
     t0 = time.perf_counter()
     if size == "default":
-        session = cge.Session("wiod2011")
+        session = cge.Session("default2024")
         shocks = [("USA", "JPN", 24.0), ("USA", "CHN", 20.0)]
     else:
         nr, ns = (int(x) for x in size.split("x"))

@@ -13,16 +13,17 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check-solver", help="verify that Ipopt solves through cyipopt/PyNumero")
     cf = sub.add_parser("counterfactual", help="run the standard scenarios (or those given)")
     cf.add_argument("scenarios", nargs="*", help="scenario names or TOML paths")
-    cf.add_argument("--data", default="wiod2011")
-    cf.add_argument("--elasticities", default="gtap")
+    cf.add_argument("--data", default="default2024")
+    cf.add_argument("--elasticities", default=None,
+                    help="default: the data set's own (dataset.toml key elasticities) or gtap")
     cf.add_argument("--out", default=None, help="output folder (default reports/)")
     run = sub.add_parser("run", help="alias of counterfactual for the given scenarios")
     run.add_argument("scenarios", nargs="+")
-    run.add_argument("--data", default="wiod2011")
-    run.add_argument("--elasticities", default="gtap")
+    run.add_argument("--data", default="default2024")
+    run.add_argument("--elasticities", default=None)
     run.add_argument("--out", default=None)
     bd = sub.add_parser("build-data", help="rebuild data/wiod2011 from the raw WIOD table, "
-                        "then data/wiod_update2024 from it")
+                        "then data/wiod_update2024 from it and data/default2024 (+ base tariffs)")
     bd.add_argument("--out", default=None)
     args = parser.parse_args(argv)
 
@@ -45,11 +46,13 @@ def main(argv: list[str] | None = None) -> int:
             run_scenarios(names, data=args.data, elasticities=args.elasticities,
                           out_dir=Path(args.out) if args.out else REPORTS_DIR)
         elif args.command == "build-data":
+            from cge.data.default2024 import build_default2024
             from cge.data.update import build_update2024
             from cge.data.wiod import build_default
 
             build_default(Path(args.out) if args.out else None)
             build_update2024()
+            build_default2024()
     except (ScenarioError, DataError, OptionsError, SolveError, SolverUnavailable,
             BenchmarkReplicationError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

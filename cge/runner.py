@@ -35,7 +35,7 @@ def resolve_paths(names: list[str] | tuple[str, ...]) -> list[Path]:
 
 
 def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
-                  data: str = "wiod2011", elasticities: str = "gtap",
+                  data: str = "default2024", elasticities: str | None = None,
                   out_dir: Path = REPORTS_DIR, echo: bool = True,
                   decompose: bool = True) -> xr.Dataset:
     """Solve each scenario, write ``<out_dir>/results/<name>.nc`` and
@@ -69,7 +69,8 @@ def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
     from cge.report import pdf_page_count, write_report
 
     pdf = write_report(results, Path(out_dir) / "counterfactual.pdf",
-                       data_attrs=dict(session.benchmark.attrs), elasticities=elasticities)
+                       data_attrs=dict(session.benchmark.attrs),
+                       elasticities=str(session.elasticities))
     if echo:
         print(f"report: {pdf} ({pdf_page_count(pdf)} pages)")
     return stack

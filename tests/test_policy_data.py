@@ -65,10 +65,10 @@ def test_rates_valid_and_complete():
 
 def test_published_anchor_rates():
     rates = load_base_tariffs() * 100
-    # EU: MFN on China vs EU-Japan EPA (cars staged to 0 by Feb 2026; 2.5% in 2024 -> 1.5%
+    # EU: MFN on China vs EU-Japan EPA (cars staged to 0 by Feb 2026; 2.5% in 2024 -> 1.7%
     # on the sector) and EU-Korea FTA.
     eu_mv = rates.sel(importer="EU", commodity="motor_vehicles")
-    assert float(eu_mv.sel(exporter="CHN")) == pytest.approx(7.7)
+    assert float(eu_mv.sel(exporter="CHN")) == pytest.approx(8.5)  # vehicles + parts only
     assert float(eu_mv.sel(exporter="CHN")) == float(eu_mv.sel(exporter="USA"))
     assert float(eu_mv.sel(exporter="JPN")) <= 2.5
     assert float(eu_mv.sel(exporter="KOR")) == 0

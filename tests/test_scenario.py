@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -28,11 +29,17 @@ from cge.scenario import (
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 
+#: The scenario files use the data-set groups (goods, goods_ex_232, autos, deal_partners, ...)
+#: that wiod2011's mapping file defines.
+_WIOD_GROUPS = tomllib.loads((SCENARIO_DIR.parent / "data" / "maps" / "wiod2011.toml")
+                            .read_text(encoding="utf-8"))["groups"]
 DEFAULT_SETS = Sets(
     regions=("USA", "JPN", "EU", "KOR", "CHN", "CAN", "MEX", "ROW"),
     commodities=("agri_food", "energy", "chemicals", "metals", "motor_vehicles", "electronics",
                  "machinery", "other_mfg", "services", "public_admin"),
     factors=("labour", "capital"),
+    region_groups=_WIOD_GROUPS["regions"],
+    commodity_groups=_WIOD_GROUPS["commodities"],
 )
 
 # A tiny hand-made set: three regions, three goods, two factors, one data-set group each.

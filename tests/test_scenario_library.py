@@ -1,10 +1,11 @@
 """The scenario library in ``scenarios/``: every file parses, cites its source, solves, and the
 tariff / transfer / defense scenarios move the economy in the directions theory predicts.
 
-One :class:`cge.Session` on the default data (``wiod2011``) serves the whole module; each
-scenario is solved at most once (results are cached). Measured: all ~41 files solve in about
-15-20 s including the one-off model build (0.2-0.5 s a solve), so the solve test is not marked
-``slow``.
+One :class:`cge.Session` on the default data (``default2024``: 2024 levels, motor vehicles split
+from other transport, base-year tariffs; elasticities ``gtap_autos_split``) serves the whole
+module; each scenario is solved at most once (results are cached). That every file also
+validates on ``wiod2011`` is checked in ``test_default2024.py``. Measured: all ~41 files solve
+in about 17 s including the one-off model build, so the solve test is not marked ``slow``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ DATE_RE = re.compile(r"\b(19|20)\d\d\b")
 
 @pytest.fixture(scope="module")
 def session():
-    return cge.Session("wiod2011")
+    return cge.Session("default2024")
 
 
 @pytest.fixture(scope="module")

@@ -64,11 +64,14 @@ BASE_TARIFFS = POLICY_DIR / "base_tariffs.csv"
 DEFENSE = POLICY_DIR / "defense.csv"
 MEASURES = POLICY_DIR / "measures_not_in_base.csv"
 
-#: The model's regions and sectors of the default benchmark (used when no data set is given).
+#: The model's regions and sectors of the default benchmark ``default2024`` (used when no data
+#: set is given). ``wiod2011`` has the same sectors without ``other_transport`` (its
+#: ``motor_vehicles`` is all transport equipment); rows for ``other_transport`` are skipped when
+#: its commodities are passed.
 REGIONS: tuple[str, ...] = ("USA", "JPN", "EU", "KOR", "CHN", "CAN", "MEX", "ROW")
 COMMODITIES: tuple[str, ...] = ("agri_food", "energy", "chemicals", "metals", "motor_vehicles",
-                                "electronics", "machinery", "other_mfg", "public_admin",
-                                "services")
+                                "other_transport", "electronics", "machinery", "other_mfg",
+                                "public_admin", "services")
 #: Commodities that are not goods (no customs duties; left out of goods-only averages).
 NON_GOODS: tuple[str, ...] = ("public_admin", "services")
 
@@ -118,9 +121,13 @@ def load_base_tariffs(path: str | Path | None = None, *, regions: list[str] | No
     commodities = list(commodities) if commodities is not None else list(COMMODITIES)
     for col, valid in (("importer", regions), ("exporter", regions),
                        ("commodity", commodities)):
-        unknown = sorted(set(frame[col]) - set(valid) - {WILDCARD})
+        # A commodity of the default data set that the given sets lack (other_transport for
+        # wiod2011) is not an error: its rows do not apply.
+        known = set(valid) | (set(COMMODITIES) if col == "commodity" else set())
+        unknown = sorted(set(frame[col]) - known - {WILDCARD})
         if unknown:
             raise DataError(f"{path}: unknown {col} {unknown}; valid: {valid} or '{WILDCARD}'")
+    frame = frame[frame.commodity.isin([*commodities, WILDCARD])]
     shape = (len(commodities), len(regions), len(regions))
     rate = np.full(shape, np.nan)
     level = np.full(shape, -1)

@@ -30,6 +30,9 @@ quality grade) and the split shares ``data/targets2024/autos_split_shares.csv``.
    government consumption (SIPRI 2011 burden, from wiod2011) are preserved by the method.
 4. :func:`cge.data.benchmark.complete` (``vom``, direct tax, saving) and
    :func:`cge.data.benchmark.check_balance` (1e-9).
+5. The named region and commodity groups of ``data/targets2024/groups.toml`` (``goods``,
+   ``goods_ex_232``, ``autos``, ``services_all``, ``deal_partners``, ``usmca``;
+   ``other_transport`` is a good) go to ``ds.attrs["groups"]`` and ``dataset.toml``.
 
 Outputs in ``data/wiod_update2024/``: the benchmark (CSV + ``dataset.toml``),
 ``imputations.csv`` (split shares, prior scale factors, closure; each with source and status),
@@ -94,6 +97,21 @@ def read_targets(path: Path | None = None) -> pd.DataFrame:
         if abs(get[key] - derived) > 1e-9 * abs(derived):
             raise DataError(f"{path}: {key} is {get[key]!r} but derives to {derived!r}")
     return frame
+
+
+def read_groups(ds: xr.Dataset, path: Path | None = None) -> str:
+    """The named region and commodity groups of the 2024 data (``data/targets2024/groups.toml``)
+    as ``ds.attrs["groups"]`` JSON text, checked against ``ds``'s sets."""
+    import tomllib
+
+    from cge.data.wiod import groups_json
+
+    path = TARGETS_DIR / "groups.toml" if path is None else Path(path)
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise DataError(f"{path}: cannot read the groups: {exc}") from None
+    return groups_json(table, ds)
 
 
 def read_split_shares(path: Path | None = None) -> pd.DataFrame:
@@ -241,6 +259,7 @@ def build_update2024(out_dir: str | Path | None = None) -> xr.Dataset:
     res = balance(prior, [t for _, t in targets])
     ds = complete(res.dataset)
     ds.attrs.update(name="wiod_update2024", unit="US$ million", year=2024)
+    ds.attrs["groups"] = read_groups(ds)
     check_balance(ds)
 
     achieved = _achieved(ds, table, targets)

@@ -54,6 +54,10 @@ Economics and every treatment (also written into the data set's ``notes`` and ar
    residual (= government + defense consumption, as there are no indirect taxes), and household
    saving as investment minus foreign saving. :func:`cge.data.benchmark.check_balance` must pass.
 
+Named groups (``[groups.regions]`` / ``[groups.commodities]`` of the mapping file: ``goods``,
+``goods_ex_232``, ``autos``, ``services_all``, ``deal_partners``, ``usmca``) go to
+``ds.attrs["groups"]`` and the data set's ``dataset.toml``; scenario files may use them.
+
 All numbers used by the imputations (steps 6-8) are recorded in ``imputations.csv`` next to the
 data set, each with its source and status (``published`` or ``assumption``).
 """
@@ -246,6 +250,28 @@ def _assignment(groups: Mapping[str, list[str]], members: list[str], what: str) 
     return mat
 
 
+def groups_json(groups: Mapping[str, Mapping[str, list[str]]], ds: xr.Dataset) -> str:
+    """Named groups ``{"regions": {name: [...]}, "commodities": {...}}`` of a configuration file
+    (mapping ``[groups.*]``, ``data/targets2024/groups.toml``) as the JSON text that
+    ``ds.attrs["groups"]`` holds; every member must be a region / commodity of ``ds``."""
+    import json
+
+    sets = {"regions": [str(x) for x in ds.region.values],
+            "commodities": [str(x) for x in ds.commodity.values]}
+    out: dict[str, dict[str, list[str]]] = {}
+    for kind, table in groups.items():
+        if kind not in sets:
+            raise DataError(f"groups: unknown kind {kind!r}; use regions or commodities")
+        out[kind] = {}
+        for name, members in table.items():
+            unknown = [m for m in members if m not in sets[kind]]
+            if unknown or not members or name in sets[kind]:
+                raise DataError(f"groups: {kind}.{name} is empty, shadows a name or names unknown "
+                                f"{kind} {unknown}; valid: {sets[kind]}")
+            out[kind][str(name)] = [str(m) for m in members]
+    return json.dumps(out)
+
+
 # --------------------------------------------------------------------------------------------
 # Aggregation
 # --------------------------------------------------------------------------------------------
@@ -381,6 +407,8 @@ def aggregate_wiot(raw: Mapping[str, Any], mapping: Mapping[str, Any] | str | Pa
                    clipped_total, n_clipped, worst_txt, row_gap)
     ds.attrs["notes"] = notes
     ds.attrs["sources"] = array_sources(mapping)
+    if mapping.get("groups"):
+        ds.attrs["groups"] = groups_json(mapping["groups"], ds)
     ds.attrs["imputations"] = pd.DataFrame(imputations, columns=IMPUTATION_COLUMNS)
     return ds
 

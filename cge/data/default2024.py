@@ -1,0 +1,140 @@
+"""The default benchmark ``default2024``: ``wiod_update2024`` plus base-year (2024) tariffs.
+
+Built by :func:`build_default2024` (``python -m cge build-data``, after
+:func:`cge.data.update.build_update2024`):
+
+1. load ``data/wiod_update2024`` (WIOD 2011 input-output structure, levels balanced to 2024
+   published totals, motor vehicles split from other transport equipment; see
+   :mod:`cge.data.update`);
+2. :func:`cge.data.policy.apply_base_tariffs` with :func:`cge.data.policy.load_base_tariffs`
+   (``data/policy/base_tariffs.csv``: applied MFN and preferential rates in force in 2024, before
+   the 2025 US measures; Section 232/301 and other trade remedies are *not* in the base): world
+   prices ``vxmd`` stay, ``vtm = rate x vxmd``, landed imports rise by the duty, activities pay
+   the extra input cost out of capital income, direct tax and household saving re-derived;
+3. the named groups of ``data/targets2024/groups.toml`` (``goods``, ``goods_ex_232``, ``autos``,
+   ``services_all``; ``deal_partners``, ``usmca``);
+4. :func:`cge.data.benchmark.save_benchmark` to ``data/default2024/`` with
+   ``elasticities = "gtap_autos_split"`` in ``dataset.toml`` (read by :class:`cge.Session` when
+   no elasticities are given) and ``tariff_summary.csv`` (trade-weighted average tariff by
+   importer) next to it.
+
+Deterministic: building twice gives identical files. Scenario tariffs are then *added to* (or,
+with ``set``, replace) real 2024 starting rates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xarray as xr
+
+from cge.data.benchmark import SCHEMA, check_balance, load_benchmark, save_benchmark
+from cge.data.policy import (
+    BASE_TARIFFS,
+    apply_base_tariffs,
+    load_base_tariffs,
+    tariff_adjustment_report,
+    tariff_summary,
+)
+from cge.data.update import DEFAULT_OUT_DIR as UPDATE_DIR
+from cge.data.update import read_groups
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_OUT_DIR = REPO_ROOT / "data" / "default2024"
+NAME = "default2024"
+#: Elasticity file (``calibration/elasticities/<name>.csv``) that matches these sectors.
+ELASTICITIES = "gtap_autos_split"
+
+
+def build_default2024(out_dir: str | Path | None = None) -> xr.Dataset:
+    """Build ``default2024`` (module docstring) and write it to ``out_dir`` (default
+    ``data/default2024``). Returns the balanced, checked data set."""
+    out = DEFAULT_OUT_DIR if out_dir is None else Path(out_dir)
+    base = load_benchmark(UPDATE_DIR)
+    rates = load_base_tariffs(regions=[str(r) for r in base.region.values],
+                              commodities=[str(c) for c in base.commodity.values])
+    ds = apply_base_tariffs(base, rates)
+    ds.attrs.pop("path", None)
+    ds.attrs.update(name=NAME, unit=base.attrs.get("unit", "US$ million"), year=2024)
+    ds.attrs["groups"] = read_groups(ds)
+    check_balance(ds)
+    summary = tariff_summary(ds)
+    save_benchmark(ds, out, sources=_sources(), notes=_notes(base, ds, summary))
+    _add_elasticities_key(out / "dataset.toml")
+    summary.reset_index().to_csv(out / "tariff_summary.csv", index=False, float_format="%.17g")
+    return ds
+
+
+def _add_elasticities_key(path: Path) -> None:
+    """Put ``elasticities = "..."`` after the ``year`` line of ``dataset.toml`` (top level)."""
+    lines = path.read_text().splitlines()
+    k = next(i for i, line in enumerate(lines) if line.startswith("year = "))
+    lines.insert(k + 1, f'elasticities = "{ELASTICITIES}"')
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _sources() -> dict[str, str]:
+    struct = ("structure from data/wiod2011 (WIOD 2013 release, wiot_2011, Timmer et al. 2015; "
+              "see data/SOURCES.md)")
+    upd = ("levels of data/wiod_update2024: scaled to 2024 and balanced by minimum cross-entropy "
+           "to the published 2024 targets of data/targets2024/targets.csv, motor vehicles split "
+           "from other transport equipment (data/targets2024/autos_split_shares.csv)")
+    tariffs = ("base-year (2024) applied MFN/preferential tariffs of data/policy/base_tariffs.csv "
+               "added by cge.data.policy.apply_base_tariffs")
+    s = {k: f"{struct}; {upd}" for k in SCHEMA}
+    s["vtm"] = (f"{tariffs}: vtm = rate x (vxmd + vtx) on the trade flows of "
+                "data/wiod_update2024 (" + struct + ")")
+    s["vifm"] = (f"{struct}; {upd}; landed (duty-inclusive) values: raised by the {tariffs} pro "
+                 "rata to users")
+    s["vifd"] = s["vifm"]
+    s["vfm"] = (f"{struct}; {upd}; value added at 2024 GDP by region, labour shares of wiod2011 "
+                "(PWT 10.0, 2011); capital income lowered by the duty on each activity's "
+                f"intermediate imports ({tariffs})")
+    s["vxmd"] = (f"{struct}; {upd}; US goods trade by partner, US services trade and US imports "
+                 "of motor vehicles and parts from Japan held at 2024 published values; world "
+                 "prices, unchanged by the base tariffs")
+    s["vom"] = f"derived by complete() from the balanced rows ({struct}; {upd})"
+    for k in ("vto", "vtfd"):
+        s[k] = "zero: the WIOD world table has no product-tax rows (taxes are inside value added)"
+    s["vtx"] = "zero: WIOD has no export taxes"
+    s["vtrf"] = "zero: no international transfers"
+    s["vdtax"] = ("imputed by complete(): government budget residual with government saving 0; "
+                  "lower than in wiod_update2024 by the new tariff revenue net of the "
+                  "government's higher purchase cost")
+    s["vsav"] = ("derived by complete(): government saving 0 (assumption); household saving = "
+                 "investment - foreign saving")
+    return s
+
+
+def _notes(base: xr.Dataset, ds: xr.Dataset, summary) -> str:
+    rates = ", ".join(f"{r} {summary.loc[r, 'rate_goods_pct']:.2f}%" for r in summary.index)
+    moved = tariff_adjustment_report(base, ds)
+    rev = ", ".join(f"{r} {moved.loc[r, 'tariff_revenue'] / 1000:.1f}" for r in moved.index)
+    va = base.vfm.sum(["factor", "activity"]).to_series()
+    cap = ", ".join(f"{r} {100 * moved.loc[r, 'capital_income'] / va[r]:.2f}%"
+                    for r in moved.index)
+    return "\n".join([
+        "Built by cge/data/default2024.py (build_default2024): data/wiod_update2024 (WIOD 2013 "
+        "release, wiot_2011 structure, Timmer et al. 2015; levels updated to 2024 published "
+        "totals of data/targets2024/targets.csv; motor vehicles split from other transport "
+        "equipment) plus base-year tariffs.",
+        f"Base tariffs: {BASE_TARIFFS.relative_to(REPO_ROOT)} (applied MFN and preferential rates "
+        "in force in 2024, before the 2025 US measures; Section 232, Section 301, China's "
+        "retaliation, safeguards and anti-dumping duties are NOT in the base: "
+        "data/policy/measures_not_in_base.csv). Each rate with its source and status "
+        "(published / derived / assumption) is in that file.",
+        "Treatment (cge/data/policy.py, apply_base_tariffs): world-price flows vxmd unchanged; "
+        "vtm = rate x vxmd; landed imports vifm/vifd raised by the duty pro rata to users; "
+        "activities pay the extra input cost out of capital income (output unchanged); final "
+        "demand spends more; direct tax and household saving re-derived by complete() "
+        "(government saving kept at 0).",
+        f"Trade-weighted average tariff on goods imports (world prices), by importer: {rates} "
+        "(tariff_summary.csv).",
+        f"Tariff revenue, US$ bn: {rev}. Capital income change, % of value added: {cap}.",
+        "Groups (data/targets2024/groups.toml): commodities goods, goods_ex_232 (goods except "
+        "motor_vehicles and metals; other_transport is in it), autos (motor_vehicles), "
+        "services_all (services, public_admin); regions deal_partners (JPN, EU, KOR), usmca "
+        "(CAN, MEX).",
+        f"Elasticities: calibration/elasticities/{ELASTICITIES}.csv (the sectors of this data "
+        "set).",
+    ])

@@ -1,0 +1,147 @@
+"""The default benchmark ``data/default2024`` (cge/data/default2024.py): wiod_update2024 plus
+base-year tariffs, with the data-set groups that the scenario files use."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache, lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import cge
+from cge.api import data_elasticities
+from cge.data.benchmark import SCHEMA, benchmark_groups, check_balance, load_benchmark
+from cge.data.default2024 import build_default2024
+from cge.data.policy import load_base_tariffs, tariff_summary
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "default2024"
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
+IDS = [p.stem for p in SCENARIOS]
+DATA_SETS = ("wiod2011", "default2024")
+
+#: US trade-weighted average tariff on goods in the MFN/preferential base (no Section 232/301):
+#: duties collected / goods imports were about 1.4% before 2018; the 2024 AETR of about
+#: 2.2-2.4% includes the Section 301 and 232 duties that are not in the base.
+US_BAND_PCT = (1.0, 2.5)
+#: The group names every data set defines, so that one scenario file runs on all of them.
+COMMODITY_GROUPS = {"goods", "goods_ex_232", "autos", "services_all"}
+REGION_GROUPS = {"deal_partners", "usmca"}
+
+
+@lru_cache(maxsize=1)
+def _data():
+    return load_benchmark(DATA)
+
+
+@cache
+def _session(name: str) -> cge.Session:
+    return cge.Session(name)
+
+
+def test_loads_balances_and_describes_itself():
+    ds = _data()
+    check_balance(ds)
+    assert ds.attrs["name"] == "default2024" and ds.attrs["year"] == 2024
+    assert "other_transport" in ds.commodity.values
+    meta = tomllib.loads((DATA / "dataset.toml").read_text())
+    assert meta["elasticities"] == "gtap_autos_split"
+    for key in SCHEMA:
+        assert "WIOD" in ds[key].attrs["source"] or key in ("vto", "vtfd", "vtx", "vtrf",
+                                                             "vdtax", "vsav")
+    assert "base_tariffs.csv" in ds.vtm.attrs["source"]
+    assert float(ds.vtm.sum()) > 0
+    # world-price trade and output are those of wiod_update2024; only the duties are added
+    upd = load_benchmark(ROOT / "data" / "wiod_update2024")
+    np.testing.assert_allclose(ds.vxmd, upd.vxmd, rtol=1e-12)
+    np.testing.assert_allclose(ds.vom, upd.vom, rtol=1e-12)
+
+
+def test_groups_are_data_and_shared_by_both_data_sets():
+    for name in DATA_SETS:
+        groups = benchmark_groups(load_benchmark(ROOT / "data" / name))
+        assert set(groups["commodities"]) == COMMODITY_GROUPS, name
+        assert set(groups["regions"]) == REGION_GROUPS, name
+        com = groups["commodities"]
+        assert "services" not in com["goods"] and "public_admin" not in com["goods"]
+        assert set(com["goods"]) - set(com["goods_ex_232"]) == {"metals", "motor_vehicles"}
+        assert com["autos"] == ["motor_vehicles"]
+        assert groups["regions"]["deal_partners"] == ["JPN", "EU", "KOR"]
+    groups = benchmark_groups(_data())
+    assert "other_transport" in groups["commodities"]["goods_ex_232"]
+
+
+def test_us_average_base_tariff_plausible():
+    summary = tariff_summary(_data())
+    us = summary.loc["USA", "rate_goods_pct"]
+    print("base-year trade-weighted average tariff on goods, %:",
+          summary.rate_goods_pct.round(2).to_dict())
+    assert US_BAND_PCT[0] <= us <= US_BAND_PCT[1], us
+    assert (summary.rate_goods_pct > 0).all() and (summary.rate_goods_pct < 6).all()
+    committed = pd.read_csv(DATA / "tariff_summary.csv", index_col="importer")
+    np.testing.assert_allclose(committed.rate_goods_pct, summary.rate_goods_pct, rtol=1e-9)
+
+
+def test_base_tariffs_cover_the_2024_sectors():
+    ds = _data()
+    rates = load_base_tariffs(regions=list(ds.region.values),
+                              commodities=list(ds.commodity.values)) * 100
+    ot = rates.sel(commodity="other_transport")
+    for a in ("USA", "EU", "JPN", "CAN"):  # Agreement on Trade in Civil Aircraft signatories
+        for b in ("USA", "EU", "JPN", "CAN"):
+            assert float(ot.sel(importer=a, exporter=b)) == 0, (a, b)
+    assert float(ot.max()) <= 5
+    mv = rates.sel(commodity="motor_vehicles")
+    assert float(mv.sel(importer="USA", exporter="JPN")) == pytest.approx(2.95)
+    assert float(mv.sel(importer="EU", exporter="CHN")) == pytest.approx(8.5)
+    np.testing.assert_allclose(_data().vtm, (rates / 100 * ds.vxmd).transpose(*ds.vtm.dims),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("data", DATA_SETS)
+@pytest.mark.parametrize("path", SCENARIOS, ids=IDS)
+def test_every_scenario_validates_on_both_data_sets(path, data):
+    scen = _session(data).validate(path)
+    assert scen.name == path.stem
+
+
+def test_session_defaults_follow_the_data():
+    assert data_elasticities("default2024") == "gtap_autos_split"
+    assert data_elasticities("wiod2011") == "gtap"
+    assert data_elasticities(_data()) == "gtap_autos_split"
+    assert _session("default2024").elasticities == "gtap_autos_split"
+    assert _session("wiod2011").elasticities == "gtap"
+
+
+def test_replication_gate_passes():
+    model = _session("default2024").model()  # raises BenchmarkReplicationError otherwise
+    assert model is not None
+
+
+def test_us_auto_tariff_lowers_japanese_vehicle_imports():
+    res = _session("default2024").run(ROOT / "scenarios" / "jpn_autos_232.toml")
+    vol = res.trade_volume_pct.sel(commodity="motor_vehicles", exporter="JPN", importer="USA")
+    assert vol.item() < 0
+    assert res.EV.sel(region="JPN").item() < 0
+
+
+def _frame(path: Path) -> pd.Series:
+    frame = pd.read_csv(path, keep_default_na=False)
+    dims = [c for c in frame.columns if c != "value"]
+    return frame.set_index(dims)["value"].astype(float).sort_index()
+
+
+def test_rebuild_reproduces_the_committed_files(tmp_path):
+    build_default2024(tmp_path)
+    for key in SCHEMA:
+        old, new = _frame(DATA / f"{key}.csv"), _frame(tmp_path / f"{key}.csv")
+        assert old.index.equals(new.index), key
+        np.testing.assert_allclose(new.to_numpy(), old.to_numpy(), rtol=1e-9, atol=1e-9,
+                                   err_msg=key)
+    old_meta = tomllib.loads((DATA / "dataset.toml").read_text())
+    new_meta = tomllib.loads((tmp_path / "dataset.toml").read_text())
+    assert {k: v for k, v in old_meta.items() if k != "notes"} == {
+        k: v for k, v in new_meta.items() if k != "notes"}
