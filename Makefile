@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 export PYOMO_CONFIG_DIR := $(CURDIR)/$(VENV)/pyomo
 ASL_LIB := $(PYOMO_CONFIG_DIR)/lib/libpynumero_ASL.so
 
-.PHONY: setup test test-all counterfactual data bench lint clean
+.PHONY: setup test test-all counterfactual report data bench lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,12 @@ test: setup
 test-all: setup
 	$(PY) -m pytest -q
 
+# SCENARIOS="a b" (names in scenarios/ or paths) runs a selection; SCENARIOS=all the library.
 counterfactual: setup
-	$(PY) -m cge counterfactual
+	$(PY) -m cge counterfactual $(SCENARIOS)
+
+report: setup
+	$(PY) -m cge counterfactual $(SCENARIOS)
 
 data: setup
 	$(PY) -m cge build-data

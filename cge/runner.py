@@ -10,18 +10,37 @@ import xarray as xr
 from cge.api import REPORTS_DIR, SCENARIO_DIR, Session, compare, write_netcdf
 from cge.scenario import ScenarioError
 
-#: The standard scenarios of ``make counterfactual``, in report order.
+#: The standard scenarios of ``make counterfactual``, in report order: the 2025 US tariffs on
+#: Japan with and without retaliation and the deal, cost-sharing and defense, the package deal,
+#: and the 2025 and 2026 legal landscapes. ``make counterfactual SCENARIOS=all`` runs the whole
+#: library in ``scenarios/``.
 STANDARD_SCENARIOS = (
     "benchmark",
     "us_baseline_10",
     "us_jpn_reciprocal_autos",
     "us_jpn_reciprocal_autos_retaliation",
+    "jpn_deal_15",
     "jpn_usa_transfer_0p1",
+    "jpn_hns_plus100",
+    "jpn_stationing_jpn_pays",
+    "jpn_defense_2pct_us30",
+    "package_jpn_deal15_full_cost",
+    "us_2025_landscape",
+    "landscape_2026_s232_only",
+    "landscape_2026_s232_s122_15",
 )
+
+
+def library() -> list[str]:
+    """Every scenario file in ``scenarios/``, the benchmark first."""
+    names = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+    return sorted(names, key=lambda n: n != "benchmark")
 
 
 def resolve_paths(names: list[str] | tuple[str, ...]) -> list[Path]:
     """Scenario names (files in ``scenarios/``) or paths → existing paths; unknown → error."""
+    if list(names) == ["all"]:
+        names = library()
     paths = []
     for name in names:
         path = Path(name)
