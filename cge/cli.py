@@ -17,11 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     cf.add_argument("--elasticities", default=None,
                     help="default: the data set's own (dataset.toml key elasticities) or gtap")
     cf.add_argument("--out", default=None, help="output folder (default reports/)")
-    run = sub.add_parser("run", help="alias of counterfactual for the given scenarios")
-    run.add_argument("scenarios", nargs="+")
-    run.add_argument("--data", default="default2024")
-    run.add_argument("--elasticities", default=None)
-    run.add_argument("--out", default=None)
+    for alias in ("run", "report"):
+        run = sub.add_parser(alias, help="solve the given scenarios (names, paths or 'all') and "
+                             "write their results and PDF report")
+        run.add_argument("scenarios", nargs="+")
+        run.add_argument("--data", default="default2024")
+        run.add_argument("--elasticities", default=None)
+        run.add_argument("--out", default=None)
     bd = sub.add_parser("build-data", help="rebuild data/wiod2011 from the raw WIOD table, "
                         "then data/wiod_update2024 from it and data/default2024 (+ base tariffs)")
     bd.add_argument("--out", default=None)
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             from cge.solve import check_solver
 
             print(check_solver())
-        elif args.command in ("counterfactual", "run"):
+        elif args.command in ("counterfactual", "run", "report"):
             from cge.api import REPORTS_DIR
             from cge.runner import STANDARD_SCENARIOS, run_scenarios
 
