@@ -16,6 +16,7 @@ from pyomo.environ import ConcreteModel, Constraint, Objective, Var
 
 from cge.blocks.context import Context
 from cge.blocks.demand import add_expenditure_rules, add_final_demand, add_final_demand_variables
+from cge.blocks.financing import add_financing_rule, add_financing_variables
 from cge.blocks.income import add_income
 from cge.blocks.instruments import add_instruments
 from cge.blocks.markets import add_market_clearing, add_markets
@@ -95,12 +96,14 @@ def build_model(params: xr.Dataset, options: ModelOptions | None = None) -> CGEM
     add_production_variables(m, ctx)
     add_trade_variables(m, ctx)
     add_final_demand_variables(m, ctx)
+    add_financing_variables(m, ctx)
     # equations, in the order of the data flow
     add_production(m, ctx)
     add_trade(m, ctx)
     add_final_demand(m, ctx)
     add_income(m, ctx)
     add_expenditure_rules(m, ctx)
+    add_financing_rule(m, ctx)
     add_market_clearing(m, ctx)
     add_closures(m, ctx)
     m.objective = Objective(expr=0.0, doc="constant: the model is a square system")

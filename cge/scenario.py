@@ -55,6 +55,7 @@ File format
     scale = 1.5                        # x 1.5; or share_of_gdp = 2.0 (percent of GDP)
     from_region = "USA"                # optional, with from_share: the percent of the
     from_share = 30.0                  #   increase bought directly from USA's producers (FMS)
+    financing = "consumption_tax"      # or "lump_sum" (default), "output_tax", "direct_tax"
 
     [[stationing]]                     # purchases by the buyer's government in the host
     buyer = "USA"                      #   economy for its forces stationed there
@@ -163,6 +164,8 @@ INSTRUMENTS: dict[str, str] = {
     "output_tax": "to",
 }
 FACTOR_KINDS: tuple[str, ...] = ("endowment", "productivity")
+#: How a defense change is financed (``[[defense]] financing``).
+FINANCING: tuple[str, ...] = ("lump_sum", "consumption_tax", "output_tax", "direct_tax")
 TABLE_ARRAYS: tuple[str, ...] = (*INSTRUMENTS, "transfer", "defense", "stationing",
                                  *FACTOR_KINDS)
 TOP_LEVEL_KEYS: tuple[str, ...] = ("name", "description", "groups", "closure", *TABLE_ARRAYS)
@@ -348,7 +351,11 @@ class DefenseShock:
 
     ``from_region`` / ``from_share``: the share (a fraction: TOML 30 % -> 0.3) of the *increase*
     bought directly from ``from_region``'s producers (e.g. US Foreign Military Sales) instead of
-    through the Armington defense bundle."""
+    through the Armington defense bundle.
+
+    ``financing``: ``"lump_sum"`` (default: private consumption, or civil government under
+    separate institutions, is the budget residual) or a tax surcharge on a named base:
+    ``"consumption_tax"``, ``"output_tax"``, ``"direct_tax"`` (separate institutions)."""
 
     region: str
     mode: str
@@ -356,6 +363,7 @@ class DefenseShock:
     where: str
     from_region: str | None = None
     from_share: float = 0.0
+    financing: str = "lump_sum"
 
 
 @dataclass(frozen=True)
@@ -675,7 +683,7 @@ class _Parser:
 
     def defense(self, path: str, table: Mapping[str, Any]) -> list[DefenseShock]:
         self.check_keys(table, path, (*_SYNONYMS["region"], "scale", "share_of_gdp",
-                                      "from_region", "from_share"))
+                                      "from_region", "from_share", "financing"))
         rkey, rval = self.synonym(table, "region", path)
         regions = self.resolve("regions", rval, f"{path}.{rkey}")
         mode = self.one_of(table, ("scale", "share_of_gdp"), path)
@@ -703,7 +711,12 @@ class _Parser:
             if from_region in regions:
                 raise self.fail(f"{path}.from_region", f"from_region {from_region!r} is the "
                                                        "spending region itself")
-        return [DefenseShock(r, mode, value, path, from_region, from_share) for r in regions]
+        financing = self.string(table.get("financing", "lump_sum"), f"{path}.financing")
+        if financing not in FINANCING:
+            raise self.fail(f"{path}.financing", f"unknown financing {financing!r}; allowed: "
+                                                 f"{_fmt_list(FINANCING)}")
+        return [DefenseShock(r, mode, value, path, from_region, from_share, financing)
+                for r in regions]
 
     def stationing(self, path: str, table: Mapping[str, Any]) -> Stationing:
         self.check_keys(table, path, ("buyer", "host", "amount", "paid_by"))

@@ -107,6 +107,15 @@ def apply_scenario(model: CGEModel, scenario: Scenario) -> ShockReport:
             m.def_share[r].fix((target - direct) / p["gdp0"][r])
         if direct > 0:
             m.dpur[d.from_region, r].fix(m.dpur[d.from_region, r].value + direct)
+        if d.financing != "lump_sum":
+            base = {"consumption_tax": m.tsur_c, "output_tax": m.tsur_o,
+                    "direct_tax": m.tsur_d}[d.financing]
+            if d.financing == "direct_tax" and model.options.institutions != "separate":
+                raise ScenarioError(src, f"{d.where}.financing", "direct_tax financing needs "
+                                    "institutions = 'separate' (the regional household has no "
+                                    "direct tax); use consumption_tax or output_tax")
+            m.fin_tax[r].fix(1.0)
+            base[r].fix(1.0)
         report.changed += 1
     for st in scenario.stationing:
         if (st.host, st.buyer) not in ctx.dp_weights:

@@ -77,9 +77,9 @@ def _state(model: CGEModel) -> dict:
         pexp = val(m.pe[i, s]) if ctx.cet else val(m.pd[i, s])
         qty = val(m.imp[k]) * val(m.ice[k]) * p["vxmd"][k]
         st["trade"][k] = (qty, pexp, val(m.tx[k]), val(m.tm[k]))
-    st["output"] = {k: (val(m.Y[k]) * p["cost0"][k], val(m.cost_y[k]), val(m.to[k]))
+    st["output"] = {k: (val(m.Y[k]) * p["cost0"][k], val(m.cost_y[k]), val(m.to_eff[k]))
                     for k in ctx.YJ}
-    st["final"] = {k: (val(m.qfd[k]) * p["vfd"][k], val(m.pfd[k]), val(m.tfd[k]))
+    st["final"] = {k: (val(m.qfd[k]) * p["vfd"][k], val(m.pfd[k]), val(m.tfd_eff[k]))
                    for k in ctx.FDA}
     unemp = model.options.factor_market == "unemployment"
     st["factor"] = {}

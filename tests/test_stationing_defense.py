@@ -95,3 +95,41 @@ def test_parser_rejects(session: Session, text: str, field: str) -> None:
     with pytest.raises(ScenarioError) as err:
         session.scenario('name = "bad"\n' + text)
     assert field in str(err.value)
+
+
+@pytest.mark.parametrize("financing", ["consumption_tax", "output_tax"])
+def test_tax_financed_defense(session: Session, financing: str) -> None:
+    """A defense increase financed by a tax surcharge: the surcharge is positive and its revenue
+    equals the defense spending above the benchmark share of income; the lump-sum case has no
+    surcharge; EV parts still add up."""
+    from cge.blocks.financing import surcharge_revenue
+
+    base = 'name = "d"\n[[defense]]\nregion = "R1"\nscale = 2.0\n'
+    model = session.model()
+    m, p = model.m, model.ctx.p
+    session.run(base)
+    assert abs(value(m.tsur["R1"])) < TOL
+    taxed = session.run(base + f'financing = "{financing}"\n', decompose=True)
+    assert value(m.tsur["R1"]) > 0
+    extra = (value(m.efd["defense", "R1"])
+             - p["efd0"]["defense", "R1"] / p["inc0"]["R1"] * value(m.inc["R1"]) * p["inc0"]["R1"])
+    assert value(surcharge_revenue(m, model.ctx, "R1")) == pytest.approx(extra, rel=1e-7)
+    assert abs(taxed.attrs["solver_walras_slack"]) < TOL
+    total = float(taxed.EV_decomposition.sum("component").sel(region="R1"))
+    assert total == pytest.approx(float(taxed.EV.sel(region="R1")), rel=1e-9)
+
+
+def test_direct_tax_financing_needs_separate_institutions(session: Session) -> None:
+    with pytest.raises(ScenarioError, match="direct_tax"):
+        session.run('name = "d"\n[[defense]]\nregion = "R1"\nscale = 2.0\n'
+                    'financing = "direct_tax"\n')
+
+
+def test_direct_tax_financing_separate_institutions() -> None:
+    from cge.options import ModelOptions
+
+    s = Session(random_benchmark(3, 3, seed=3), ELAST, ModelOptions(institutions="separate"))
+    s.run('name = "d"\n[[defense]]\nregion = "R1"\nscale = 2.0\nfinancing = "direct_tax"\n')
+    m = s.model().m
+    assert value(m.tsur["R1"]) > 0
+    assert abs(value(m.walras)) < TOL

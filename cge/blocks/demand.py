@@ -51,7 +51,7 @@ def add_final_demand(m, ctx: Context) -> None:
     m.prf_fd = Constraint(ctx.FDA, rule=prf_fd, doc="final demand price index")
 
     def efd_rule(m, a, r):
-        return (1.0 + m.tfd[a, r]) * m.pfd[a, r] * m.qfd[a, r] * p["vfd"][a, r]
+        return (1.0 + m.tfd_eff[a, r]) * m.pfd[a, r] * m.qfd[a, r] * p["vfd"][a, r]
 
     m.efd = Expression(ctx.FDA, rule=efd_rule, doc="final demand expenditure incl. taxes")
 
@@ -86,7 +86,7 @@ def add_expenditure_rules(m, ctx: Context) -> None:
             return Constraint.Skip
         if a == HOUSEHOLD:
             if separate:
-                rhs = (1.0 - p["tau_d"][r] - p["s_h"][r]) * m.yh[r] * p["yh0"][r]
+                rhs = (1.0 - m.tau_d_eff[r] - p["s_h"][r]) * m.yh[r] * p["yh0"][r]
             else:
                 rhs = (m.inc[r] * p["inc0"][r] - spending(m, ctx, GOVERNMENT, r)
                        - spending(m, ctx, DEFENSE, r) - m.saving[r] - m.direct_purchases[r])

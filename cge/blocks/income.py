@@ -51,10 +51,10 @@ def add_income(m, ctx: Context) -> None:
         total = 0.0
         for (j, rr) in ctx.YJ:
             if rr == r:
-                total = total + m.to[j, r] * m.cost_y[j, r] * m.Y[j, r] * p["cost0"][j, r]
+                total = total + m.to_eff[j, r] * m.cost_y[j, r] * m.Y[j, r] * p["cost0"][j, r]
         for (a, rr) in ctx.FDA:
             if rr == r:
-                total = total + m.tfd[a, r] * m.pfd[a, r] * m.qfd[a, r] * p["vfd"][a, r]
+                total = total + m.tfd_eff[a, r] * m.pfd[a, r] * m.qfd[a, r] * p["vfd"][a, r]
         for (i, s, d) in ctx.TRD:
             if s == r:  # export taxes collected by the exporter
                 total = total + (m.tx[i, s, d] * export_price(m, ctx, i, s) * m.ice[i, s, d]
@@ -94,7 +94,7 @@ def add_income(m, ctx: Context) -> None:
         def inc_g(m, r):
             if r in no_gov:
                 return m.yg[r] == 1.0
-            return m.yg[r] == (p["tau_d"][r] * m.yh[r] * p["yh0"][r]
+            return m.yg[r] == (m.tau_d_eff[r] * m.yh[r] * p["yh0"][r]
                                + m.tax_revenue[r]) / p["yg0"][r]
 
         m.inc_g = Constraint(R, rule=inc_g, doc="government revenue")

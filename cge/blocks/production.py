@@ -89,7 +89,7 @@ def add_production(m, ctx: Context) -> None:
                       doc="output price: pd, or CET unit revenue of domestic and export sales")
 
     def prf_y(m, j, r):
-        return m.py[j, r] * (1.0 + p["to0"][j, r]) == (1.0 + m.to[j, r]) * m.cost_y[j, r]
+        return m.py[j, r] * (1.0 + p["to0"][j, r]) == (1.0 + m.to_eff[j, r]) * m.cost_y[j, r]
 
     m.prf_y = Constraint(ctx.YJ, rule=prf_y, doc="zero profit of production")
     m.qint = Expression(ctx.YJ, rule=lambda m, j, r: intermediate_demand_index(m, ctx, j, r),
