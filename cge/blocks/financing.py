@@ -69,9 +69,10 @@ def add_financing_rule(m, ctx: Context) -> None:
     p = ctx.p
 
     def fin_rule(m, r):
-        scale = ctx.budget0[r]
-        if r in ctx.DEF:
-            extra = m.efd["defense", r] - p["efd0"]["defense", r] / scale * m.budget[r]
+        scale = ctx.budget0[r] or p["gdp0"][r] or 1.0
+        if r in ctx.DEF and ctx.budget0[r] > 0:
+            extra = (m.efd["defense", r]
+                     - p["efd0"]["defense", r] / ctx.budget0[r] * m.budget[r])
         else:
             extra = 0.0
         extra = extra + m.direct_purchases[r]
