@@ -657,18 +657,24 @@ class _Parser:
                                   f"exporters {list(exporters)}, importers {list(importers)}")
         return shock
 
-    def transfer(self, path: str, table: Mapping[str, Any]) -> Transfer:
-        self.check_keys(table, path, ("payer", "recipient", "amount", "share_of_payer_gdp"))
+    def region_pair(self, table: Mapping[str, Any], path: str,
+                    keys: tuple[str, str]) -> dict[str, str]:
+        """Two required single-region fields (e.g. payer, recipient) that must differ."""
         ends = {}
-        for key in ("payer", "recipient"):
+        for key in keys:
             if key not in table:
                 raise self.fail(f"{path}.{key}", f"missing required field {key!r} (a region "
                                                  f"name; valid names: "
                                                  f"{_fmt_list(self.sets.regions)})")
             ends[key] = self.single_region(table[key], f"{path}.{key}")
-        if ends["payer"] == ends["recipient"]:
-            raise self.fail(f"{path}.recipient", f"payer and recipient are both "
-                                                 f"{ends['payer']!r}; they must differ")
+        if ends[keys[0]] == ends[keys[1]]:
+            raise self.fail(f"{path}.{keys[1]}", f"{keys[0]} and {keys[1]} are both "
+                                                 f"{ends[keys[0]]!r}; they must differ")
+        return ends
+
+    def transfer(self, path: str, table: Mapping[str, Any]) -> Transfer:
+        self.check_keys(table, path, ("payer", "recipient", "amount", "share_of_payer_gdp"))
+        ends = self.region_pair(table, path, ("payer", "recipient"))
         mode = self.one_of(table, ("amount", "share_of_payer_gdp"), path)
         vpath = f"{path}.{mode}"
         raw = self.number(table[mode], vpath)
@@ -720,15 +726,7 @@ class _Parser:
 
     def stationing(self, path: str, table: Mapping[str, Any]) -> Stationing:
         self.check_keys(table, path, ("buyer", "host", "amount", "paid_by"))
-        ends = {}
-        for key in ("buyer", "host"):
-            if key not in table:
-                raise self.fail(f"{path}.{key}", f"missing required field {key!r} (a region "
-                                                 f"name; valid names: "
-                                                 f"{_fmt_list(self.sets.regions)})")
-            ends[key] = self.single_region(table[key], f"{path}.{key}")
-        if ends["buyer"] == ends["host"]:
-            raise self.fail(f"{path}.host", "buyer and host must differ")
+        ends = self.region_pair(table, path, ("buyer", "host"))
         if "amount" not in table:
             raise self.fail(f"{path}.amount", "missing required field 'amount' (data unit per "
                                               "year, >= 0)")
