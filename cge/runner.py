@@ -95,6 +95,12 @@ def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
     return stack
 
 
+def _num(x: float, digits: int) -> str:
+    """Fixed-point text without a negative zero (-0.00 prints as 0.00)."""
+    text = f"{x:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
 def format_table(stack: xr.Dataset, results: list[xr.Dataset]) -> str:
     """The console table: one row per scenario and region."""
     head = (f"{'scenario':<38} {'region':<6} {'EV $bn':>9} {'EV %':>7} {'realGDP%':>9} "
@@ -108,10 +114,10 @@ def format_table(stack: xr.Dataset, results: list[xr.Dataset]) -> str:
             x = s.sel(region=r)
             wage = (x.real_factor_price_pct.sel(factor="labour").item()
                     if "labour" in s.factor.values else float("nan"))
-            lines.append(f"{scen:<38} {r:<6} {x.EV.item() * scale:>9.2f} "
-                         f"{x.EV_pct.item():>7.3f} {x.real_gdp_pct.item():>9.3f} "
-                         f"{x.tot_pct.item():>7.3f} {wage:>8.3f} "
-                         f"{x.trade_balance_change.item() * scale:>9.2f}")
+            lines.append(f"{scen:<38} {r:<6} {_num(x.EV.item() * scale, 2):>9} "
+                         f"{_num(x.EV_pct.item(), 3):>7} {_num(x.real_gdp_pct.item(), 3):>9} "
+                         f"{_num(x.tot_pct.item(), 3):>7} {_num(wage, 3):>8} "
+                         f"{_num(x.trade_balance_change.item() * scale, 2):>9}")
         lines.append(f"{'':<38} solver: {diag.get('solver_status')}, "
                      f"{diag.get('solver_iterations')} iterations, "
                      f"{float(diag.get('solver_seconds')):.2f} s, residual "
