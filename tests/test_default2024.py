@@ -145,3 +145,18 @@ def test_rebuild_reproduces_the_committed_files(tmp_path):
     new_meta = tomllib.loads((tmp_path / "dataset.toml").read_text())
     assert {k: v for k, v in old_meta.items() if k != "notes"} == {
         k: v for k, v in new_meta.items() if k != "notes"}
+
+
+def test_defense_share_of_gdp_matches_sipri_2024() -> None:
+    """Headline check against the source: Japan's defense spending is 1.4 % of GDP in 2024
+    (SIPRI via Jiji, data/policy/defense.csv); the USA 3.4 %; every region matches its row."""
+    import cge
+    from cge.data.default2024 import defense_shares_2024
+
+    ds = cge.load_data("default2024")
+    p = cge.calibrate(ds, "gtap_autos_split")
+    share = (p.efd0.sel(agent="defense") / p.gdp0).to_series()
+    assert share["JPN"] == pytest.approx(0.014, rel=1e-9)
+    assert share["USA"] == pytest.approx(0.034, rel=1e-9)
+    for r, s in defense_shares_2024(ds).items():
+        assert share[r] == pytest.approx(s, rel=1e-9), r

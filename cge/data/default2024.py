@@ -28,11 +28,19 @@ from pathlib import Path
 
 import xarray as xr
 
-from cge.data.benchmark import SCHEMA, check_balance, load_benchmark, save_benchmark
+from cge.data.benchmark import (
+    SCHEMA,
+    DataError,
+    check_balance,
+    load_benchmark,
+    save_benchmark,
+    tax_revenue,
+)
 from cge.data.policy import (
     BASE_TARIFFS,
     apply_base_tariffs,
     load_base_tariffs,
+    load_defense_data,
     tariff_adjustment_report,
     tariff_summary,
 )
@@ -54,6 +62,7 @@ def build_default2024(out_dir: str | Path | None = None) -> xr.Dataset:
     rates = load_base_tariffs(regions=[str(r) for r in base.region.values],
                               commodities=[str(c) for c in base.commodity.values])
     ds = apply_base_tariffs(base, rates)
+    ds = set_defense_shares(ds, defense_shares_2024(ds))
     ds.attrs.pop("path", None)
     ds.attrs.update(name=NAME, unit=base.attrs.get("unit", "US$ million"), year=2024)
     ds.attrs["groups"] = read_groups(ds)
@@ -62,6 +71,48 @@ def build_default2024(out_dir: str | Path | None = None) -> xr.Dataset:
     save_benchmark(ds, out, sources=_sources(), notes=_notes(base, ds, summary))
     _add_elasticities_key(out / "dataset.toml")
     summary.reset_index().to_csv(out / "tariff_summary.csv", index=False, float_format="%.17g")
+    return ds
+
+
+def defense_shares_2024(ds: xr.Dataset) -> dict[str, float]:
+    """Defense spending as a share of GDP in 2024 by region, from ``data/policy/defense.csv``:
+    SIPRI / EDA ``defense_share_gdp`` rows where published, else ``defense_spending`` (US$
+    million) over the benchmark's GDP (ROW: the world total less the other regions, derived)."""
+    table = load_defense_data()
+    rows = table[table["year"].astype(str) == "2024"]
+    gdp = (ds.vfm.sum(["factor", "activity"]) + tax_revenue(ds)).to_series()
+    shares = {}
+    for r in map(str, ds.region.values):
+        pct = rows[(rows["item"] == "defense_share_gdp") & (rows["region"] == r)]
+        if len(pct):
+            shares[r] = float(pct["value"].iloc[0]) / 100.0
+            continue
+        level = rows[(rows["item"] == "defense_spending") & (rows["region"] == r)]
+        if len(level):
+            shares[r] = float(level["value"].iloc[0]) / float(gdp[r])
+    return shares
+
+
+def set_defense_shares(ds: xr.Dataset, shares: dict[str, float]) -> xr.Dataset:
+    """Re-split government purchases between civil government and defense so that defense
+    spending is ``shares[r]`` × GDP (GDP = factor income + indirect taxes). Total government
+    purchases, their composition and import shares are unchanged (the defense bundle keeps the
+    composition of government purchases), so every account stays balanced."""
+    ds = ds.copy(deep=True)
+    gdp = ds.vfm.sum(["factor", "activity"]) + tax_revenue(ds)
+    spend = (ds.vdfd + ds.vifd).sum("commodity") + ds.vtfd
+    total = spend.sel(agent="government") + spend.sel(agent="defense")
+    for r, share in shares.items():
+        frac = share * float(gdp.sel(region=r)) / float(total.sel(region=r))
+        if not 0 <= frac <= 1:
+            raise DataError(f"defense share {share:.3%} of GDP in {r} exceeds its government "
+                            "purchases")
+        for key in ("vdfd", "vifd", "vtfd"):
+            arr = ds[key]
+            both = arr.sel(agent="government", region=r) + arr.sel(agent="defense", region=r)
+            arr.loc[{"agent": "defense", "region": r}] = frac * both
+            arr.loc[{"agent": "government", "region": r}] = (1.0 - frac) * both
+    check_balance(ds)
     return ds
 
 
@@ -87,6 +138,12 @@ def _sources() -> dict[str, str]:
     s["vifm"] = (f"{struct}; {upd}; landed (duty-inclusive) values: raised by the {tariffs} pro "
                  "rata to users")
     s["vifd"] = s["vifm"]
+    defense = ("; government purchases split between civil government and defense so that "
+               "defense = 2024 defense spending / GDP of data/policy/defense.csv (SIPRI 2024, EDA "
+               "for the EU; ROW derived) x GDP, with the composition of government purchases "
+               "(set_defense_shares)")
+    s["vdfd"] = s["vdfd"] + defense
+    s["vifd"] = s["vifd"] + defense
     s["vfm"] = (f"{struct}; {upd}; value added at 2024 GDP by region, labour shares of wiod2011 "
                 "(PWT 10.0, 2011); capital income lowered by the duty on each activity's "
                 f"intermediate imports ({tariffs})")
