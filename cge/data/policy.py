@@ -87,16 +87,22 @@ WILDCARD = "*"
 # --------------------------------------------------------------------------------------------
 # Base tariffs
 # --------------------------------------------------------------------------------------------
-def read_tariff_table(path: str | Path | None = None) -> pd.DataFrame:
-    """``base_tariffs.csv`` as it is (rows with wildcards), with its columns checked."""
-    path = Path(path) if path is not None else BASE_TARIFFS
+def _read_table(path: Path, columns) -> pd.DataFrame:
+    """A policy CSV as text (no NA guessing), with its required columns checked."""
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{path}: not a readable CSV file: {exc}") from None
-    missing = [c for c in TARIFF_COLUMNS if c not in frame.columns]
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise DataError(f"{path}: missing columns {missing}; expected {TARIFF_COLUMNS}")
+        raise DataError(f"{path}: missing columns {missing}; expected {columns}")
+    return frame
+
+
+def read_tariff_table(path: str | Path | None = None) -> pd.DataFrame:
+    """``base_tariffs.csv`` as it is (rows with wildcards), with its columns checked."""
+    path = Path(path) if path is not None else BASE_TARIFFS
+    frame = _read_table(path, TARIFF_COLUMNS)
     frame["rate_pct"] = _numbers(frame["rate_pct"], path, "rate_pct")
     bad = frame.index[frame["rate_pct"] <= -100.0]
     if len(bad):
@@ -307,13 +313,7 @@ def load_defense_data(path: str | Path | None = None) -> pd.DataFrame:
     (derived rows name their inputs in ``quote_or_note``).
     """
     path = Path(path) if path is not None else DEFENSE
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: not a readable CSV file: {exc}") from None
-    missing = [c for c in DEFENSE_COLUMNS if c not in frame.columns]
-    if missing:
-        raise DataError(f"{path}: missing columns {missing}; expected {DEFENSE_COLUMNS}")
+    frame = _read_table(path, DEFENSE_COLUMNS)
     frame["value"] = _numbers(frame["value"], path, "value")
     wrong = sorted(set(frame.status) - set(STATUSES))
     if wrong:
