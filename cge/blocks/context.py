@@ -115,12 +115,13 @@ class Context:
         #: defense bundle (else its government or household bundle), restricted to goods the
         #: seller sells at home
         self.dp_weights: dict[tuple[str, str], dict[str, float]] = {}
+        domestic = set(self.D)
         for (s, r) in self.PAIRS:
             for agent in ("defense", "government", "household"):
-                if (agent, r) in set(self.FDA):
+                if (agent, r) in self.fd_set:
                     break
             w = {i: p["theta_fd"][i, agent, r] for i in I
-                 if (i, s) in set(self.D) and p["theta_fd"][i, agent, r] > 0}
+                 if (i, s) in domestic and p["theta_fd"][i, agent, r] > 0}
             total = sum(w.values())
             if total > 0:
                 self.dp_weights[s, r] = {i: x / total for i, x in w.items()}

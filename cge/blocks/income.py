@@ -46,23 +46,24 @@ def add_income(m, ctx: Context) -> None:
         return total
 
     m.factor_income = Expression(R, rule=factor_income, doc="factor income")
+    yj = set(ctx.YJ)
 
     def tax_revenue(m, r):
         total = 0.0
-        for (j, rr) in ctx.YJ:
-            if rr == r:
+        for j in ctx.commodities:
+            if (j, r) in yj:
                 total = total + m.to_eff[j, r] * m.cost_y[j, r] * m.Y[j, r] * p["cost0"][j, r]
-        for (a, rr) in ctx.FDA:
-            if rr == r:
+        for a in ctx.agents:
+            if (a, r) in ctx.fd_set:
                 total = total + m.tfd_eff[a, r] * m.pfd[a, r] * m.qfd[a, r] * p["vfd"][a, r]
-        for (i, s, d) in ctx.TRD:
-            if s == r:  # export taxes collected by the exporter
-                total = total + (m.tx[i, s, d] * export_price(m, ctx, i, s) * m.ice[i, s, d]
-                                 * m.imp[i, s, d] * p["vxmd"][i, s, d])
-            if d == r:  # tariffs collected by the importer
-                total = total + (m.tm[i, s, d] * (1.0 + m.tx[i, s, d])
-                                 * export_price(m, ctx, i, s) * m.ice[i, s, d]
-                                 * m.imp[i, s, d] * p["vxmd"][i, s, d])
+        for i in ctx.commodities:
+            for d in ctx.trd_from.get((i, r), []):  # export taxes collected by the exporter
+                total = total + (m.tx[i, r, d] * export_price(m, ctx, i, r) * m.ice[i, r, d]
+                                 * m.imp[i, r, d] * p["vxmd"][i, r, d])
+            for s in ctx.trd_to.get((i, r), []):  # tariffs collected by the importer
+                total = total + (m.tm[i, s, r] * (1.0 + m.tx[i, s, r])
+                                 * export_price(m, ctx, i, s) * m.ice[i, s, r]
+                                 * m.imp[i, s, r] * p["vxmd"][i, s, r])
         return total
 
     m.tax_revenue = Expression(R, rule=tax_revenue, doc="indirect tax revenue")
