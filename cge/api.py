@@ -26,7 +26,7 @@ from cge.options import ModelOptions, OptionsError
 from cge.results import extract_results
 from cge.scenario import ClosureError, Scenario, Sets, load_scenario, parse_scenario
 from cge.shocks import apply_scenario
-from cge.solve import RESIDUAL_TOL, Diagnostics, SolveError, residuals, solve
+from cge.solve import RESIDUAL_TOL, Diagnostics, SolveError, nlp_residual, solve
 from cge.welfare import COMPONENTS, decompose_ev
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,7 +196,7 @@ def check_benchmark(model: CGEModel) -> Diagnostics:
     """The replication gate: at the benchmark point every equation holds (relative residual
     ≤ 1e-8) and Ipopt takes zero iterations. Raises :class:`BenchmarkReplicationError`."""
     model.reset()
-    res, where = residuals(model)
+    res, where = nlp_residual(model)
     if not res <= RESIDUAL_TOL:
         raise BenchmarkReplicationError(
             f"benchmark not replicated: residual {res:.3g} in {where} before solving")

@@ -121,31 +121,32 @@ def residuals(model: CGEModel) -> tuple[float, str]:
     return worst, where
 
 
-#: Models with more free variables than this solve through a fresh NLP per solve (see
-#: :class:`ModelNLP`). Measured: the persistent NLP of a 12-region × 16-sector model took 16.6 s
-#: and 2.1 GB to build (PyNumero's ASL sets up the Hessian structure of every instrument too),
-#: against 2.4 s and 0.23 GB for the NLP with instruments as constants; at 20 × 30 the persistent
-#: NLP went past 19 GB. The default data (1,555 free variables) builds it in about 2 s.
-PERSISTENT_MAX_VARS = 3000
-
-
 class ModelNLP:
-    """The model as PyNumero sees it (``PyomoNLP``: the AMPL representation and derivatives).
+    """The model in AMPL's compiled form: constraint values and their sparse Jacobian, built
+    once per model and reused by every solve.
 
-    *Persistent* (small models): built once per model and reused by every solve. Pyomo's
-    ``SolverFactory("cyipopt")`` writes a fresh NL representation at every call (about 0.5 s on
-    the default data, more than Ipopt itself needs); here every *fixed* variable (policy
-    instrument, exogenous amount) enters the NLP as a variable with equal lower and upper bounds,
-    which Ipopt removes from the problem (``fixed_variable_treatment = make_parameter``), so a new
-    scenario only changes bounds. *Fresh* (large models): fixed variables are constants, and the
-    NLP is rebuilt for each solve.
+    Pyomo's NL writer writes the model once and PyNumero's ``AmplInterface`` (the AMPL Solver
+    Library) evaluates it. Every *fixed* variable (policy instrument, exogenous amount) enters as
+    a variable with equal lower and upper bounds, which Ipopt removes from the problem
+    (``fixed_variable_treatment = make_parameter``), so a new scenario only changes bounds.
+    ``SolverFactory("cyipopt")`` would write a fresh NL file at every call instead (0.5 s on the
+    default data, 5 s at 20 regions x 30 sectors). The NLP stays cheap at every size because no
+    equation holds a dense nonlinear block (tax revenue has its own variable, see
+    :mod:`cge.blocks.income`). Measured, 12 regions x 16 sectors: 1.8 s and 0.3 GB to build,
+    0.58 million Hessian non-zeros in AMPL's structure (10.9 s, 2.2 GB and 34.5 million before
+    tax revenue got its own variable). We call ``AmplInterface`` directly rather than
+    PyNumero's ``PyomoNLP`` because importing the latter imports ``scipy.stats`` (1.5 s, once
+    per process), which the solve path does not need.
+
+    Units: every equation is written relative to its benchmark size, so residuals are relative.
     """
 
-    def __init__(self, model: CGEModel, *, persistent: bool = True):
-        from pyomo.contrib.pynumero.interfaces.pyomo_nlp import PyomoNLP
+    def __init__(self, model: CGEModel):
+        from pyomo.common.tempfiles import TempfileManager
+        from pyomo.contrib.pynumero.asl import AmplInterface
+        from pyomo.repn.plugins.nl_writer import NLWriter
 
-        self.persistent = persistent
-        fixed = [v for v in model.all_vars if v.fixed] if persistent else []
+        fixed = [v for v in model.all_vars if v.fixed]
         saved = [(v.lb, v.ub, v.value) for v in fixed]
         try:
             for v in fixed:
@@ -153,21 +154,40 @@ class ModelNLP:
                 v.unfix()
                 v.setlb(val)
                 v.setub(val)
-            self.nlp = PyomoNLP(model.m)
+            with TempfileManager.new_context() as tmp:
+                path = tmp.create_tempfile(suffix=".nl")
+                with open(path, "w", newline="") as stream:
+                    info = NLWriter().write(model.m, stream, linear_presolve=False,
+                                            scale_model=False, skip_trivial_constraints=False)
+                self.asl = AmplInterface(path)
         finally:
             for v, (lb, ub, val) in zip(fixed, saved, strict=True):
                 v.setlb(lb)
                 v.setub(ub)
                 v.fix(val)
-        self.vars = self.nlp.get_pyomo_variables()
-        self.lb0 = self.nlp.primals_lb().copy()
-        self.ub0 = self.nlp.primals_ub().copy()
-        self.g_target = self.nlp.constraints_lb().copy()
-        self.constraint_names = self.nlp.constraint_names()
+        self.vars = list(info.variables)
+        self.constraints = list(info.constraints)
+        n, n_eq = self.asl.get_n_vars(), self.asl.get_n_constraints()
+        if n != len(self.vars) or n_eq != len(self.constraints):
+            raise RuntimeError("the AMPL representation does not match the model's "
+                               f"variables/equations ({n}/{n_eq} vs {len(self.vars)}/"
+                               f"{len(self.constraints)})")
+        gl, gu = np.zeros(n_eq), np.zeros(n_eq)
+        self.asl.get_g_lower_bounds(gl)
+        self.asl.get_g_upper_bounds(gu)
+        if not np.array_equal(gl, gu):
+            raise RuntimeError("the model has inequality constraints; it must be square")
+        self.lb0 = np.array([-np.inf if v.lb is None else v.lb for v in self.vars])
+        self.ub0 = np.array([np.inf if v.ub is None else v.ub for v in self.vars])
+        #: right-hand sides as AMPL holds them (constants moved out of the bodies)
+        self.rhs = gl
+        self.constraint_names = [c.name for c in self.constraints]
         self.n_free = len(model.free_variables())
-        self.n_equations = len(self.g_target)
-        jac = self.nlp.evaluate_jacobian()
-        self.jacobian_structure = (jac.row.copy(), jac.col.copy())
+        self.n_equations = n_eq
+        self.nnz = self.asl.get_nnz_jac_g()
+        rows, cols = np.zeros(self.nnz, dtype=np.intc), np.zeros(self.nnz, dtype=np.intc)
+        self.asl.struct_jac_g(rows, cols)
+        self.jacobian_structure = (rows - 1, cols - 1)      # AMPL counts from 1
 
     def current(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(x0, lb, ub) from the Pyomo model's current values and fixed flags."""
@@ -177,24 +197,35 @@ class ModelNLP:
         ub = np.where(fixed, x0, self.ub0)
         return x0, lb, ub
 
+    def constraint_values(self, x: np.ndarray) -> np.ndarray:
+        """Constraint bodies g(x) as AMPL holds them (compare with :attr:`rhs`)."""
+        g = np.zeros(self.n_equations)
+        self.asl.eval_g(np.ascontiguousarray(x, dtype=float), g)
+        return g
+
     def residuals(self, x: np.ndarray) -> np.ndarray:
-        """Constraint residuals g(x) − target (relative: equations are scaled by design)."""
-        self.nlp.set_primals(x)
-        return self.nlp.evaluate_constraints() - self.g_target
+        """Residuals g(x) − rhs (relative: equations are scaled by design)."""
+        return self.constraint_values(x) - self.rhs
+
+    def jacobian_values(self, x: np.ndarray) -> np.ndarray:
+        """Non-zeros of the Jacobian at x, in the order of :attr:`jacobian_structure`."""
+        out = np.zeros(self.nnz)
+        self.asl.eval_jac_g(np.ascontiguousarray(x, dtype=float), out)
+        return out
 
     def jacobian(self, x: np.ndarray):
-        """Sparse Jacobian of the constraints (COO) at x."""
-        self.nlp.set_primals(x)
-        return self.nlp.evaluate_jacobian()
+        """Sparse Jacobian of the constraints (scipy COO) at x."""
+        from scipy.sparse import coo_matrix
+
+        rows, cols = self.jacobian_structure
+        return coo_matrix((self.jacobian_values(x), (rows, cols)),
+                          shape=(self.n_equations, len(self.vars)))
 
 
 def model_nlp(model: CGEModel) -> ModelNLP:
-    """The NLP to solve ``model`` with its current instruments: the cached persistent one for
-    models up to :data:`PERSISTENT_MAX_VARS` free variables, else a fresh one."""
-    if len(model.free_variables()) > PERSISTENT_MAX_VARS:
-        return ModelNLP(model, persistent=False)
+    """The NLP to solve ``model`` with its current instruments (built once per model)."""
     if getattr(model, "_nlp", None) is None:
-        model._nlp = ModelNLP(model, persistent=True)
+        model._nlp = ModelNLP(model)
     return model._nlp
 
 
@@ -210,28 +241,24 @@ class _Callbacks:
     """
 
     def __init__(self, pnlp: ModelNLP, iters: list[int]):
-        self.nlp = pnlp.nlp
+        self.pnlp = pnlp
         self.iters = iters
-        self.structure = pnlp.jacobian_structure
+        self.zero = np.zeros(len(pnlp.vars))
 
     def objective(self, x):
-        self.nlp.set_primals(x)
-        return self.nlp.evaluate_objective()
+        return 0.0                      # the objective is the constant 0 (model.objective)
 
     def gradient(self, x):
-        self.nlp.set_primals(x)
-        return self.nlp.evaluate_grad_objective()
+        return self.zero
 
     def constraints(self, x):
-        self.nlp.set_primals(x)
-        return self.nlp.evaluate_constraints()
+        return self.pnlp.constraint_values(x)
 
     def jacobianstructure(self):
-        return self.structure
+        return self.pnlp.jacobian_structure
 
     def jacobian(self, x):
-        self.nlp.set_primals(x)
-        return self.nlp.evaluate_jacobian().data
+        return self.pnlp.jacobian_values(x)
 
     def intermediate(self, alg_mod, iter_count, *args):
         self.iters[0] = int(iter_count)
@@ -249,7 +276,7 @@ def _ipopt_once(model: CGEModel, options: dict) -> tuple[str, str, int, ModelNLP
     try:
         problem = cyipopt.Problem(n=len(x0), m=pnlp.n_equations,
                                   problem_obj=_Callbacks(pnlp, iters), lb=lb, ub=ub,
-                                  cl=pnlp.g_target, cu=pnlp.g_target)
+                                  cl=pnlp.rhs, cu=pnlp.rhs)
         for key, val in opts.items():
             problem.add_option(key, val)
         x, info = problem.solve(x0)
@@ -286,10 +313,10 @@ def solve(model: CGEModel, *, options: dict | None = None, continuation: bool = 
     diag = Diagnostics()
     start = time.perf_counter()
     snap = model.snapshot()
-    status, term, iters, pnlp = _ipopt_once(model, options)
+    status, term, iters, _ = _ipopt_once(model, options)
     diag.iterations += iters
     diag.attempts.append(f"direct: {term} after {iters} iterations")
-    ok = _accept(model, term, diag, pnlp)
+    ok = _accept(model, term, diag)
     if not ok and continuation:
         ok = _continuation(model, snap, options, diag, max_steps)
     diag.seconds = time.perf_counter() - start
@@ -322,14 +349,22 @@ def _at_bounds(model: CGEModel, limit: int = 5) -> list[str]:
     return out
 
 
-def _accept(model: CGEModel, term: str, diag: Diagnostics, pnlp: ModelNLP) -> bool:
+def nlp_residual(model: CGEModel) -> tuple[float, str]:
+    """Largest absolute residual at the model's current point and its equation, evaluated by
+    the NLP (compiled AMPL code; :func:`residuals` walks the Pyomo expressions instead)."""
+    pnlp = model_nlp(model)
     x0, _, _ = pnlp.current()
     g = np.abs(pnlp.residuals(x0))
+    if not len(g):
+        return 0.0, ""
     if not np.all(np.isfinite(g)):
-        res, where = float("inf"), pnlp.constraint_names[int(np.argmax(~np.isfinite(g)))]
-    else:
-        k = int(np.argmax(g)) if len(g) else 0
-        res, where = (float(g[k]), pnlp.constraint_names[k]) if len(g) else (0.0, "")
+        return float("inf"), pnlp.constraint_names[int(np.argmax(~np.isfinite(g)))]
+    k = int(np.argmax(g))
+    return float(g[k]), pnlp.constraint_names[k]
+
+
+def _accept(model: CGEModel, term: str, diag: Diagnostics) -> bool:
+    res, where = nlp_residual(model)
     diag.max_residual, diag.worst_equation, diag.termination = res, where, term
     walras = abs(value(model.m.walras))
     return res <= RESIDUAL_TOL and walras <= WALRAS_TOL
@@ -351,10 +386,10 @@ def _continuation(model: CGEModel, snap: dict, options: dict, diag: Diagnostics,
             lam = k / steps
             for n, v in fixed:
                 v.fix(origin[n] + lam * (snap["values"][n] - origin[n]))
-            status, term, iters, pnlp = _ipopt_once(model, options)
+            status, term, iters, _ = _ipopt_once(model, options)
             diag.iterations += iters
             diag.continuation_steps += 1
-            if not _accept(model, term, diag, pnlp):
+            if not _accept(model, term, diag):
                 diag.attempts.append(f"continuation in {steps} steps: failed at step {k} "
                                      f"({term})")
                 ok = False

@@ -63,3 +63,16 @@ def params_of():
 def data_of():
     """``data_of(name, seed=0, n_regions=3, n_sectors=4)`` → the benchmark Dataset (cached)."""
     return benchmark_data
+
+
+def benchmark_value(params, name: str) -> float:
+    """The value a free variable must have at the benchmark: prices and quantity indices 1;
+    the Walras slack and the tax surcharge 0; tax revenue ``trev[r]`` its benchmark share of GDP
+    (computed here from the calibrated parameters, independently of the model)."""
+    if name == "walras" or name.startswith("tsur["):
+        return 0.0
+    if name.startswith("trev["):
+        r = name[len("trev["):-1]
+        gdp0 = float(params.gdp0.sel(region=r))
+        return float(params.tax_revenue0.sel(region=r)) / (gdp0 if gdp0 > 0 else 1.0)
+    return 1.0

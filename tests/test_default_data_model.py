@@ -8,6 +8,7 @@ indices 1) and Ipopt takes zero iterations.
 from __future__ import annotations
 
 import pytest
+from conftest import benchmark_value
 from pyomo.environ import value
 
 import cge
@@ -43,7 +44,7 @@ def test_benchmark_replication(session: cge.Session, name: str) -> None:
     diag = cge.solve(model, continuation=False)
     assert diag.iterations == 0
     for v in model.free_variables():
-        expected = 0.0 if v.name == "walras" or v.name.startswith("tsur[") else 1.0
+        expected = benchmark_value(model.params, v.name)
         assert abs(v.value - expected) <= REPLICATION_TOL, v.name
 
 

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import ELASTICITIES, benchmark_data, calibrated
+from conftest import ELASTICITIES, benchmark_data, benchmark_value, calibrated
 from pyomo.environ import value
 
 from cge.api import Session
@@ -150,7 +150,7 @@ def _check_replication(ds, struct, extra):
     assert res <= REPLICATION_TOL, f"benchmark residual {res:.3g} in {where}"
     bench = free_values(model)
     for name, val in bench.items():
-        expected = 0.0 if name == "walras" or name.startswith("tsur[") else 1.0  # slack, surcharge
+        expected = benchmark_value(model.params, name)
         assert abs(val - expected) <= REPLICATION_TOL, f"{name} = {val} at the benchmark"
     diag = solve(model, continuation=False)
     assert diag.iterations == 0, f"Ipopt took {diag.iterations} iterations at the benchmark"

@@ -48,25 +48,37 @@ def add_income(m, ctx: Context) -> None:
     m.factor_income = Expression(R, rule=factor_income, doc="factor income")
     yj = set(ctx.YJ)
 
-    def tax_revenue(m, r):
-        total = 0.0
+    def revenue_terms(m, r):
+        """Each tax base times its rate, in US$ of the benchmark (one term per base)."""
+        terms = []
         for j in ctx.commodities:
             if (j, r) in yj:
-                total = total + m.to_eff[j, r] * m.cost_y[j, r] * m.Y[j, r] * p["cost0"][j, r]
+                terms.append(p["cost0"][j, r] * m.to_eff[j, r] * m.cost_y[j, r] * m.Y[j, r])
         for a in ctx.agents:
             if (a, r) in ctx.fd_set:
-                total = total + m.tfd_eff[a, r] * m.pfd[a, r] * m.qfd[a, r] * p["vfd"][a, r]
+                terms.append(p["vfd"][a, r] * m.tfd_eff[a, r] * m.pfd[a, r] * m.qfd[a, r])
         for i in ctx.commodities:
             for d in ctx.trd_from.get((i, r), []):  # export taxes collected by the exporter
-                total = total + (m.tx[i, r, d] * export_price(m, ctx, i, r) * m.ice[i, r, d]
-                                 * m.imp[i, r, d] * p["vxmd"][i, r, d])
+                terms.append(p["vxmd"][i, r, d] * m.tx[i, r, d] * export_price(m, ctx, i, r)
+                             * m.ice[i, r, d] * m.imp[i, r, d])
             for s in ctx.trd_to.get((i, r), []):  # tariffs collected by the importer
-                total = total + (m.tm[i, s, r] * (1.0 + m.tx[i, s, r])
-                                 * export_price(m, ctx, i, s) * m.ice[i, s, r]
-                                 * m.imp[i, s, r] * p["vxmd"][i, s, r])
-        return total
+                terms.append(p["vxmd"][i, s, r] * m.tm[i, s, r] * (1.0 + m.tx[i, s, r])
+                             * export_price(m, ctx, i, s) * m.ice[i, s, r] * m.imp[i, s, r])
+        return terms
 
-    m.tax_revenue = Expression(R, rule=tax_revenue, doc="indirect tax revenue")
+    # Tax revenue is a variable of its own (relative to benchmark GDP) with one defining
+    # equation, written as a plain sum of small terms, each scaled by its own constant. The
+    # income and defense equations then see one variable instead of every tax base: their
+    # Hessian stays sparse (a sum wrapped as a whole in 1/GDP is one dense block for AMPL's
+    # derivative code; with the instruments as variables that block went past 19 GB at 20
+    # regions x 30 sectors).
+    scale = {r: p["gdp0"][r] if p["gdp0"][r] > 0 else 1.0 for r in R}
+    m.trev = Var(R, initialize=lambda m, r: p["tax_revenue0"][r] / scale[r],
+                 doc="indirect tax revenue (share of benchmark GDP)")
+    m.trev_def = Constraint(R, rule=lambda m, r: m.trev[r] == sum(
+        (1.0 / scale[r]) * t for t in revenue_terms(m, r)), doc="indirect tax revenue")
+    m.tax_revenue = Expression(R, rule=lambda m, r: scale[r] * m.trev[r],
+                               doc="indirect tax revenue (US$ of the benchmark)")
 
     def net_transfers(m, r):
         return m.pnum * (sum(m.trf[s, r] for s in R if s != r)
