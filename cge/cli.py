@@ -24,8 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         run.add_argument("--data", default="default2024")
         run.add_argument("--elasticities", default=None)
         run.add_argument("--out", default=None)
-    bd = sub.add_parser("build-data", help="rebuild data/wiod2011 from the raw WIOD table, "
-                        "then data/wiod_update2024 from it and data/default2024 (+ base tariffs)")
+    bd = sub.add_parser("build-data", help="rebuild data/wiod2011 from the raw WIOD table "
+                        "(if present), then data/wiod_update2024 from it (2024 totals, balanced) "
+                        "and data/default2024 (+ base tariffs and defense)")
     bd.add_argument("--out", default=None)
     args = parser.parse_args(argv)
 
@@ -50,9 +51,16 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "build-data":
             from cge.data.default2024 import build_default2024
             from cge.data.update import build_update2024
-            from cge.data.wiod import build_default
+            from cge.data.wiod import build_default, find_raw_file
 
-            build_default(Path(args.out) if args.out else None)
+            try:
+                find_raw_file()
+            except FileNotFoundError as exc:
+                # The 2011 aggregate is committed; only its aggregation needs the raw table.
+                print(f"note: {exc}\nnote: keeping the committed data/wiod2011; rebuilding "
+                      "the 2024 update and default2024 from it", file=sys.stderr)
+            else:
+                build_default(Path(args.out) if args.out else None)
             build_update2024()
             build_default2024()
     except (ScenarioError, DataError, OptionsError, SolveError, SolverUnavailable,

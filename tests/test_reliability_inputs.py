@@ -719,3 +719,29 @@ def test_unknown_labour_factor_is_options_error():
                        ModelOptions(labour="work", factor_market="unemployment"))
     with pytest.raises(OptionsError, match="work"):
         sess.model()
+
+
+def test_build_data_without_raw_wiod_keeps_the_committed_2011_aggregate(monkeypatch, capsys):
+    """`make data` on a clone without the raw WIOD file: it says so, keeps data/wiod2011 and
+    still rebuilds the balanced 2024 update and default2024; with the file it rebuilds all."""
+    import cge.data.default2024 as d24
+    import cge.data.update as upd
+    import cge.data.wiod as wiod
+
+    calls: list[str] = []
+
+    def missing():
+        raise FileNotFoundError("WIOD raw file wiot_2011.RData not found (looked in: x)")
+
+    monkeypatch.setattr(wiod, "find_raw_file", missing)
+    monkeypatch.setattr(wiod, "build_default", lambda out=None: calls.append("wiod2011"))
+    monkeypatch.setattr(upd, "build_update2024", lambda: calls.append("update2024"))
+    monkeypatch.setattr(d24, "build_default2024", lambda: calls.append("default2024"))
+    assert cli_main(["build-data"]) == 0
+    assert calls == ["update2024", "default2024"]
+    err = capsys.readouterr().err
+    assert "wiot_2011.RData not found" in err and "keeping the committed data/wiod2011" in err
+    calls.clear()
+    monkeypatch.setattr(wiod, "find_raw_file", lambda: Path("wiot_2011.RData"))
+    assert cli_main(["build-data"]) == 0
+    assert calls == ["wiod2011", "update2024", "default2024"]
