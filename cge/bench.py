@@ -74,7 +74,9 @@ def measure(size: str) -> dict:
     """Measure one size in this process."""
     t_import = _import_stack()
     import cge
+    from cge.api import check_benchmark
     from cge.data.examples import random_benchmark
+    from cge.model import build_model
     from cge.shocks import apply_scenario
     from cge.solve import model_nlp
 
@@ -87,8 +89,16 @@ def measure(size: str) -> dict:
         session = cge.Session(random_benchmark(nr, ns, seed=1),
                               {"esubd": 2.5, "esubm": 5.0, "esubva": 1.0})
         shocks = [("R0", "R1", 20.0), ("R1", "R0", 20.0)]
-    model = session.model()            # build + replication gate
+    stages = {"data + calibrate": time.perf_counter() - t0}
+    t = time.perf_counter()
+    model = build_model(session.params, session.options)
+    stages["Pyomo build"] = time.perf_counter() - t
+    t = time.perf_counter()
     pnlp = model_nlp(model)
+    stages["NL write + AMPL read"] = time.perf_counter() - t
+    t = time.perf_counter()
+    check_benchmark(model)
+    stages["replication gate"] = time.perf_counter() - t
     t_build = time.perf_counter() - t0
     first = session.scenario(_tariff_toml(*shocks[0]))
     second = session.scenario(_tariff_toml(*shocks[1]))
@@ -106,7 +116,7 @@ def measure(size: str) -> dict:
     jac = pnlp.jacobian(pnlp.current()[0])
     return {
         "size": size, "import": t_import, "vars": pnlp.n_free, "nnz": int(jac.nnz),
-        "build": t_build,
+        "build": t_build, "stages": stages,
         "first": t_first, "resolve": t_resolve, "iters": diag.iterations + diag2.iterations,
         "newton": t_newton, "newton_iters": newton_iters,
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
@@ -133,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = argv or list(SIZES)
     lines = [HEADER, "-" * len(HEADER)]
     print(HEADER, flush=True)
+    stage_lines = ["", "build stages (s) and the slowest stage of build + first solve:"]
     for size in sizes:
         proc = subprocess.run([sys.executable, "-m", "cge.bench", "--one", size],
                               capture_output=True, text=True)
@@ -145,8 +156,14 @@ def main(argv: list[str] | None = None) -> int:
                     f"{r['build']:>8.2f} "
                     f"{r['first']:>11.3f} {r['resolve']:>10.3f} {r['iters']:>5} "
                     f"{r['newton']:>9.3f} {ratio:>6.1f} {r['peak_mib']:>9.0f}")
+            parts = dict(r["stages"], **{"first solve": r["first"]})
+            slowest = max(parts, key=parts.get)
+            stage_lines.append(f"  {r['size']:<10} " + ", ".join(
+                f"{k} {v:.2f}" for k, v in parts.items()) + f"; slowest: {slowest}")
         print(line, flush=True)
         lines.append(line)
+    print("\n".join(stage_lines))
+    lines.extend(stage_lines)
     if not argv:
         t = counterfactual_time()
         line = f"standard scenario library + PDF (make counterfactual work): {t:.1f} s"
