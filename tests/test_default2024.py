@@ -160,3 +160,24 @@ def test_defense_share_of_gdp_matches_sipri_2024() -> None:
     assert share["USA"] == pytest.approx(0.034, rel=1e-9)
     for r, s in defense_shares_2024(ds).items():
         assert share[r] == pytest.approx(s, rel=1e-9), r
+
+
+def test_labour_income_is_the_published_share_of_gdp():
+    """Labour income of each region = its targets.csv labour_share (PWT 10.01 labsh 2019) x its
+    published 2024 GDP; the base tariffs' input costs come out of capital income, so labour's
+    share of factor income is at or a little above the published share."""
+    from cge.data.update import read_targets
+
+    ds = _data()
+    table = read_targets()
+    gdp = {r.region: r.value * 1e3 for r in table.itertuples()
+           if r.item == "gdp" and r.role == "target"}
+    rows = table[table["item"] == "labour_share"]
+    assert sorted(rows.region) == sorted(ds.region.values)
+    labour = ds.vfm.sel(factor="labour").sum("activity")
+    factor_income = ds.vfm.sum(["factor", "activity"])
+    for row in rows.itertuples():
+        income = float(labour.sel(region=row.region))
+        assert abs(income / gdp[row.region] - row.value) <= 1e-6, row.region
+        share = income / float(factor_income.sel(region=row.region))
+        assert row.value - 1e-12 <= share <= row.value + 0.01, row.region

@@ -12,7 +12,13 @@ import xarray as xr
 
 import cge
 from cge.data.benchmark import load_benchmark
-from cge.data.update import SERVICES, build_update2024, make_targets, read_targets
+from cge.data.update import (
+    SERVICES,
+    build_update2024,
+    make_targets,
+    read_targets,
+    set_labour_shares,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / "data" / "wiod_update2024"
@@ -79,6 +85,48 @@ def test_headline_figures(ds: xr.Dataset, table: pd.DataFrame) -> None:
     assert imports == pytest.approx(148_200, rel=0.01)
     share = float(from_jpn.sel(commodity="motor_vehicles")) / imports
     assert share == pytest.approx(52.3 / 148.2, rel=0.01)
+
+
+def test_labour_shares_are_the_published_ones(ds: xr.Dataset, table: pd.DataFrame) -> None:
+    """Each region's labour share of value added is its targets.csv ``labour_share`` row (PWT
+    10.01 labsh 2019; EU, ROW derived), in every activity, not the 2011 share of wiod2011."""
+    rows = table[table["item"] == "labour_share"]
+    assert sorted(rows.region) == sorted(ds.region.values)
+    assert set(rows.status) == {"published"} and set(rows.role) == {"target"}
+    labour, va = ds.vfm.sel(factor="labour"), ds.vfm.sum("factor")
+    base = load_benchmark(REPO / "data" / "wiod2011")
+    base_share = base.vfm.sel(factor="labour").sum("activity") / base.vfm.sum(["factor",
+                                                                                "activity"])
+    for row in rows.itertuples():
+        share = float(labour.sel(region=row.region).sum() / va.sel(region=row.region).sum())
+        assert abs(share - row.value) <= 1e-6, row.region
+        assert abs(float(base_share.sel(region=row.region)) - row.value) > 1e-3, row.region
+        by_activity = (labour / va).sel(region=row.region).values
+        np.testing.assert_allclose(by_activity[np.isfinite(by_activity)], row.value, rtol=1e-9)
+
+
+def test_set_labour_shares_keeps_value_added(ds: xr.Dataset) -> None:
+    """Non-uniform shares: one odds factor per region, value added of every activity kept."""
+    skew = ds.copy(deep=True)
+    vfm = skew.vfm.copy()
+    va = vfm.sum("factor")
+    ramp = xr.DataArray(np.linspace(0.05, 0.95, ds.sizes["activity"]), dims="activity",
+                        coords={"activity": ds.activity.values})
+    vfm.loc[{"factor": "labour"}] = va * ramp
+    vfm.loc[{"factor": "capital"}] = va * (1 - ramp)
+    skew["vfm"] = vfm
+    target = xr.DataArray([0.3, 0.8], dims="region", coords={"region": ["USA", "JPN"]})
+    out, factor = set_labour_shares(skew, target)
+    np.testing.assert_allclose(out.vfm.sum("factor"), va, rtol=1e-12)
+    assert float(out.vfm.min()) >= 0.0
+    lab = out.vfm.sel(factor="labour")
+    for reg, want in (("USA", 0.3), ("JPN", 0.8)):
+        got = float(lab.sel(region=reg).sum() / va.sel(region=reg).sum())
+        assert got == pytest.approx(want, rel=1e-12)
+        odds = (lab / (va - lab)).sel(region=reg) / (ramp / (1 - ramp))
+        np.testing.assert_allclose(odds, float(factor.sel(region=reg)), rtol=1e-9)
+    xr.testing.assert_identical(out.vfm.sel(region="EU"), skew.vfm.sel(region="EU"))
+    assert float(factor.sel(region="EU")) == 1.0
 
 
 REBUILD_RTOL = 1e-9   # numbers may differ in the last bits across BLAS states/machines

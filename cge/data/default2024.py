@@ -144,9 +144,10 @@ def _sources() -> dict[str, str]:
                "(set_defense_shares)")
     s["vdfd"] = s["vdfd"] + defense
     s["vifd"] = s["vifd"] + defense
-    s["vfm"] = (f"{struct}; {upd}; value added at 2024 GDP by region, labour shares of wiod2011 "
-                "(PWT 10.0, 2011); capital income lowered by the duty on each activity's "
-                f"intermediate imports ({tariffs})")
+    s["vfm"] = (f"{struct}; {upd}; value added at 2024 GDP by region, labour income = published "
+                "labour share x GDP (targets.csv labour_share: Penn World Table 10.01 labsh, "
+                "2019; EU and ROW GDP-weighted means of their countries); capital income "
+                f"lowered by the duty on each activity's intermediate imports ({tariffs})")
     s["vxmd"] = (f"{struct}; {upd}; US goods trade by partner, US services trade and US imports "
                  "of motor vehicles and parts from Japan held at 2024 published values; world "
                  "prices, unchanged by the base tariffs")

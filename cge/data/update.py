@@ -18,7 +18,16 @@ quality grade) and the split shares ``data/targets2024/autos_split_shares.csv``.
 2. **Prior for 2024.** Everything of region ``r`` (intermediate and final purchases, factor
    payments, taxes) is scaled by ``g_r`` = GDP 2024 target / GDP 2011 in the data; bilateral
    trade ``s → r`` by ``sqrt(g_s g_r)`` (an assumption: trade grows with the geometric mean of
-   the partners' nominal GDP growth). This prior no longer balances.
+   the partners' nominal GDP growth). This prior no longer balances. Then the **labour share**
+   (:func:`set_labour_shares`): the labour/capital split of value added of region ``r`` is set
+   to the published labour share ``S_r`` of ``targets.csv`` (``labour_share``: Penn World Table
+   10.01 ``labsh``, 2019, its last year; EU and ROW GDP-weighted means of their countries)
+   instead of the 2011 share of wiod2011 (PWT 10.0). The labour/capital ratio of every activity
+   of ``r`` is multiplied by one factor ``c_r`` chosen so that labour = ``S_r`` × value added of
+   ``r``; each activity's value added (so each region's GDP) is unchanged, capital stays
+   positive (no cap is needed) and the 2011 pattern across activities is kept in log-odds.
+   wiod2011 has one labour share per region in every activity, so every activity of ``r`` ends
+   with labour share ``S_r``.
 3. **Balancing** (:func:`cge.data.balance.balance`, minimum cross-entropy / generalized RAS):
    every account balances and these totals are held exactly: GDP of each region (= factor income
    here: the WIOD world table has no product-tax rows, net product taxes are inside value added,
@@ -26,8 +35,10 @@ quality grade) and the split shares ``data/targets2024/autos_split_shares.csv``.
    exports to and imports from JPN, EU, KOR, CHN, CAN, MEX and the world (sum of ``vxmd`` over
    the nine goods commodities); US services exports and imports (sum over ``services`` and
    ``public_admin``); US imports of motor vehicles and parts from Japan
-   (``vxmd[motor_vehicles, JPN, USA]``). Labour shares of each activity and the defense share of
-   government consumption (SIPRI 2011 burden, from wiod2011) are preserved by the method.
+   (``vxmd[motor_vehicles, JPN, USA]``); labour income of each region = ``S_r`` × its GDP target
+   (the ``labour_share`` rows). The labour share of each activity (so the one set in step 2) and
+   the defense share of government consumption (SIPRI 2011 burden, from wiod2011) are preserved
+   by the method.
 4. :func:`cge.data.benchmark.complete` (``vom``, direct tax, saving) and
    :func:`cge.data.benchmark.check_balance` (1e-9).
 5. The named region and commodity groups of ``data/targets2024/groups.toml`` (``goods``,
@@ -35,7 +46,8 @@ quality grade) and the split shares ``data/targets2024/autos_split_shares.csv``.
    ``other_transport`` is a good) go to ``ds.attrs["groups"]`` and ``dataset.toml``.
 
 Outputs in ``data/wiod_update2024/``: the benchmark (CSV + ``dataset.toml``),
-``imputations.csv`` (split shares, prior scale factors, closure; each with source and status),
+``imputations.csv`` (split shares, prior scale factors, labour-share factors, closure; each with
+source and status),
 ``targets_achieved.csv`` (every row of targets.csv with the value achieved), and
 ``balance_summary.csv`` / ``balance_largest_moves.csv`` (how far the balancing moved cells away
 from the prior). Building twice gives identical files.
@@ -71,6 +83,9 @@ SPLIT_NEW = "other_transport"
 #: Commodities counted as services in the US services trade targets (the rest are goods).
 SERVICES = ("public_admin", "services")
 BN = 1000.0  # US$ million per US$ bn
+#: ``targets.csv`` item of the published labour share of value added (GDP) by region.
+LABOUR_SHARE = "labour_share"
+LABOUR_SHARE_UNIT = "share of value added"
 TARGET_COLUMNS = ["item", "region", "partner", "value", "unit", "year", "source_url",
                   "quote_or_note", "quality", "status", "role"]
 
@@ -96,6 +111,13 @@ def read_targets(path: Path | None = None) -> pd.DataFrame:
                                                   - others)):
         if abs(get[key] - derived) > 1e-9 * abs(derived):
             raise DataError(f"{path}: {key} is {get[key]!r} but derives to {derived!r}")
+    shares = frame[frame["item"] == LABOUR_SHARE]
+    gdp_regions = set(frame.region[(frame["item"] == "gdp") & (frame.role == "target")])
+    if (not shares.value.between(0.0, 1.0, inclusive="neither").all()
+            or shares.region.duplicated().any() or not set(shares.region) <= gdp_regions
+            or ((shares.role == "target") & (shares.unit != LABOUR_SHARE_UNIT)).any()):
+        raise DataError(f"{path}: {LABOUR_SHARE} rows must be shares in (0, 1) ({LABOUR_SHARE_UNIT}"
+                        "), one per region with a GDP target")
     return frame
 
 
@@ -201,6 +223,59 @@ def scale_prior(ds: xr.Dataset, growth: xr.DataArray) -> xr.Dataset:
     return out
 
 
+def set_labour_shares(ds: xr.Dataset, share: xr.DataArray) -> tuple[xr.Dataset, xr.DataArray]:
+    """Labour share of value added of each region in ``share`` set to ``share[r]``.
+
+    In region ``r`` the labour/capital ratio of every activity is multiplied by one factor
+    ``c_r`` (found by bisection on ``log c_r``) so that ``sum_j labour[j, r] = share[r] *
+    sum_j va[j, r]``: activity ``j``'s labour share ``s_j`` becomes ``c s_j / (c s_j + 1 - s_j)``
+    and its value added ``va[j, r]`` is unchanged, so capital stays >= 0 without a cap (an
+    activity with no labour or no capital keeps it so). With one share in every activity of
+    ``r`` (as in wiod2011) every activity gets ``share[r]``. Regions not in ``share`` are kept.
+    Returns the new data set and ``c`` by region (1 where kept)."""
+    out = ds.copy(deep=True)
+    vfm = ds.vfm.transpose("factor", "activity", "region")
+    lab, cap = vfm.sel(factor="labour").values, vfm.sel(factor="capital").values   # (j, r)
+    va = lab + cap
+    regions = [str(r) for r in ds.region.values]
+    factor = np.ones(len(regions))
+    new_lab, new_cap = lab.copy(), cap.copy()
+    for k, reg in enumerate(regions):
+        if reg not in share.region.values:
+            continue
+        target = float(share.sel(region=reg))
+        v, s0 = va[:, k], np.divide(lab[:, k], va[:, k], out=np.zeros_like(va[:, k]),
+                                     where=va[:, k] > 0)
+        inner = (s0 > 0) & (s0 < 1)
+        fixed = float((v * s0)[~inner].sum())
+        total = float(v.sum())
+
+        def labour(log_c: float, v=v, s0=s0, inner=inner, fixed=fixed) -> float:
+            c = np.exp(log_c)
+            return fixed + float((v[inner] * c * s0[inner]
+                                  / (c * s0[inner] + 1.0 - s0[inner])).sum())
+
+        lo, hi = -50.0, 50.0
+        if not labour(lo) < target * total < labour(hi):
+            raise DataError(f"labour share {target} of {reg} cannot be reached by rescaling")
+        for _ in range(200):   # deterministic bisection to machine precision
+            mid = 0.5 * (lo + hi)
+            if labour(mid) < target * total:
+                lo = mid
+            else:
+                hi = mid
+        c = float(np.exp(0.5 * (lo + hi)))
+        factor[k] = c
+        new_lab[inner, k] = v[inner] * c * s0[inner] / (c * s0[inner] + 1.0 - s0[inner])
+        new_cap[:, k] = v - new_lab[:, k]
+    data = np.stack([new_lab if f == "labour" else (new_cap if f == "capital"
+                                                   else vfm.sel(factor=f).values)
+                     for f in [str(f) for f in vfm.factor.values]])
+    out["vfm"] = vfm.copy(data=data).transpose(*SCHEMA["vfm"].dims)
+    out["vfm"].attrs = dict(ds.vfm.attrs)
+    return out, xr.DataArray(factor, dims="region", coords={"region": ds.region.values})
+
+
 # --------------------------------------------------------------------------------------------
 # Step 3: targets
 # --------------------------------------------------------------------------------------------
@@ -209,6 +284,7 @@ def make_targets(ds: xr.Dataset, table: pd.DataFrame) -> list[tuple[int, Target]
     goods = [str(c) for c in ds.commodity.values if str(c) not in SERVICES]
     services = [c for c in SERVICES if c in ds.commodity.values]
     partners = [str(r) for r in ds.region.values if r != "USA"]
+    gdp = _gdp_targets(table)
     out: list[tuple[int, Target]] = []
     for idx, row in table[table.role == "target"].iterrows():
         value = float(row.value) * BN
@@ -216,6 +292,9 @@ def make_targets(ds: xr.Dataset, table: pd.DataFrame) -> list[tuple[int, Target]
         name = f"{row['item']} {row.region}" + (f"-{row.partner}" if row.partner else "")
         if row["item"] == "gdp":
             w = {"vfm": mask(ds, "vfm", region=row.region)}
+        elif row["item"] == LABOUR_SHARE:   # labour income = share x GDP target
+            w = {"vfm": mask(ds, "vfm", factor="labour", region=row.region)}
+            value = float(row.value) * gdp[row.region] * BN
         elif row["item"] == "us_goods_exports":
             w = {"vxmd": mask(ds, "vxmd", commodity=goods, exporter="USA", importer=p)}
         elif row["item"] == "us_goods_imports":
@@ -230,6 +309,19 @@ def make_targets(ds: xr.Dataset, table: pd.DataFrame) -> list[tuple[int, Target]
             raise DataError(f"targets.csv: no rule for target item {row['item']!r}")
         out.append((int(idx), Target(name, w, value)))
     return out
+
+
+def _gdp_targets(table: pd.DataFrame) -> dict[str, float]:
+    """GDP target by region (US$ bn) of ``targets.csv``."""
+    rows = table[(table["item"] == "gdp") & (table.role == "target")]
+    return {str(r.region): float(r.value) for r in rows.itertuples()}
+
+
+def _labour_share_targets(table: pd.DataFrame) -> xr.DataArray:
+    """Published labour share by region (``labour_share`` rows held as targets)."""
+    rows = table[(table["item"] == LABOUR_SHARE) & (table.role == "target")]
+    return xr.DataArray(rows.value.values.astype(float), dims="region",
+                        coords={"region": rows.region.values})
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,7 +345,10 @@ def build_update2024(out_dir: str | Path | None = None) -> xr.Dataset:
                               dims="region", coords={"region": base.region.values})
     gdp_2011 = split.vfm.sum(["factor", "activity"]) + tax_revenue(split)
     growth = gdp_target / gdp_2011
-    prior = scale_prior(split, growth)
+    labour_share = _labour_share_targets(table)
+    share_2011 = (split.vfm.sel(factor="labour").sum("activity")
+                  / split.vfm.sum(["factor", "activity"]))
+    prior, labour_factor = set_labour_shares(scale_prior(split, growth), labour_share)
 
     targets = make_targets(prior, table)
     res = balance(prior, [t for _, t in targets])
@@ -263,8 +358,8 @@ def build_update2024(out_dir: str | Path | None = None) -> xr.Dataset:
     check_balance(ds)
 
     achieved = _achieved(ds, table, targets)
-    imputations = _imputations(shares, growth, ds)
-    notes = _notes(ds, shares, growth, gdp_2011, res, achieved)
+    imputations = _imputations(shares, growth, ds, labour_factor, share_2011, table)
+    notes = _notes(ds, shares, growth, gdp_2011, res, achieved, share_2011, table)
     save_benchmark(ds, out, sources=_sources(), notes=notes)
     imputations.to_csv(out / "imputations.csv", index=False, float_format="%.17g")
     achieved.to_csv(out / "targets_achieved.csv", index=False, float_format="%.17g")
@@ -283,6 +378,8 @@ def _achieved(ds: xr.Dataset, table: pd.DataFrame,
     for idx, row in table.iterrows():
         held = idx in by_idx
         target_mn = float(row.value) * BN if row.unit == "US$ bn" else np.nan
+        if held and row["item"] == LABOUR_SHARE:   # labour income, US$ mn
+            target_mn = by_idx[idx].value
         if held:
             got = by_idx[idx].total(ds)
         elif row["item"] == "gdp_imf":
@@ -315,7 +412,9 @@ def _achieved(ds: xr.Dataset, table: pd.DataFrame,
     return frame
 
 
-def _imputations(shares: pd.DataFrame, growth: xr.DataArray, ds: xr.Dataset) -> pd.DataFrame:
+def _imputations(shares: pd.DataFrame, growth: xr.DataArray, ds: xr.Dataset,
+                 labour_factor: xr.DataArray, share_2011: xr.DataArray,
+                 table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for r in shares.itertuples():
         rows.append({"item": "motor_vehicles_share_of_transport_equipment", "region": r.region,
@@ -329,6 +428,24 @@ def _imputations(shares: pd.DataFrame, growth: xr.DataArray, ds: xr.Dataset) -> 
                      "source": "GDP 2024 target (targets.csv) / GDP 2011 in data/wiod2011; "
                                "scales the prior of the region's arrays (bilateral trade: "
                                "geometric mean of the partners' factors)",
+                     "status": "assumption"})
+    published = _labour_share_targets(table)
+    for reg in labour_factor.region.values:
+        reg = str(reg)
+        kept = reg not in published.region.values
+        new = float(share_2011.sel(region=reg)) if kept else float(published.sel(region=reg))
+        rows.append({"item": "labour_share", "region": reg, "value": new,
+                     "unit": "fraction of value added",
+                     "source": ("kept from wiod2011 (PWT 10.0, 2011)" if kept else
+                                "targets.csv labour_share (Penn World Table 10.01 labsh, 2019; "
+                                "EU and ROW: GDP-weighted means of their countries); wiod2011 "
+                                f"(PWT 10.0, 2011): {float(share_2011.sel(region=reg)):.4f}"),
+                     "status": "assumption" if kept else "published"})
+        rows.append({"item": "labour_capital_ratio_factor", "region": reg,
+                     "value": float(labour_factor.sel(region=reg)), "unit": "ratio",
+                     "source": "multiplies the labour/capital ratio of every activity of the "
+                               "region in the prior (set_labour_shares) so that its labour share "
+                               "is the published one; value added of each activity unchanged",
                      "status": "assumption"})
     fe = (ds.vdfd + ds.vifd).sum("commodity")
     gdp = ds.vfm.sum(["factor", "activity"])
@@ -371,7 +488,10 @@ def _sources() -> dict[str, str]:
            "to the targets of data/targets2024/targets.csv")
     s = {k: f"{base}; {split}; {bal}" for k in SCHEMA}
     s["vfm"] = (f"{base}; {split}; value added held at 2024 GDP by region "
-                "(targets.csv: gdp); labour shares of wiod2011 (PWT 10.0, 2011) preserved")
+                "(targets.csv: gdp); labour share of value added of each region set to the "
+                "published share of targets.csv (labour_share: Penn World Table 10.01 labsh, "
+                "2019; EU and ROW GDP-weighted means of their countries) in every activity, "
+                "capital the rest")
     s["vxmd"] = (f"{base}; {split}; {bal}; US goods trade by partner, US services trade and "
                  "US imports of motor vehicles and parts from Japan held at 2024 published values")
     s["vom"] = f"derived by complete() from the balanced rows ({base})"
@@ -387,7 +507,7 @@ def _sources() -> dict[str, str]:
 
 
 def _notes(ds: xr.Dataset, shares: pd.DataFrame, growth: xr.DataArray, gdp_2011: xr.DataArray,
-           res, achieved: pd.DataFrame) -> str:
+           res, achieved: pd.DataFrame, share_2011: xr.DataArray, table: pd.DataFrame) -> str:
     gdp = ds.vfm.sum(["factor", "activity"])
     per_region = "; ".join(
         f"{r}: GDP {float(gdp.sel(region=r)) / 1e3:,.1f} bn (2011: "
@@ -399,6 +519,14 @@ def _notes(ds: xr.Dataset, shares: pd.DataFrame, growth: xr.DataArray, gdp_2011:
                      f"{r.value_weighted_abs_rel_change:.1%}"
                      for r in res.summary.itertuples())
     held = achieved[achieved.held_fixed]
+    worst = float(np.abs(held.rel_gap).max())
+    # rounding-level gaps vary in the last bits with the BLAS state: no digits in the notes
+    gap = "below 1e-12" if worst < 1e-12 else f"{worst:.1e}"
+    lab = ds.vfm.sel(factor="labour").sum("activity") / ds.vfm.sum(["factor", "activity"])
+    labour = "; ".join(f"{r} {float(share_2011.sel(region=r)):.4f} -> "
+                       f"{float(lab.sel(region=r)):.4f}" for r in ds.region.values)
+    published = _labour_share_targets(table)
+    kept = [str(r) for r in ds.region.values if r not in published.region.values]
     lines = [
         "Built by cge/data/update.py (build_update2024) from data/wiod2011 (WIOD 2013 release, "
         "wiot_2011; structure: input-output coefficients, trade shares, final demand mix) and "
@@ -416,8 +544,9 @@ def _notes(ds: xr.Dataset, shares: pd.DataFrame, growth: xr.DataArray, gdp_2011:
         "(generalized RAS, cge/data/balance.py) holding exactly: GDP by region, US goods "
         "exports/imports by partner (JPN, EU, KOR, CHN, CAN, MEX) and in total, US services "
         "exports/imports (services + public_admin), US imports of motor vehicles and parts "
-        f"from Japan ({len(held)} targets; largest relative gap "
-        f"{float(np.abs(held.rel_gap).max()):.1e}; {res.iterations} Newton iterations).",
+        "from Japan, labour income by region (labour share x GDP) "
+        f"({len(held)} targets; largest relative gap {gap}; {res.iterations} Newton "
+        "iterations).",
         "GDP treatment: GDP in this format = factor income + indirect taxes; the WIOD world "
         "table is at basic prices with net product taxes inside value added, so value added "
         "is matched to published GDP at market prices. EU = the 26 WIOD members of today's EU "
@@ -426,10 +555,16 @@ def _notes(ds: xr.Dataset, shares: pd.DataFrame, growth: xr.DataArray, gdp_2011:
         "Trade valuation: vxmd is at basic prices, fob = cif; the goods targets are Census "
         "customs-basis values, services BEA; goods = the nine goods commodities, services = "
         "services + public_admin.",
-        "Kept from wiod2011 (not re-estimated for 2024): labour share by region (PWT 2011), the "
-        "defense share of government consumption (SIPRI 2011 burden), the commodity composition "
-        "of each account up to the balancing; government saving 0; no tariffs, product taxes, "
-        "margins or transfers.",
+        "Labour share of value added by region, wiod2011 (PWT 10.0, 2011) -> here: "
+        f"{labour} (targets.csv labour_share: Penn World Table 10.01 labsh 2019, its last year; "
+        "EU27 and ROW GDP-weighted means of their countries' labsh). Set in the prior by "
+        "multiplying the labour/capital ratio of every activity of a region by one factor "
+        "(imputations.csv), value added unchanged, and held by the balancing; one share in "
+        "every activity of a region, as in wiod2011"
+        + (f"; kept from wiod2011: {', '.join(kept)}." if kept else "."),
+        "Kept from wiod2011 (not re-estimated for 2024): the defense share of government "
+        "consumption (SIPRI 2011 burden), the commodity composition of each account up to the "
+        "balancing; government saving 0; no tariffs, product taxes, margins or transfers.",
         f"How far the balancing moved cells from the prior: {summ} "
         "(balance_summary.csv, balance_largest_moves.csv).",
         f"By region (US$): {per_region}.",
