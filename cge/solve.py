@@ -25,6 +25,11 @@ from cge.model import CGEModel
 #: and bound_push so the benchmark start is taken as it is: with the default mu_init = 0.1 the
 #: bound multipliers' complementarity is not yet converged at the benchmark point, while the
 #: replication gate asks for zero iterations. No scaling: equations are already relative.
+#: ``constr_mult_init_max = 0`` skips Ipopt's least-squares estimate of the initial constraint
+#: multipliers (one factorization of the KKT matrix per solve, which a square system does not
+#: need: its steps are fixed by the Jacobian alone). Measured: the same 140 iterations over the
+#: 46 library scenarios on the default data; the replication gate at 20 regions x 30 sectors
+#: 1.29 s -> 0.89 s.
 IPOPT_OPTIONS: dict[str, object] = {
     "tol": 1e-10,
     "constr_viol_tol": 1e-10,
@@ -37,6 +42,7 @@ IPOPT_OPTIONS: dict[str, object] = {
     "bound_frac": 1e-12,
     "mu_init": 1e-8,
     "hessian_approximation": "limited-memory",
+    "constr_mult_init_max": 0.0,
 }
 
 RESIDUAL_TOL = 1e-8
