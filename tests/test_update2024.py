@@ -26,7 +26,8 @@ TARGETS = REPO / "data" / "targets2024" / "targets.csv"
 SHARES = REPO / "data" / "targets2024" / "autos_split_shares.csv"
 
 #: GTAP defaults from calibration/elasticities/gtap.csv; motor_vehicles now = GTAP mvh
-#: (2.8/5.6/1.26) and other_transport = GTAP otn (4.3/8.6/1.26), recalled, to verify.
+#: (2.8/5.6/1.26) and other_transport = GTAP otn (4.3/8.6/1.26),
+#: verified in the GTAP v11c file.
 _GTAP = pd.read_csv(REPO / "calibration" / "elasticities" / "gtap.csv").set_index("commodity")
 ELASTICITIES = {col: {**{c: float(_GTAP.loc[c, col]) for c in _GTAP.index},
                       "motor_vehicles": mvh, "other_transport": otn}
