@@ -141,8 +141,10 @@ class ModelNLP:
     :mod:`cge.blocks.income`). Measured, 12 regions x 16 sectors: 1.8 s and 0.3 GB to build,
     0.58 million Hessian non-zeros in AMPL's structure (10.9 s, 2.2 GB and 34.5 million before
     tax revenue got its own variable). We call ``AmplInterface`` directly rather than
-    PyNumero's ``PyomoNLP`` because importing the latter imports ``scipy.stats`` (1.5 s, once
-    per process), which the solve path does not need.
+    PyNumero's ``PyomoNLP``: the solver needs only constraint values and the Jacobian's values
+    in a fixed structure, without PyomoNLP's block-matrix and sparse-matrix wrappers.
+    (Importing cyipopt imports scipy, and Pyomo's import hook then imports ``scipy.stats``: a
+    one-time cost of about 1.4 s per process that ``make bench`` reports in its own column.)
 
     Units: every equation is written relative to its benchmark size, so residuals are relative.
     """
