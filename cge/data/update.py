@@ -7,7 +7,8 @@ quality grade) and the split shares ``data/targets2024/autos_split_shares.csv``.
 1. **Autos split.** WIOD's ``motor_vehicles`` (c15, all transport equipment) becomes
    ``motor_vehicles`` (motor vehicles and parts) and ``other_transport`` (aircraft, ships, rail,
    ...), with one share ``a_r`` of motor vehicles in the transport equipment made in region ``r``
-   (``autos_split_shares.csv``; assumptions with the evidence found). The **activity column**
+   (``autos_split_shares.csv``: C29 / (C29 + C30) of gross output, WIOD 2016 release, 2011;
+   RoW 2014). The **activity column**
    (intermediate inputs, factor payments, output tax) of ``r`` is split ``a_r : 1 - a_r``; the
    **commodity row** of goods made in ``r`` (domestic intermediate and final purchases, exports
    ``vxmd[., r, .]`` and export taxes/tariffs on them) is split with the same ``a_r``; imported
@@ -483,7 +484,8 @@ def _sources() -> dict[str, str]:
     base = ("structure from data/wiod2011 (WIOD 2013 release, wiot_2011, Timmer et al. 2015; "
             "see data/SOURCES.md)")
     split = ("transport equipment split into motor_vehicles and other_transport with the shares "
-             "of data/targets2024/autos_split_shares.csv (assumptions)")
+             "of data/targets2024/autos_split_shares.csv (WIOD 2016 release, C29/(C29+C30) of "
+             "gross output, 2011)")
     bal = ("levels scaled to 2024 and balanced by minimum cross-entropy (cge/data/balance.py) "
            "to the targets of data/targets2024/targets.csv")
     s = {k: f"{base}; {split}; {bal}" for k in SCHEMA}
@@ -513,7 +515,7 @@ def _notes(ds: xr.Dataset, shares: pd.DataFrame, growth: xr.DataArray, gdp_2011:
         f"{r}: GDP {float(gdp.sel(region=r)) / 1e3:,.1f} bn (2011: "
         f"{float(gdp_2011.sel(region=r)) / 1e3:,.1f} bn, factor {float(growth.sel(region=r)):.3f})"
         for r in ds.region.values)
-    sh = ", ".join(f"{r.region} {r.motor_vehicles_share:.2f}" for r in shares.itertuples())
+    sh = ", ".join(f"{r.region} {r.motor_vehicles_share:.3f}" for r in shares.itertuples())
     summ = "; ".join(f"{r.array}: max {r.max_abs_rel_change:.1%}, mean "
                      f"{r.mean_abs_rel_change:.1%}, value-weighted "
                      f"{r.value_weighted_abs_rel_change:.1%}"
@@ -535,7 +537,8 @@ def _notes(ds: xr.Dataset, shares: pd.DataFrame, growth: xr.DataArray, gdp_2011:
         "Autos split: WIOD c15 (all transport equipment) split into motor_vehicles (vehicles and "
         "parts) and other_transport (aircraft, ships, rail, other) with a motor-vehicle share of "
         f"the transport equipment made in each region ({sh}; "
-        "data/targets2024/autos_split_shares.csv, all assumptions). Activity columns and "
+        "data/targets2024/autos_split_shares.csv: C29 / (C29 + C30) of gross output in the WIOD "
+        "2016 release, 2011; WIOD RoW 2014). Activity columns and "
         "commodity rows split proportionally (imports with the import-weighted share), then "
         "rebalanced with the targets; US imports of vehicles and parts from Japan held at the "
         "published 52.3 bn.",
