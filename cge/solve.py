@@ -8,6 +8,7 @@ looks valid: the previous point is restored and the diagnostics say what was tri
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -237,6 +238,20 @@ def model_nlp(model: CGEModel) -> ModelNLP:
     return model._nlp
 
 
+@contextmanager
+def _evaluation_errors_to_ipopt():
+    """A point where the equations cannot be evaluated (AMPL reports a domain error, e.g. a
+    negative base of a fractional power at a trial point) is an *evaluation error* for Ipopt,
+    which then shortens the step; any other exception would abort the solve attempt."""
+    import cyipopt
+    from pyomo.contrib.pynumero.exceptions import PyNumeroEvaluationError
+
+    try:
+        yield
+    except PyNumeroEvaluationError as exc:
+        raise cyipopt.CyIpoptEvaluationError(str(exc)) from exc
+
+
 class _Callbacks:
     """Ipopt's callbacks on the persistent NLP: objective, constraints and their Jacobian.
 
@@ -260,13 +275,15 @@ class _Callbacks:
         return self.zero
 
     def constraints(self, x):
-        return self.pnlp.constraint_values(x)
+        with _evaluation_errors_to_ipopt():
+            return self.pnlp.constraint_values(x)
 
     def jacobianstructure(self):
         return self.pnlp.jacobian_structure
 
     def jacobian(self, x):
-        return self.pnlp.jacobian_values(x)
+        with _evaluation_errors_to_ipopt():
+            return self.pnlp.jacobian_values(x)
 
     def intermediate(self, alg_mod, iter_count, *args):
         self.iters[0] = int(iter_count)

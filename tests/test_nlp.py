@@ -74,3 +74,23 @@ def test_nlp_jacobian_equals_finite_differences():
         fd = (pnlp.residuals(up) - pnlp.residuals(dn)) / (2 * h)
         err = np.max(np.abs(fd - jac[:, j]))
         assert err <= 1e-6 * max(1.0, np.max(np.abs(jac[:, j]))), pnlp.vars[j].name
+
+
+def test_evaluation_error_is_reported_to_ipopt_as_such():
+    """At a point where AMPL cannot evaluate the equations (a negative price under a fractional
+    power) the callbacks raise cyipopt's evaluation error, so Ipopt shortens the step instead of
+    abandoning the attempt."""
+    import cyipopt
+
+    from cge.solve import _Callbacks
+
+    model = build_model(calibrated("random", 3, 3, 4), ModelOptions())
+    pnlp = model_nlp(model)
+    x, _, _ = pnlp.current()
+    callbacks = _Callbacks(pnlp, [0])
+    assert np.all(np.isfinite(callbacks.constraints(x)))
+    x[next(k for k, v in enumerate(pnlp.vars) if v.name.startswith("pd["))] = -0.5
+    with pytest.raises(cyipopt.CyIpoptEvaluationError):
+        callbacks.constraints(x)
+    with pytest.raises(cyipopt.CyIpoptEvaluationError):
+        callbacks.jacobian(x)
