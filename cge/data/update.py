@@ -341,8 +341,8 @@ def build_update2024(out_dir: str | Path | None = None) -> xr.Dataset:
     split = split_commodity(base, share)
     check_balance(split)
 
-    gdp_rows = table[(table["item"] == "gdp") & (table.role == "target")].set_index("region")
-    gdp_target = xr.DataArray(gdp_rows.value.loc[list(base.region.values)].values * BN,
+    gdp = _gdp_targets(table)
+    gdp_target = xr.DataArray([gdp[str(r)] * BN for r in base.region.values],
                               dims="region", coords={"region": base.region.values})
     gdp_2011 = split.vfm.sum(["factor", "activity"]) + tax_revenue(split)
     growth = gdp_target / gdp_2011
@@ -359,8 +359,8 @@ def build_update2024(out_dir: str | Path | None = None) -> xr.Dataset:
     check_balance(ds)
 
     achieved = _achieved(ds, table, targets)
-    imputations = _imputations(shares, growth, ds, labour_factor, share_2011, table)
-    notes = _notes(ds, shares, growth, gdp_2011, res, achieved, share_2011, table)
+    imputations = _imputations(shares, growth, ds, labour_factor, share_2011, labour_share)
+    notes = _notes(ds, shares, growth, gdp_2011, res, achieved, share_2011, labour_share)
     save_benchmark(ds, out, sources=_sources(), notes=notes)
     imputations.to_csv(out / "imputations.csv", index=False, float_format="%.17g")
     achieved.to_csv(out / "targets_achieved.csv", index=False, float_format="%.17g")
@@ -415,7 +415,7 @@ def _achieved(ds: xr.Dataset, table: pd.DataFrame,
 
 def _imputations(shares: pd.DataFrame, growth: xr.DataArray, ds: xr.Dataset,
                  labour_factor: xr.DataArray, share_2011: xr.DataArray,
-                 table: pd.DataFrame) -> pd.DataFrame:
+                 published: xr.DataArray) -> pd.DataFrame:
     rows = []
     for r in shares.itertuples():
         rows.append({"item": "motor_vehicles_share_of_transport_equipment", "region": r.region,
@@ -430,7 +430,6 @@ def _imputations(shares: pd.DataFrame, growth: xr.DataArray, ds: xr.Dataset,
                                "scales the prior of the region's arrays (bilateral trade: "
                                "geometric mean of the partners' factors)",
                      "status": "assumption"})
-    published = _labour_share_targets(table)
     for reg in labour_factor.region.values:
         reg = str(reg)
         kept = reg not in published.region.values
@@ -509,7 +508,8 @@ def _sources() -> dict[str, str]:
 
 
 def _notes(ds: xr.Dataset, shares: pd.DataFrame, growth: xr.DataArray, gdp_2011: xr.DataArray,
-           res, achieved: pd.DataFrame, share_2011: xr.DataArray, table: pd.DataFrame) -> str:
+           res, achieved: pd.DataFrame, share_2011: xr.DataArray,
+           published: xr.DataArray) -> str:
     gdp = ds.vfm.sum(["factor", "activity"])
     per_region = "; ".join(
         f"{r}: GDP {float(gdp.sel(region=r)) / 1e3:,.1f} bn (2011: "
@@ -527,7 +527,6 @@ def _notes(ds: xr.Dataset, shares: pd.DataFrame, growth: xr.DataArray, gdp_2011:
     lab = ds.vfm.sel(factor="labour").sum("activity") / ds.vfm.sum(["factor", "activity"])
     labour = "; ".join(f"{r} {float(share_2011.sel(region=r)):.4f} -> "
                        f"{float(lab.sel(region=r)):.4f}" for r in ds.region.values)
-    published = _labour_share_targets(table)
     kept = [str(r) for r in ds.region.values if r not in published.region.values]
     lines = [
         "Built by cge/data/update.py (build_update2024) from data/wiod2011 (WIOD 2013 release, "
