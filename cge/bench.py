@@ -37,7 +37,7 @@ def bare_newton(model, tol: float = 1e-10, max_iter: int = 50) -> tuple[float, i
     from cge.solve import model_nlp
 
     pnlp = model_nlp(model)
-    x, _, _ = pnlp.current()
+    x = pnlp.point()
     free = np.array([not v.fixed for v in pnlp.vars])
     cols = np.flatnonzero(free)
     t0 = time.perf_counter()
@@ -113,7 +113,7 @@ def measure(size: str) -> dict:
     model.reset()
     apply_scenario(model, first)
     t_newton, newton_iters = bare_newton(model)
-    jac = pnlp.jacobian(pnlp.current()[0])
+    jac = pnlp.jacobian(pnlp.point())
     return {
         "size": size, "import": t_import, "vars": pnlp.n_free, "nnz": int(jac.nnz),
         "build": t_build, "stages": stages,

@@ -198,9 +198,13 @@ class ModelNLP:
         self.asl.struct_jac_g(rows, cols)
         self.jacobian_structure = (rows - 1, cols - 1)      # AMPL counts from 1
 
+    def point(self) -> np.ndarray:
+        """The Pyomo model's current values, in the NLP's order."""
+        return np.array([v.value for v in self.vars], dtype=float)
+
     def current(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(x0, lb, ub) from the Pyomo model's current values and fixed flags."""
-        x0 = np.array([v.value for v in self.vars], dtype=float)
+        x0 = self.point()
         fixed = np.array([v.fixed for v in self.vars])
         lb = np.where(fixed, x0, self.lb0)
         ub = np.where(fixed, x0, self.ub0)
@@ -378,8 +382,7 @@ def nlp_residual(model: CGEModel) -> tuple[float, str]:
     """Largest absolute residual at the model's current point and its equation, evaluated by
     the NLP (compiled AMPL code; :func:`residuals` walks the Pyomo expressions instead)."""
     pnlp = model_nlp(model)
-    x0, _, _ = pnlp.current()
-    g = np.abs(pnlp.residuals(x0))
+    g = np.abs(pnlp.residuals(pnlp.point()))
     if not len(g):
         return 0.0, ""
     if not np.all(np.isfinite(g)):
