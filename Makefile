@@ -8,21 +8,27 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# PyNumero's compiled ASL interface lives inside the venv, not in ~/.pyomo.
-export PYOMO_CONFIG_DIR := $(CURDIR)/$(VENV)/pyomo
-ASL_LIB := $(PYOMO_CONFIG_DIR)/lib/libpynumero_ASL.so
+# PyNumero's compiled ASL interface: built inside the venv, copied into the package
+# (cge/_solver/, not committed) where cge.asl finds it from any Python, no variable needed.
+ASL_LIB := cge/_solver/libpynumero_ASL.so
 
-.PHONY: setup test test-all counterfactual report data bench lint clean
+.PHONY: system-packages setup test test-all counterfactual report data bench lint clean
+
+# System packages, checked at every run (about 10 ms when all are there): apt-get as root, else
+# `sudo -n apt-get`, else stop with one line giving the command (scripts/system_packages.sh).
+system-packages:
+	@bash scripts/system_packages.sh
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
-$(ASL_LIB): | $(STAMP)
-	@PY=$(PY) bash scripts/build_pynumero.sh
+$(ASL_LIB): | system-packages $(STAMP)
+	@PY=$(PY) PYOMO_CONFIG_DIR=$(CURDIR)/$(VENV)/pyomo bash scripts/build_pynumero.sh
+	@mkdir -p $(@D) && cp $(VENV)/pyomo/lib/libpynumero_ASL.so $@
 
-setup: $(STAMP) $(ASL_LIB)
+setup: system-packages $(STAMP) $(ASL_LIB)
 	@$(PY) -m cge check-solver
 
 test: setup
@@ -50,4 +56,4 @@ lint: setup
 	$(VENV)/bin/ruff check cge tests calibration
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info cge/_solver

@@ -63,7 +63,9 @@ def _import_stack() -> float:
     than in the build time."""
     t = time.perf_counter()
     import cyipopt  # noqa: F401
-    from pyomo.contrib.pynumero.asl import AmplInterface  # noqa: F401
+    from cge.asl import amplinterface_class
+
+    amplinterface_class()
     from pyomo.repn.plugins.nl_writer import NLWriter  # noqa: F401
 
     import cge  # noqa: F401

@@ -91,25 +91,23 @@ def check_solver() -> str:
     except ImportError as exc:  # pragma: no cover - environment
         raise SolverUnavailable("cyipopt is not installed: pip install "
                                 "cyipopt-wheels==1.7.0.dev0 (run `make setup`)") from exc
-    from pyomo.contrib.pynumero.asl import AmplInterface
+    from cge.asl import amplinterface_class, preserved_fp_environment
 
-    if not AmplInterface.available():
-        raise SolverUnavailable(
-            "PyNumero's ASL library (libpynumero_ASL.so) is missing: run `make setup`, which "
-            "builds it (needs apt packages libamplsolver-dev cmake pkg-config g++), and make "
-            "sure PYOMO_CONFIG_DIR points at .venv/pyomo")
+    ampl = amplinterface_class()          # raises SolverUnavailable with the advice
     from pyomo.environ import ConcreteModel, Constraint, Objective, Var
 
     m = ConcreteModel()
     m.x = Var(initialize=1.0)
     m.c = Constraint(expr=m.x ** 3 == 8.0)
     m.o = Objective(expr=0.0)
-    SolverFactory("cyipopt").solve(m, options={"print_level": 0, "sb": "yes"})
+    with preserved_fp_environment():
+        SolverFactory("cyipopt").solve(m, options={"print_level": 0, "sb": "yes"})
     if abs(value(m.x) - 2.0) > 1e-8:
         raise SolverUnavailable(f"Ipopt returned x = {value(m.x)} for x^3 = 8")
     import cyipopt as cy
 
-    return f"Ipopt via cyipopt {getattr(cy, '__version__', '?')} and PyNumero: OK"
+    return (f"Ipopt via cyipopt {getattr(cy, '__version__', '?')} and PyNumero: OK "
+            f"(ASL library {ampl.libname})")
 
 
 def residuals(model: CGEModel) -> tuple[float, str]:
@@ -152,8 +150,9 @@ class ModelNLP:
 
     def __init__(self, model: CGEModel):
         from pyomo.common.tempfiles import TempfileManager
-        from pyomo.contrib.pynumero.asl import AmplInterface
         from pyomo.repn.plugins.nl_writer import NLWriter
+
+        from cge.asl import open_nl
 
         fixed = [v for v in model.all_vars if v.fixed]
         saved = [(v.lb, v.ub, v.value) for v in fixed]
@@ -168,7 +167,7 @@ class ModelNLP:
                 with open(path, "w", newline="") as stream:
                     info = NLWriter().write(model.m, stream, linear_presolve=False,
                                             scale_model=False, skip_trivial_constraints=False)
-                self.asl = AmplInterface(path)
+                self.asl = open_nl(path)
         finally:
             for v, (lb, ub, val) in zip(fixed, saved, strict=True):
                 v.setlb(lb)

@@ -1,19 +1,16 @@
 """Shared fixtures of the model tests: cached calibrations, model factories, value helpers.
 
-PyNumero's compiled ASL library lives inside the project virtualenv, so ``PYOMO_CONFIG_DIR`` is
-pointed there before Pyomo is imported (unless the caller already set it).
+PyNumero's compiled ASL library is found by :mod:`cge.asl` without any environment variable.
 """
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-os.environ.setdefault("PYOMO_CONFIG_DIR", str(ROOT / ".venv" / "pyomo"))
+import pytest
 
-import pytest  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 #: Elasticities used for hand-made and random data (the same σ for every commodity).
 ELASTICITIES = {"esubd": 2.0, "esubm": 4.0, "esubva": 1.0}
