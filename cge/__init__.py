@@ -4,23 +4,38 @@ Data flow: ``cge.data`` (benchmark SAM) → ``cge.calibrate`` (share parameters)
 (Pyomo blocks in ``cge.blocks``, closures in ``cge.closures``) → ``cge.solve`` (Ipopt) →
 ``cge.results`` / ``cge.welfare`` (xarray). Scenarios: ``cge.scenario`` (TOML) and
 ``cge.shocks``. The API in one place: ``cge.api``.
+
+The names below are imported on first use (PEP 562), so ``import cge.data.benchmark``, a Dask
+worker or ``cge --version`` do not pay for Pyomo, the solver and the report.
 """
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-from cge.api import Session, check_benchmark, compare, load_data, write_netcdf  # noqa: E402
-from cge.calibrate import calibrate, load_elasticities  # noqa: E402
-from cge.model import build_model  # noqa: E402
-from cge.options import ModelOptions  # noqa: E402
-from cge.report import write_report  # noqa: E402
-from cge.results import extract_results  # noqa: E402
-from cge.runner import run_scenarios  # noqa: E402
-from cge.scenario import load_scenario, parse_scenario  # noqa: E402
-from cge.shocks import apply_scenario  # noqa: E402
-from cge.solve import solve  # noqa: E402
+#: public name -> the module that defines it
+_EXPORTS = {
+    "Session": "cge.api", "check_benchmark": "cge.api", "compare": "cge.api",
+    "load_data": "cge.api", "write_netcdf": "cge.api",
+    "calibrate": "cge.calibrate", "load_elasticities": "cge.calibrate",
+    "build_model": "cge.model", "ModelOptions": "cge.options",
+    "write_report": "cge.report", "extract_results": "cge.results",
+    "run_scenarios": "cge.runner", "load_scenario": "cge.scenario",
+    "parse_scenario": "cge.scenario", "apply_scenario": "cge.shocks", "solve": "cge.solve",
+}
 
-__all__ = [
-    "ModelOptions", "Session", "apply_scenario", "build_model", "calibrate", "check_benchmark",
-    "compare", "extract_results", "load_data", "load_elasticities", "load_scenario",
-    "parse_scenario", "run_scenarios", "solve", "write_netcdf", "write_report",
-]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cge' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

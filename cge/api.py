@@ -20,11 +20,18 @@ from pathlib import Path
 import xarray as xr
 
 from cge.calibrate import calibrate
-from cge.data.benchmark import load_benchmark
+from cge.data.benchmark import DataError, load_benchmark
 from cge.model import CGEModel, build_model
 from cge.options import ModelOptions, OptionsError
 from cge.results import extract_results
-from cge.scenario import ClosureError, Scenario, Sets, load_scenario, parse_scenario
+from cge.scenario import (
+    ClosureError,
+    Scenario,
+    ScenarioError,
+    Sets,
+    load_scenario,
+    parse_scenario,
+)
 from cge.shocks import apply_scenario
 from cge.solve import RESIDUAL_TOL, Diagnostics, SolveError, nlp_residual, solve
 from cge.welfare import COMPONENTS, decompose_ev
@@ -54,7 +61,12 @@ def _data_path(name_or_path: str | Path) -> Path:
 
 def load_data(name_or_path: str | Path = DEFAULT_DATA) -> xr.Dataset:
     """A benchmark by name (a folder of ``data/``) or path; balance-checked on load."""
-    return load_benchmark(_data_path(name_or_path))
+    path = _data_path(name_or_path)
+    if not path.exists():
+        known = sorted(p.parent.name for p in DATA_DIR.glob("*/dataset.toml"))
+        raise DataError(f"data set {str(name_or_path)!r} not found: neither a folder of "
+                        f"{DATA_DIR} ({', '.join(known)}) nor an existing path")
+    return load_benchmark(path)
 
 
 def data_elasticities(data: str | Path | xr.Dataset) -> str:
@@ -83,6 +95,35 @@ def data_elasticities(data: str | Path | xr.Dataset) -> str:
     return FALLBACK_ELASTICITIES
 
 
+#: Largest scenario file accepted (the library's largest is about 10 kB).
+MAX_SCENARIO_BYTES = 1_000_000
+
+
+def scenario_path(source: str | Path) -> Path:
+    """The scenario file for a path or a library name (a file ``scenarios/<name>.toml``).
+
+    An existing path is used as it is; otherwise a bare name is looked up in ``scenarios/``.
+    Neither, or not a regular file (a folder, a device, a pipe) or larger than
+    :data:`MAX_SCENARIO_BYTES`: :class:`~cge.scenario.ScenarioError`."""
+    path = Path(source)
+    if path.exists():
+        if not path.is_file():
+            raise ScenarioError(str(path), None, "not a regular file (a scenario is a .toml "
+                                "file)")
+        size = path.stat().st_size
+        if size > MAX_SCENARIO_BYTES:
+            raise ScenarioError(str(path), None, f"file of {size:,} bytes; a scenario file "
+                                f"is at most {MAX_SCENARIO_BYTES:,} bytes")
+        return path
+    name = str(source)
+    if "/" not in name and not name.endswith(".toml") and (SCENARIO_DIR / f"{name}.toml").is_file():
+        return SCENARIO_DIR / f"{name}.toml"
+    hint = ("this looks like TOML text, not a file: save it in a .toml file (in Python: "
+            "Session.run(toml=...))" if ("=" in name or "\n" in name)
+            else "`python -m cge list` shows the library")
+    raise ScenarioError(name[:80], None, f"no such scenario file or library name ({hint})")
+
+
 class Session:
     """One data set + elasticities, calibrated once, with a model per closure configuration."""
 
@@ -109,21 +150,24 @@ class Session:
             self._models[key] = model
         return self._models[key]
 
-    def scenario(self, source: str | Path | Scenario) -> Scenario:
-        """A validated scenario from a path, TOML text or an existing Scenario.
+    def scenario(self, source: str | Path | Scenario | None = None, *,
+                 toml: str | None = None) -> Scenario:
+        """A validated scenario from a file, a library name, TOML text or a Scenario.
 
-        Its ``[closure]`` is checked against the session's options here (a contradiction
-        raises :class:`~cge.scenario.ClosureError`, which names the file)."""
-        if isinstance(source, Scenario):
+        ``source`` is a path (``str`` or ``Path``) to a TOML file, always read as a file, or the
+        name of a file in ``scenarios/`` (``"jpn_deal_15"``); TOML *text* is passed as
+        ``toml="..."`` and never taken for a path. Exactly one of the two. Its ``[closure]`` is
+        checked against the session's options here (a contradiction raises
+        :class:`~cge.scenario.ClosureError`, which names the file)."""
+        if (source is None) == (toml is None):
+            raise TypeError("give a scenario file or name as `source`, or TOML text as "
+                            "`toml=` (exactly one)")
+        if toml is not None:
+            scen = parse_scenario(str(toml), self.sets)
+        elif isinstance(source, Scenario):
             scen = source
         else:
-            path = (Path(source) if not str(source).lstrip().startswith(("name", "#", "["))
-                    else None)
-            if (path is not None and not path.exists()
-                    and (SCENARIO_DIR / f"{source}.toml").exists()):
-                path = SCENARIO_DIR / f"{source}.toml"
-            scen = (load_scenario(path, self.sets) if path is not None
-                    else parse_scenario(str(source), self.sets))
+            scen = load_scenario(scenario_path(source), self.sets)
         self.options_for(scen)
         return scen
 
@@ -145,11 +189,12 @@ class Session:
             raise ClosureError(scen.source, "closure", f"{exc} (closure of this scenario: "
                                f"{dict(scen.closure)})") from None
 
-    def validate(self, source: str | Path | Scenario) -> Scenario:
+    def validate(self, source: str | Path | Scenario | None = None, *,
+                 toml: str | None = None) -> Scenario:
         """Check a scenario completely without solving: parse it, build (or reuse) the model
         of its closure and apply its shocks (rates that would reach -100 %, transfers larger
         than the payer's income, ...), then put the model back at the benchmark."""
-        scen = self.scenario(source)
+        scen = self.scenario(source, toml=toml)
         model = self._model_for(scen)
         try:
             model.restore(model._benchmark)
@@ -158,14 +203,17 @@ class Session:
             model.restore(model._benchmark)
         return scen
 
-    def run(self, source: str | Path | Scenario, *, decompose: bool = False) -> xr.Dataset:
+    def run(self, source: str | Path | Scenario | None = None, *, toml: str | None = None,
+            decompose: bool = False) -> xr.Dataset:
         """Solve one scenario (warm-started from the benchmark) and return its results.
+
+        ``source`` / ``toml`` as in :meth:`scenario`: a file or library name, or TOML text.
 
         A :class:`~cge.solve.SolveError` names the scenario and says what was tried.
         With ``decompose``, the results also hold ``EV_decomposition`` (component, region):
         the EV split into allocative, terms-of-trade, transfer, endowment, defense and other
         effects (:func:`cge.welfare.decompose_ev`; regional-household institutions only)."""
-        scen = self.scenario(source)
+        scen = self.scenario(source, toml=toml)
         model = self._model_for(scen)
         model.restore(model._benchmark)
         try:

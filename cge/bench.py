@@ -63,6 +63,7 @@ def _import_stack() -> float:
     than in the build time."""
     t = time.perf_counter()
     import cyipopt  # noqa: F401
+
     from cge.asl import amplinterface_class
 
     amplinterface_class()

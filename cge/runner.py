@@ -1,14 +1,22 @@
-"""Run a list of scenario files on one data set, save results, print the comparison table."""
+"""Run a list of scenario files on one data set: solve, write the run (NetCDF + PDF) into its
+folder without touching earlier runs, print the comparison table."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
 import xarray as xr
 
-from cge.api import REPORTS_DIR, SCENARIO_DIR, Session, compare, write_netcdf
+from cge.api import REPORTS_DIR, SCENARIO_DIR, Session, compare, scenario_path, write_netcdf
+from cge.progress import Progress, Silent
 from cge.scenario import ScenarioError
+from cge.solve import SolveError
 
 #: The standard scenarios of ``make counterfactual``, in report order: the 2025 US tariffs on
 #: Japan with and without retaliation and the deal, cost-sharing and defense, the package deal,
@@ -31,6 +39,10 @@ STANDARD_SCENARIOS = (
 )
 
 
+class OutputError(OSError):
+    """The output folder cannot be created or written (checked before anything is solved)."""
+
+
 def library() -> list[str]:
     """Every scenario file in ``scenarios/``, the benchmark first."""
     names = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
@@ -38,61 +50,145 @@ def library() -> list[str]:
 
 
 def resolve_paths(names: list[str] | tuple[str, ...]) -> list[Path]:
-    """Scenario names (files in ``scenarios/``) or paths → existing paths; unknown → error."""
+    """Scenario names (files in ``scenarios/``) or paths → existing paths; ``["all"]`` is the
+    whole library. Unknown → :class:`~cge.scenario.ScenarioError` listing the library."""
     if list(names) == ["all"]:
         names = library()
-    paths = []
-    for name in names:
-        path = Path(name)
-        if not path.exists():
-            path = SCENARIO_DIR / f"{name}.toml"
-        if not path.exists():
-            known = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
-            raise FileNotFoundError(f"scenario {name!r} not found; known: {known}")
-        paths.append(path)
-    return paths
+    return [scenario_path(name) for name in names]
+
+
+def run_folder(names: list[str] | tuple[str, ...]) -> Path:
+    """Where a run of ``names`` writes when no ``--out`` is given.
+
+    The standard set (``make counterfactual``) owns ``reports/``; any other selection writes to
+    ``reports/runs/<run>/``, ``<run>`` being the scenario name, or the names joined by ``+``
+    (shortened, with a hash of the full list, when long), so runs never overwrite the standard
+    report or each other."""
+    if tuple(names) == STANDARD_SCENARIOS:
+        return REPORTS_DIR
+    stems = [Path(str(n)).stem for n in names]
+    run = "+".join(stems)
+    if len(run) > 60 or not re.fullmatch(r"[A-Za-z0-9_.+-]+", run):
+        digest = hashlib.sha256("\0".join(map(str, names)).encode("utf-8")).hexdigest()[:8]
+        head = re.sub(r"[^A-Za-z0-9_-]", "_", stems[0])[:40] if stems else "run"
+        run = f"{head}+{len(stems) - 1}_more-{digest}" if len(stems) > 1 else f"{head}-{digest}"
+    return REPORTS_DIR / "runs" / run
+
+
+def _staging(out_dir: Path) -> Path:
+    """A fresh staging folder inside ``out_dir`` (same file system: moves are renames); raises
+    :class:`OutputError` when ``out_dir`` cannot be created or written."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+        probe = stage / "probe"
+        probe.write_bytes(b"x")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"output folder {out_dir} is not writable "
+                          f"({exc.strerror or exc}); choose another with --out") from None
+    return stage
+
+
+def _publish(stage: Path, out_dir: Path) -> None:
+    """Move a complete run from ``stage`` into ``out_dir``: the NetCDF files and the report
+    replace their earlier versions (``results/`` as a whole, so it always matches
+    ``counterfactual.nc``); files are made readable by others (0644, folders 0755)."""
+    for path in sorted(stage.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    old = None
+    if (stage / "results").is_dir():
+        if (out_dir / "results").exists():
+            old = stage / "results.old"
+            os.replace(out_dir / "results", old)
+        os.replace(stage / "results", out_dir / "results")
+    for path in sorted(stage.iterdir()):
+        if path.is_file():
+            os.replace(path, out_dir / path.name)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
                   data: str = "default2024", elasticities: str | None = None,
-                  out_dir: Path = REPORTS_DIR, echo: bool = True,
-                  decompose: bool = True) -> xr.Dataset:
-    """Solve each scenario, write ``<out_dir>/results/<name>.nc`` and
-    ``<out_dir>/counterfactual.nc`` (all scenarios stacked), print the table, return the stack.
+                  out_dir: Path | None = None, echo: bool = True, decompose: bool = True,
+                  progress: Progress | None = None) -> xr.Dataset:
+    """Solve each scenario and write the run into ``out_dir`` (default :func:`run_folder`):
+    ``results/<name>.nc``, ``counterfactual.nc`` (all scenarios stacked) and
+    ``counterfactual.pdf``; print the table (``echo``); return the stack.
 
-    All scenarios are parsed, validated (closures, shocks applied to the model) and solved
-    before anything is written: a bad scenario or a failed solve raises and leaves every earlier
-    output file as it was. Each file is written atomically.
+    The output folder is checked for writing before anything is solved. All scenarios are
+    parsed, validated (closures, shocks applied to the model) and solved, and the whole run is
+    written into a staging folder, before anything is moved into place: a bad scenario, a
+    failed solve or a full disk raises and leaves every earlier output exactly as it was.
+    ``progress`` (:mod:`cge.progress`) is told each stage and each solved scenario.
     """
+    progress = progress or Silent()
+    out_dir = Path(out_dir) if out_dir is not None else run_folder(tuple(names))
     t0 = time.perf_counter()
-    session = Session(data, elasticities)
-    t_setup = time.perf_counter() - t0
-    scenarios = [session.validate(p) for p in resolve_paths(names)]
+    stage = _staging(out_dir)
+    try:
+        paths = resolve_paths(names)
+        progress.stage(f"data {data}: loading, checking and calibrating")
+        session = Session(data, elasticities)
+        t_setup = time.perf_counter() - t0
+        progress.stage(f"checking {len(paths)} scenario(s) and building the model")
+        scenarios = [session.validate(p) for p in paths]
+        _check_unique(scenarios)
+        results = _solve_all(session, scenarios, decompose, progress)
+        progress.stage("writing results (NetCDF)")
+        for scen, res in zip(scenarios, results, strict=True):
+            write_netcdf(res, stage / "results" / f"{scen.name}.nc")
+        stack = compare(results)
+        write_netcdf(stack, stage / "counterfactual.nc")
+        from cge.report import pdf_page_count, write_report
+
+        pdf = write_report(results, stage / "counterfactual.pdf",
+                           data_attrs=dict(session.benchmark.attrs),
+                           elasticities=str(session.elasticities), stage=progress.stage)
+        pages = pdf_page_count(pdf)
+        _publish(stage, out_dir)
+    finally:
+        progress.close()
+        shutil.rmtree(stage, ignore_errors=True)
+    if echo:
+        print(format_table(stack, results))
+        print(f"\ndata {session.benchmark.attrs.get('name')} ({session.benchmark.attrs.get('unit')}"
+              f", {session.benchmark.attrs.get('year')}); load+calibrate+build "
+              f"{t_setup:.2f} s; total {time.perf_counter() - t0:.2f} s")
+        print(f"results: {out_dir / 'counterfactual.nc'} (one file per scenario in "
+              f"{out_dir / 'results'})")
+        print(f"report: {out_dir / 'counterfactual.pdf'} ({pages} pages)")
+    return stack
+
+
+def _check_unique(scenarios: list) -> None:
     seen: dict[str, str] = {}
     for scen in scenarios:
         if scen.name in seen:
             raise ScenarioError(scen.source, "name", f"scenario name {scen.name!r} is also "
                                 f"used by {seen[scen.name]}; results would overwrite each other")
         seen[scen.name] = scen.source
-    results = [session.run(scen, decompose=decompose) for scen in scenarios]
-    for scen, res in zip(scenarios, results, strict=True):
-        write_netcdf(res, Path(out_dir) / "results" / f"{scen.name}.nc")
-    stack = compare(results)
-    path = write_netcdf(stack, Path(out_dir) / "counterfactual.nc")
-    if echo:
-        print(format_table(stack, results))
-        print(f"\ndata {session.benchmark.attrs.get('name')} ({session.benchmark.attrs.get('unit')}"
-              f", {session.benchmark.attrs.get('year')}); load+calibrate+build "
-              f"{t_setup:.2f} s; total {time.perf_counter() - t0:.2f} s")
-        print(f"results: {path}")
-    from cge.report import pdf_page_count, write_report
 
-    pdf = write_report(results, Path(out_dir) / "counterfactual.pdf",
-                       data_attrs=dict(session.benchmark.attrs),
-                       elasticities=str(session.elasticities))
-    if echo:
-        print(f"report: {pdf} ({pdf_page_count(pdf)} pages)")
-    return stack
+
+def _solve_all(session: Session, scenarios: list, decompose: bool,
+               progress: Progress) -> list[xr.Dataset]:
+    """Solve the scenarios in order, telling ``progress`` about each one."""
+    progress.start_solving(len(scenarios))
+    results = []
+    for scen in scenarios:
+        progress.solving(scen.name)
+        t = time.perf_counter()
+        try:
+            res = session.run(scen, decompose=decompose)
+        except SolveError as exc:
+            progress.solved(scen.name, "failed", exc.diagnostics.iterations,
+                            time.perf_counter() - t)
+            raise
+        progress.solved(scen.name, str(res.attrs.get("solver_status")),
+                        int(res.attrs.get("solver_iterations", 0)), time.perf_counter() - t)
+        results.append(res)
+    return results
 
 
 def _num(x: float, digits: int) -> str:

@@ -380,7 +380,7 @@ def test_tariff_lowers_bilateral_imports(name, seed, nr, ns, importer, exporter,
     """Raising the importer's tariff on one exporter's good lowers that exporter's shipments
     of the good to the importer (the taxed variety becomes dearer relative to all others)."""
     sess = _session(name, seed, nr, ns, ModelOptions(**opts))
-    res = sess.run(f'name = "sign"\n[[tariff]]\nimporter = "{importer}"\n'
+    res = sess.run(toml=f'name = "sign"\n[[tariff]]\nimporter = "{importer}"\n'
                    f'exporter = "{exporter}"\ncommodities = "{good}"\nadd = 20.0\n')
     flow = dict(commodity=good, exporter=exporter, importer=importer)
     after = float(res.trade_volume.sel(flow))
@@ -551,8 +551,8 @@ def test_transfer_moves_trade_balances(opts):
     and B's falls by X (numeraire units); a third region's is unchanged."""
     amount = 7.5
     sess = _session("random", 0, 3, 4, ModelOptions(**opts))
-    base = sess.run('name = "base"\n')
-    res = sess.run(f'name = "trf"\n[[transfer]]\npayer = "R0"\nrecipient = "R2"\n'
+    base = sess.run(toml='name = "base"\n')
+    res = sess.run(toml=f'name = "trf"\n[[transfer]]\npayer = "R0"\nrecipient = "R2"\n'
                    f'amount = {amount}\n')
     d_tb = (res.trade_balance - base.trade_balance).to_series()
     assert d_tb["R0"] == pytest.approx(amount, rel=TRANSFER_RTOL)
@@ -566,8 +566,8 @@ def test_transfer_two_by_two():
     """Same on the hand-made 2×2 data: ΔTB_payer = +X, ΔTB_recipient = −X."""
     amount = 3.0
     sess = _session("two_by_two", 0, 2, 2)
-    base = sess.run('name = "base"\n')
-    res = sess.run(f'name = "trf"\n[[transfer]]\npayer = "FOREIGN"\nrecipient = "HOME"\n'
+    base = sess.run(toml='name = "base"\n')
+    res = sess.run(toml=f'name = "trf"\n[[transfer]]\npayer = "FOREIGN"\nrecipient = "HOME"\n'
                    f'amount = {amount}\n')
     d_tb = (res.trade_balance - base.trade_balance).to_series()
     assert d_tb["FOREIGN"] == pytest.approx(amount, rel=TRANSFER_RTOL)
@@ -608,9 +608,9 @@ def test_defense_rules(inst):
     """Defense set exogenously: a real scale fixes real defense purchases; a share of GDP makes
     defense expenditure that share of nominal GDP."""
     sess = _session("random", 0, 3, 4, ModelOptions(institutions=inst))
-    res = sess.run('name = "def"\n[[defense]]\nregion = "R1"\nscale = 1.5\n')
+    res = sess.run(toml='name = "def"\n[[defense]]\nregion = "R1"\nscale = 1.5\n')
     assert float(res.defense_real.sel(region="R1")) == pytest.approx(1.5, rel=CLOSURE_RTOL)
-    res = sess.run('name = "def2"\n[[defense]]\nregion = "R2"\nshare_of_gdp = 3.0\n')
+    res = sess.run(toml='name = "def2"\n[[defense]]\nregion = "R2"\nshare_of_gdp = 3.0\n')
     model = sess.model()
     spend = value(model.m.efd["defense", "R2"])
     assert spend == pytest.approx(0.03 * value(model.m.gdp["R2"]), rel=CLOSURE_RTOL)
@@ -627,7 +627,7 @@ def test_results_at_benchmark(name, opts):
     """The empty scenario reports the benchmark: every % change and EV 0, every index 1, income
     = benchmark income, trade balance changes 0 (real GDP at benchmark prices = nominal GDP)."""
     sess = _session(name, 0, 3, 4, ModelOptions(**opts))
-    res = sess.run('name = "base"\n')
+    res = sess.run(toml='name = "base"\n')
     for key in res.data_vars:
         vals = res[key].values[~np.isnan(res[key].values)]
         if key.endswith("_pct") or key in ("EV", "trade_balance_change"):

@@ -194,7 +194,7 @@ def test_bad_scenario_file(tmp_path, text, exc_type, fragments):
     assert isinstance(info.value, ScenarioError)
     assert tree_state(tmp_path) == before
     # the model is still usable and unchanged: the benchmark scenario replicates
-    res = session.run('name = "bench"\n')
+    res = session.run(toml='name = "bench"\n')
     assert float(abs(res.EV).max()) <= 1e-6
     assert res.attrs["solver_iterations"] == 0
 
@@ -204,7 +204,7 @@ def test_contradictory_closure_is_options_error_too():
     a ScenarioError naming the source and the field; and as plain options as well."""
     text = H + '[closure]\ninstitutions = "separate"\nexternal = "global_bank"\n'
     with pytest.raises(OptionsError) as info:
-        tiny_session().scenario(text)
+        tiny_session().scenario(toml=text)
     assert isinstance(info.value, ScenarioError)
     assert info.value.field == "closure" and info.value.source == "<string>"
     with pytest.raises(OptionsError, match="global_bank"):
@@ -212,7 +212,7 @@ def test_contradictory_closure_is_options_error_too():
     # a closure that contradicts the *session's* options (not the scenario's own keys)
     sess = cge.Session(two_by_two(), ELASTICITIES, ModelOptions(institutions="separate"))
     with pytest.raises(ClosureError, match="global_bank"):
-        sess.run(H + '[closure]\nexternal = "global_bank"\n')
+        sess.run(toml=H + '[closure]\nexternal = "global_bank"\n')
 
 
 # --------------------------------------------------------------------------------------------
@@ -404,7 +404,7 @@ def test_unknown_elasticity_set():
 def test_zero_elasticities_are_leontief_not_errors():
     """σ = 0 is allowed (Leontief): the session builds and replicates the benchmark."""
     sess = cge.Session(two_by_two(), {"esubd": 0.0, "esubm": 0.0, "esubva": 0.0})
-    res = sess.run('name = "bench"\n')
+    res = sess.run(toml='name = "bench"\n')
     assert res.attrs["solver_iterations"] == 0
 
 
@@ -566,9 +566,9 @@ def test_cli_bad_scenario(tmp_path, tiny_dirs, capsys, text, extra, fragments):
 
 
 @pytest.mark.parametrize(("args", "fragments"), [
-    pytest.param(["run", "no_such_scenario"], ["no_such_scenario", "known"], id="unknown_name"),
+    pytest.param(["run", "no_such_scenario"], ["no_such_scenario", "cge list"], id="unknown_name"),
     pytest.param(["run", "benchmark", "--data", "no_such_data"], ["no_such_data",
-                                                                   "dataset.toml"],
+                                                                   "not found"],
                  id="unknown_data"),
     pytest.param(["run", "benchmark", "--elasticities", "gtap_v11"], ["gtap_v11", "not found"],
                  id="unknown_elasticities"),
@@ -665,7 +665,7 @@ def _scenario_text(draw) -> str:
 def _structural_nan() -> dict[str, np.ndarray]:
     """NaN masks of the benchmark results: cells that are undefined by construction (e.g. the %
     change of a trade flow that is zero in the benchmark, or intra-region trade)."""
-    res = tiny_session().run('name = "bench"\n')
+    res = tiny_session().run(toml='name = "bench"\n')
     return {k: np.isnan(da.values) for k, da in res.data_vars.items()
             if np.issubdtype(da.dtype, np.number)}
 
@@ -691,7 +691,7 @@ FUZZ_RUN_SLOW = settings(max_examples=300, deadline=None, database=None,
 
 def _fuzz_one(text: str) -> None:
     try:
-        res = tiny_session().run(text)
+        res = tiny_session().run(toml=text)
     except (ScenarioError, SolveError) as exc:
         assert str(exc)
         event(type(exc).__name__)

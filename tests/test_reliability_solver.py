@@ -66,7 +66,7 @@ def rate(kind: str, importer: str, exporter: str, mode: str, value: float,
 @lru_cache(maxsize=4)
 def structural_nan(which: str) -> dict[str, np.ndarray]:
     """NaN masks of the benchmark results (undefined by construction)."""
-    res = session(which).run('name = "bench"\n')
+    res = session(which).run(toml='name = "bench"\n')
     return {k: np.isnan(da.values) for k, da in res.data_vars.items()
             if np.issubdtype(da.dtype, np.number)}
 
@@ -115,7 +115,7 @@ def test_max_iter_one_without_continuation(monkeypatch):
     monkeypatch.setitem(SOLVE_MODULE.IPOPT_OPTIONS, "max_iter", 1)
     model = session("two_by_two").model()
     model.reset()
-    scen = session("two_by_two").scenario(rate("tariff", "HOME", "FOREIGN", "add", 500))
+    scen = session("two_by_two").scenario(toml=rate("tariff", "HOME", "FOREIGN", "add", 500))
     apply_scenario(model, scen)
     before, last = values_of(model), model.last_solution
     with pytest.raises(SolveError) as info:
@@ -135,7 +135,7 @@ def test_max_iter_one_with_continuation(monkeypatch):
     monkeypatch.setitem(SOLVE_MODULE.IPOPT_OPTIONS, "max_iter", 1)
     sess = session("two_by_two")
     with pytest.raises(SolveError) as info:
-        sess.run(rate("tariff", "HOME", "FOREIGN", "add", 500, name="big"))
+        sess.run(toml=rate("tariff", "HOME", "FOREIGN", "add", 500, name="big"))
     assert_failure_message(info.value, continuation=True)
     msg = str(info.value)
     assert msg.startswith("<string>: scenario 'big': solve failed")
@@ -143,7 +143,7 @@ def test_max_iter_one_with_continuation(monkeypatch):
         assert f"continuation in {steps} steps: failed" in msg
     # the session is still usable: a later scenario solves from the benchmark
     monkeypatch.setitem(SOLVE_MODULE.IPOPT_OPTIONS, "max_iter", 200)
-    assert_clean_solution(sess.run(rate("tariff", "HOME", "FOREIGN", "add", 10)), "two_by_two")
+    assert_clean_solution(sess.run(toml=rate("tariff", "HOME", "FOREIGN", "add", 10)), "two_by_two")
 
 
 def test_options_argument_max_iter(monkeypatch):
@@ -192,12 +192,12 @@ def test_infeasible_shocks_fail_cleanly(text, what):
     the attempts listed; the model's benchmark is untouched."""
     sess = session("two_by_two")
     try:
-        res = sess.run(text)
+        res = sess.run(toml=text)
     except SolveError as exc:
         assert_failure_message(exc, continuation=True)
     else:  # if the solver does find a point, it must be a clean one
         assert_clean_solution(res, "two_by_two")
-    bench = sess.run('name = "bench"\n')
+    bench = sess.run(toml='name = "bench"\n')
     assert bench.attrs["solver_iterations"] == 0, what
 
 
@@ -205,15 +205,15 @@ def test_all_leontief_economy_degenerate():
     """esubd = esubm = esubva = 0: the benchmark replicates; a 10 % tariff solves; 100 % and
     1000 % tariffs have no interior equilibrium within the solver's reach: SolveError."""
     sess = session("leontief")
-    assert_clean_solution(sess.run(rate("tariff", "HOME", "FOREIGN", "add", 10)), "leontief")
+    assert_clean_solution(sess.run(toml=rate("tariff", "HOME", "FOREIGN", "add", 10)), "leontief")
     for add in (100, 1000):
         try:
-            res = sess.run(rate("tariff", "HOME", "FOREIGN", "add", add))
+            res = sess.run(toml=rate("tariff", "HOME", "FOREIGN", "add", add))
         except SolveError as exc:
             assert_failure_message(exc, continuation=True)
         else:
             assert_clean_solution(res, "leontief")
-    assert sess.run('name = "bench"\n').attrs["solver_iterations"] == 0
+    assert sess.run(toml='name = "bench"\n').attrs["solver_iterations"] == 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,7 +274,7 @@ def test_cli_solver_failure(tmp_path, leontief_dirs, capsys):
 def test_write_netcdf_is_atomic(tmp_path, monkeypatch):
     """A write that dies half-way leaves the earlier file byte-identical and no temporary
     file behind."""
-    res = session("two_by_two").run(rate("tariff", "HOME", "FOREIGN", "add", 10, name="ok"))
+    res = session("two_by_two").run(toml=rate("tariff", "HOME", "FOREIGN", "add", 10, name="ok"))
     path = tmp_path / "results" / "ok.nc"
     cge.api.write_netcdf(res, path)
     before = tree_state(tmp_path)
@@ -314,7 +314,7 @@ def large_shocks(importer: str, exporter: str) -> dict[str, str]:
 def _solve_or_fail_cleanly(which: str, text: str) -> str:
     sess = session(which)
     try:
-        res = sess.run(text)
+        res = sess.run(toml=text)
     except SolveError as exc:
         assert_failure_message(exc, continuation=True)
         outcome = "SolveError"
@@ -322,7 +322,7 @@ def _solve_or_fail_cleanly(which: str, text: str) -> str:
         assert_clean_solution(res, which)
         outcome = "solved"
     # the model is back at a usable state: the benchmark replicates with 0 iterations
-    assert sess.run('name = "bench"\n').attrs["solver_iterations"] == 0
+    assert sess.run(toml='name = "bench"\n').attrs["solver_iterations"] == 0
     return outcome
 
 

@@ -37,7 +37,7 @@ def session() -> Session:
 
 
 def test_buyer_pays(session: Session) -> None:
-    res = session.run(_stationing("buyer"))
+    res = session.run(toml=_stationing("buyer"))
     assert float(res.direct_purchases.sel(exporter="R1", importer="R0")) == pytest.approx(AMOUNT)
     assert float(res.EV.sel(region="R0")) < -AMOUNT * 0.9
     assert float(res.EV.sel(region="R1")) > 0
@@ -48,21 +48,21 @@ def test_buyer_pays(session: Session) -> None:
 
 
 def test_host_pays(session: Session) -> None:
-    res = session.run(_stationing("host"))
+    res = session.run(toml=_stationing("host"))
     assert float(res.trade_balance_change.sel(region="R1")) == pytest.approx(AMOUNT, rel=1e-7)
     assert float(res.EV.sel(region="R1")) == pytest.approx(-AMOUNT, rel=0.25)
 
 
 def test_defense_sourcing_helps_the_supplier(session: Session) -> None:
-    plain = session.run('name = "d"\n[[defense]]\nregion = "R1"\nscale = 1.5\n')
-    sourced = session.run('name = "d"\n[[defense]]\nregion = "R1"\nscale = 1.5\n'
+    plain = session.run(toml='name = "d"\n[[defense]]\nregion = "R1"\nscale = 1.5\n')
+    sourced = session.run(toml='name = "d"\n[[defense]]\nregion = "R1"\nscale = 1.5\n'
                           'from_region = "R0"\nfrom_share = 50\n')
     assert float(sourced.EV.sel(region="R0")) > float(plain.EV.sel(region="R0"))
     assert float(sourced.direct_purchases.sel(exporter="R0", importer="R1")) > 0
 
 
 def test_homogeneity_with_direct_purchases(session: Session) -> None:
-    session.run(_stationing("host"))
+    session.run(toml=_stationing("host"))
     model = session.model()
     m = model.m
     from cge.solve import solve
@@ -93,7 +93,7 @@ def test_homogeneity_with_direct_purchases(session: Session) -> None:
 ])
 def test_parser_rejects(session: Session, text: str, field: str) -> None:
     with pytest.raises(ScenarioError) as err:
-        session.scenario('name = "bad"\n' + text)
+        session.scenario(toml='name = "bad"\n' + text)
     assert field in str(err.value)
 
 
@@ -107,9 +107,9 @@ def test_tax_financed_defense(session: Session, financing: str) -> None:
     base = 'name = "d"\n[[defense]]\nregion = "R1"\nscale = 2.0\n'
     model = session.model()
     m, p = model.m, model.ctx.p
-    session.run(base)
+    session.run(toml=base)
     assert abs(value(m.tsur["R1"])) < TOL
-    taxed = session.run(base + f'financing = "{financing}"\n', decompose=True)
+    taxed = session.run(toml=base + f'financing = "{financing}"\n', decompose=True)
     assert value(m.tsur["R1"]) > 0
     extra = (value(m.efd["defense", "R1"])
              - p["efd0"]["defense", "R1"] / p["inc0"]["R1"] * value(m.inc["R1"]) * p["inc0"]["R1"])
@@ -121,7 +121,7 @@ def test_tax_financed_defense(session: Session, financing: str) -> None:
 
 def test_direct_tax_financing_needs_separate_institutions(session: Session) -> None:
     with pytest.raises(ScenarioError, match="direct_tax"):
-        session.run('name = "d"\n[[defense]]\nregion = "R1"\nscale = 2.0\n'
+        session.run(toml='name = "d"\n[[defense]]\nregion = "R1"\nscale = 2.0\n'
                     'financing = "direct_tax"\n')
 
 
@@ -129,7 +129,7 @@ def test_direct_tax_financing_separate_institutions() -> None:
     from cge.options import ModelOptions
 
     s = Session(random_benchmark(3, 3, seed=3), ELAST, ModelOptions(institutions="separate"))
-    s.run('name = "d"\n[[defense]]\nregion = "R1"\nscale = 2.0\nfinancing = "direct_tax"\n')
+    s.run(toml='name = "d"\n[[defense]]\nregion = "R1"\nscale = 2.0\nfinancing = "direct_tax"\n')
     m = s.model().m
     assert value(m.tsur["R1"]) > 0
     assert abs(value(m.walras)) < TOL

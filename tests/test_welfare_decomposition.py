@@ -32,7 +32,7 @@ def session() -> Session:
 
 
 def test_parts_add_up_to_ev(session: Session) -> None:
-    res = session.run(_tariff("HOME", "FOREIGN", 30.0), decompose=True)
+    res = session.run(toml=_tariff("HOME", "FOREIGN", 30.0), decompose=True)
     total = res.EV_decomposition.sum("component")
     for r in res.region.values:
         ev = float(res.EV.sel(region=r))
@@ -43,7 +43,7 @@ def test_transfer_components() -> None:
     ds = random_benchmark(3, 3, seed=2, taxes=False)
     s = Session(ds, ELAST)
     amount = 5.0
-    res = s.run(f'name = "t"\n[[transfer]]\npayer = "R0"\nrecipient = "R1"\namount = {amount}\n',
+    res = s.run(toml=f'name = "t"\n[[transfer]]\npayer = "R0"\nrecipient = "R1"\namount = {amount}\n',
                 decompose=True)
     d = res.EV_decomposition
     for r in res.region.values:
@@ -57,8 +57,8 @@ def test_transfer_components() -> None:
 
 
 def test_tariff_allocative_and_terms_of_trade(session: Session) -> None:
-    small = session.run(_tariff("HOME", "FOREIGN", 1.0), decompose=True).EV_decomposition
-    large = session.run(_tariff("HOME", "FOREIGN", 60.0), decompose=True).EV_decomposition
+    small = session.run(toml=_tariff("HOME", "FOREIGN", 1.0), decompose=True).EV_decomposition
+    large = session.run(toml=_tariff("HOME", "FOREIGN", 60.0), decompose=True).EV_decomposition
     tot_small = float(small.sel(component="terms_of_trade", region="HOME"))
     alloc_small = float(small.sel(component="allocative", region="HOME"))
     assert tot_small > 0
@@ -71,7 +71,7 @@ def test_steps_converge(session: Session) -> None:
     from cge.welfare import decompose_ev
 
     model = session.model()
-    scen = session.scenario(_tariff("HOME", "FOREIGN", 40.0))
+    scen = session.scenario(toml=_tariff("HOME", "FOREIGN", 40.0))
     parts = {}
     for steps in (8, 16):
         model.restore(model._benchmark)

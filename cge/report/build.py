@@ -16,7 +16,7 @@ import re
 import shutil
 import tempfile
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -541,14 +541,17 @@ def parse_sources(path: Path) -> tuple[list[list[str]], list[str]]:
 
 
 def write_report(results: Sequence[xr.Dataset], out_path: str | Path, *,
-                 data_attrs: dict | None = None, elasticities=None) -> Path:
+                 data_attrs: dict | None = None, elasticities=None,
+                 stage: Callable[[str], None] | None = None) -> Path:
     """Write the PDF report comparing solved scenarios (``Session.run`` results).
 
     ``data_attrs``: the benchmark's attributes (name, unit, year, notes), for the title page,
     units and the data section. ``elasticities``: what the session was calibrated with (a set
     name, a CSV path or a dict, as for :func:`cge.calibrate.load_elasticities`; default
-    ``"gtap"``). Written atomically; returns the path.
+    ``"gtap"``). ``stage`` is called with a line for each stage (tables and charts, PDF).
+    Written atomically; returns the path.
     """
+    stage = stage or (lambda text: None)
     import typst
 
     out_path = Path(out_path)
@@ -557,7 +560,9 @@ def write_report(results: Sequence[xr.Dataset], out_path: str | Path, *,
         work = Path(tmp)
         for src in TEMPLATE_DIR.glob("*.typ"):
             shutil.copy(src, work / src.name)
+        stage(f"report: tables and charts for {len(results)} scenario(s)")
         data = _Report(results, data_attrs, elasticities, work).build()
+        stage("report: typesetting the PDF (Typst)")
         (work / "data.json").write_text(json.dumps(data, ensure_ascii=False, indent=1),
                                         encoding="utf-8")
         pdf = typst.compile(str(work / "report.typ"), root=str(work))
