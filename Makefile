@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 # (cge/_solver/, not committed) where cge.asl finds it from any Python, no variable needed.
 ASL_LIB := cge/_solver/libpynumero_ASL.so
 
-.PHONY: system-packages setup test test-all counterfactual report data bench lint clean
+.PHONY: system-packages setup test test-all counterfactual data bench lint clean
 
 # System packages, checked at every run (about 10 ms when all are there): apt-get as root, else
 # `sudo -n apt-get`, else stop with one line giving the command (scripts/system_packages.sh).
@@ -37,11 +37,10 @@ test: setup
 test-all: setup
 	$(PY) -m pytest -q
 
-# SCENARIOS="a b" (names in scenarios/ or paths) runs a selection; SCENARIOS=all the library.
+# The standard scenarios -> reports/counterfactual.{pdf,nc} and reports/results/.
+# SCENARIOS="a b" (names in scenarios/ or paths) runs a selection and SCENARIOS=all the library,
+# each into reports/runs/<run>/ (never over the standard report).
 counterfactual: setup
-	$(PY) -m cge counterfactual $(SCENARIOS)
-
-report: setup
 	$(PY) -m cge counterfactual $(SCENARIOS)
 
 data: setup

@@ -137,8 +137,10 @@ def _shorten(text: str, limit: int = 120) -> str:
 
 
 def _one_line(exc: BaseException) -> str:
-    """An error as one line: what, where, what to do."""
-    return _shorten(_message(exc))
+    """An error as one line: what, where, what to do (undecodable bytes of a file name shown
+    as U+FFFD, not an encoding error of its own)."""
+    text = _shorten(_message(exc))
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _message(exc: BaseException) -> str:
@@ -154,6 +156,9 @@ def _message(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return the exit code (0, 2 for a user error, 1 for an internal one)."""
     args = parser().parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):       # paths with undecodable bytes print escaped
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         _command(args)
     except BrokenPipeError:           # e.g. `cge list | head`: the reader left; not an error
