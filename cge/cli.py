@@ -133,7 +133,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 def _shorten(text: str, limit: int = 120) -> str:
     """Elide the middle of any word longer than ``limit`` (a 5,000-character path, say)."""
-    return re.sub(r"\S{%d,}" % (limit + 1), lambda m: f"{m[0][:60]}…{m[0][-40:]}", text)
+    return re.sub(rf"\S{{{limit + 1},}}", lambda m: f"{m[0][:60]}…{m[0][-40:]}", text)
 
 
 def _one_line(exc: BaseException) -> str:
