@@ -12,6 +12,8 @@ worker or ``cge --version`` do not pay for Pyomo, the solver and the report.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 __version__ = "0.1.0"
 
@@ -39,3 +41,19 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))
+
+
+class _Package(types.ModuleType):
+    """``cge.calibrate`` and ``cge.solve`` are functions of the API *and* submodules. Importing
+    a submodule makes Python set it as an attribute of the package, which would hide the
+    function; this keeps the function (the submodule stays in ``sys.modules``, so
+    ``from cge.solve import SolveError`` and ``importlib.import_module("cge.solve")`` work)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if (isinstance(value, types.ModuleType) and name in _EXPORTS
+                and value.__name__ == f"{__name__}.{name}"):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

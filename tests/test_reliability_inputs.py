@@ -721,27 +721,23 @@ def test_unknown_labour_factor_is_options_error():
         sess.model()
 
 
-def test_build_data_without_raw_wiod_keeps_the_committed_2011_aggregate(monkeypatch, capsys):
-    """`make data` on a clone without the raw WIOD file: it says so, keeps data/wiod2011 and
-    still rebuilds the balanced 2024 update and default2024; with the file it rebuilds all."""
-    import cge.data.default2024 as d24
-    import cge.data.update as upd
-    import cge.data.wiod as wiod
+def test_build_data_command_calls_the_builder(monkeypatch, capsys, tmp_path):
+    """`make data` / `cge build-data [--out X]` runs :func:`cge.data.build.build_all` with the
+    output folder (None: the repository's data/) and prints its notes unless --quiet; what the
+    builder does without the raw WIOD file is tested in tests/test_data_build.py."""
+    import cge.data.build as build
 
-    calls: list[str] = []
+    calls: list = []
 
-    def missing():
-        raise FileNotFoundError("WIOD raw file wiot_2011.RData not found (looked in: x)")
+    def fake(out=None, *, echo=print):
+        calls.append(out)
+        echo("note: building")
+        return []
 
-    monkeypatch.setattr(wiod, "find_raw_file", missing)
-    monkeypatch.setattr(wiod, "build_default", lambda out=None: calls.append("wiod2011"))
-    monkeypatch.setattr(upd, "build_update2024", lambda: calls.append("update2024"))
-    monkeypatch.setattr(d24, "build_default2024", lambda: calls.append("default2024"))
+    monkeypatch.setattr(build, "build_all", fake)
     assert cli_main(["build-data"]) == 0
-    assert calls == ["update2024", "default2024"]
-    err = capsys.readouterr().err
-    assert "wiot_2011.RData not found" in err and "keeping the committed data/wiod2011" in err
-    calls.clear()
-    monkeypatch.setattr(wiod, "find_raw_file", lambda: Path("wiot_2011.RData"))
-    assert cli_main(["build-data"]) == 0
-    assert calls == ["wiod2011", "update2024", "default2024"]
+    assert cli_main(["build-data", "--out", str(tmp_path)]) == 0
+    assert calls == [None, tmp_path]
+    assert capsys.readouterr().out.count("note: building") == 2
+    assert cli_main(["-q", "build-data"]) == 0
+    assert capsys.readouterr().out == ""

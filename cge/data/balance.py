@@ -27,9 +27,32 @@ product of one factor per account it enters (a row factor and a column factor, a
 factor per target it belongs to). So zero cells stay zero, every cell keeps its sign, and cells
 that enter the same accounts in the same way move together: e.g. the labour/capital split of each
 activity and the defense/civil split of each government purchase are preserved exactly. The dual
-(a smooth convex function of the multipliers ``lambda``, one per constraint) is minimised by
-Newton's method with a backtracking line search until every constraint holds to ``tol`` relative
-to its own size (default 1e-12). Everything is deterministic (no random starts; fixed order).
+``sum_k x0_k exp((A' lambda)_k) - b' lambda`` (smooth and convex in the multipliers ``lambda``,
+one per constraint; cells normalised to sum 1 and each constraint divided by its size ``|A| x0``,
+so residuals are relative) is minimised by Newton's method from ``lambda = 0`` with a
+backtracking line search.
+
+Stopping rule. Newton stops at the **first** iterate at which every constraint's residual is at
+most ``max(tol, floor_k)``: ``tol`` relative to its size (default 1e-12), but never less than
+``floor_k``, a bound on the rounding error of evaluating that residual at the exactly rounded
+solution (machine epsilon times its number of terms plus a few, times its gross size, times a
+safety factor 4; see ``_residual``). Floating point can therefore always meet the rule (even
+with ``tol = 0``), and a residual stuck above it means the problem, not rounding, is at fault:
+a Newton step that decreases neither the dual nor the residual, or ``max_iter`` iterations
+without meeting the rule, raises :class:`DataError`. Stopping at the first iterate meeting the
+rule (rather than "polishing" at the noise floor, where the residual only jitters) makes the
+number of iterations a property of the data and the arithmetic below, not of rounding luck.
+
+Determinism: the same bytes on every machine. Every number comes from IEEE-754 basic operations
+(``+ - * /`` and ``sqrt``, correctly rounded everywhere) in an order fixed by the data: sparse
+products as sums over the matrix entries in row-major order (``np.bincount``), the Newton system
+solved by Gaussian elimination written with elementwise numpy operations, ``exp`` by
+:func:`ieee_exp`. Nothing goes through BLAS/LAPACK (whose kernels differ with the CPU, with the
+number of threads and, in x87 code such as OpenBLAS's ``dnrm2``, with the x87 precision control
+that loading the AMPL library changes) or numpy's ``np.exp`` (numpy's own SIMD code on AVX-512
+machines, the C library's elsewhere, differing in the last bit). Before, the balanced data
+differed in the last digits between machines and with the FPU state (and failed to converge with
+53-bit x87 precision: the rule ``max |residual| <= 1e-12`` sat at a noise-dependent floor).
 
 After :func:`balance`, :func:`cge.data.benchmark.complete` derives ``vom``, direct taxes and
 saving, and :func:`cge.data.benchmark.check_balance` passes at 1e-9.
@@ -41,6 +64,7 @@ value-weighted mean, totals before and after), plus each target's value before a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -187,66 +211,257 @@ def balance(ds: xr.Dataset, targets: Sequence[Target] = (), *, tol: float = 1e-1
             max_iter: int = 200) -> BalanceResult:
     """Balance ``ds`` (the prior) so that every account balances and every target holds.
 
-    See the module docstring for the method. Raises :class:`DataError` if the problem is
-    infeasible (a target or account that the prior's non-zero cells cannot reach) or Newton does
-    not converge to ``tol``.
+    See the module docstring for the method and the stopping rule (every constraint within
+    ``tol`` of its size, or within the rounding-error bound of its residual if that is larger).
+    Raises :class:`DataError` if the problem is infeasible (a target or account that the
+    prior's non-zero cells cannot reach), if Newton stops making progress, or if it has not
+    converged after ``max_iter`` iterations.
     """
     check_structure(ds)
     x0 = _flatten(ds)
     A, b, names = _constraints(ds, targets)
     support = x0 > 0
-    As = A[:, support]
     total0 = float(x0[support].sum())
     xr0 = x0[support] / total0
-    br = b / total0
-    size = np.abs(As) @ xr0
+    a, bn, kept_names, dropped = _normalised(A[:, support], b, total0, xr0, names)
+    x, g, iterations = _newton(a, bn, xr0, kept_names, tol=tol, max_iter=max_iter)
+    xfull = np.zeros_like(x0)
+    xfull[support] = x * total0
+    return _result(ds, targets, x0, xfull, g, iterations, dropped)
+
+
+# --------------------------------------------------------------------------------------------
+# Deterministic arithmetic: IEEE-754 basic operations in a fixed order, no BLAS/LAPACK, no libm
+# --------------------------------------------------------------------------------------------
+#: Machine epsilon of float64.
+EPS = float(np.finfo(float).eps)
+#: Safety factor on the rounding-error bound of a residual (:func:`_residual`).
+FLOOR_FACTOR = 4.0
+#: A pivot below this fraction of its diagonal marks a linearly dependent constraint.
+PIVOT_RTOL = 1e-12
+
+_LN2_HI = 6.93147180369123816490e-01   # fdlibm's split of ln 2: k * _LN2_HI is exact
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e+00
+_EXP_TAYLOR = tuple(1.0 / math.factorial(k) for k in range(14))
+
+
+def ieee_exp(z: np.ndarray) -> np.ndarray:
+    """``e**z`` elementwise from IEEE-754 basic operations only, so the same bits on every machine.
+
+    (``np.exp`` is not: on AVX-512 machines numpy uses its own SIMD code, elsewhere the C
+    library's, and the two differ in the last bit.) ``z = k ln 2 + r`` with integer ``k`` and
+    ``|r| <= ln(2) / 2`` (Cody-Waite reduction with fdlibm's two-part ln 2); ``e**r`` is its
+    Taylor polynomial of degree 13 (truncation error below 4e-18 relative) in Horner form;
+    ``e**z = 2**k e**r`` (``ldexp``, exact). About 1 ulp; overflow gives ``inf``, underflow 0.
+    """
+    z = np.clip(np.asarray(z, dtype=float), -746.0, 710.0)
+    k = np.rint(z * _INV_LN2)
+    r = (z - k * _LN2_HI) - k * _LN2_LO
+    p = np.full_like(r, _EXP_TAYLOR[-1])
+    for c in _EXP_TAYLOR[-2::-1]:
+        p = p * r + c
+    with np.errstate(over="ignore"):
+        return np.ldexp(p, np.nan_to_num(k).astype(np.int32))
+
+
+@dataclass
+class _Sparse:
+    """A sparse matrix by its entries ``(rows, cols, vals)`` in row-major order. Products are
+    sums of the entries' terms in that order (``np.bincount``): one multiplication and one
+    addition per entry, the same bits on every machine, whatever BLAS and threads."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+    shape: tuple[int, int]
+
+    @classmethod
+    def from_dense(cls, dense: np.ndarray) -> _Sparse:
+        """The non-zero entries of ``dense``, row by row."""
+        rows, cols = np.nonzero(dense)
+        return cls(rows, cols, dense[rows, cols], (int(dense.shape[0]), int(dense.shape[1])))
+
+    def matvec(self, x: np.ndarray) -> np.ndarray:
+        """``A @ x``."""
+        return np.bincount(self.rows, weights=self.vals * x[self.cols], minlength=self.shape[0])
+
+    def abs_matvec(self, x: np.ndarray) -> np.ndarray:
+        """``|A| @ x``."""
+        return np.bincount(self.rows, weights=np.abs(self.vals) * x[self.cols],
+                           minlength=self.shape[0])
+
+    def rmatvec(self, y: np.ndarray) -> np.ndarray:
+        """``A.T @ y``."""
+        return np.bincount(self.cols, weights=self.vals * y[self.rows], minlength=self.shape[1])
+
+    def row_counts(self) -> np.ndarray:
+        """Number of entries of each row."""
+        return np.bincount(self.rows, minlength=self.shape[0])
+
+    def keep_rows(self, keep: np.ndarray, scale: np.ndarray) -> _Sparse:
+        """The rows where ``keep``, each divided by its ``scale``."""
+        new_index = np.cumsum(keep) - 1
+        sel = keep[self.rows]
+        rows = self.rows[sel]
+        return _Sparse(new_index[rows], self.cols[sel], self.vals[sel] / scale[rows],
+                       (int(keep.sum()), self.shape[1]))
+
+    def gram_pattern(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every ordered pair of entries ``(k, j), (l, j)`` in one column: the flat index
+        ``k * m + l`` of ``A diag(x) A.T``, the column ``j`` and ``a_kj a_lj``."""
+        order = np.argsort(self.cols, kind="stable")
+        rows, cols, vals = self.rows[order], self.cols[order], self.vals[order]
+        n, m = len(cols), self.shape[0]
+        width = int(np.bincount(cols).max()) if n else 0
+        flat, col, coef = [], [], []
+        for shift in range(1 - width, width):
+            p = np.arange(max(0, -shift), min(n, n - shift))
+            p = p[cols[p] == cols[p + shift]]
+            q = p + shift
+            flat.append(rows[p] * m + rows[q])
+            col.append(cols[p])
+            coef.append(vals[p] * vals[q])
+        if not flat:
+            return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+        return np.concatenate(flat), np.concatenate(col), np.concatenate(coef)
+
+
+def _gram(pattern: tuple[np.ndarray, np.ndarray, np.ndarray], x: np.ndarray,
+          m: int) -> np.ndarray:
+    """The dual's Hessian ``A diag(x) A.T`` (m, m) from :meth:`_Sparse.gram_pattern`."""
+    flat, col, coef = pattern
+    return np.bincount(flat, weights=coef * x[col], minlength=m * m).reshape(m, m)
+
+
+def _solve(h: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve ``h d = rhs`` for symmetric positive semi-definite ``h``: Gaussian elimination in
+    the natural order (no pivoting, which is stable for such matrices) and back substitution,
+    with elementwise numpy operations only. A pivot below :data:`PIVOT_RTOL` times its diagonal
+    marks a constraint that depends linearly on earlier ones: its component of ``d`` is 0 (as in
+    a pseudo-inverse solution when the system is consistent; when it is not, the residual of
+    that constraint stays and the stopping rule reports it)."""
+    a, b = h.copy(), rhs.copy()
+    m = len(b)
+    independent = np.zeros(m, dtype=bool)
+    for k in range(m):
+        if not a[k, k] > PIVOT_RTOL * h[k, k]:
+            continue
+        independent[k] = True
+        factor = a[k + 1:, k] / a[k, k]
+        a[k + 1:, k + 1:] -= factor[:, None] * a[k, k + 1:]
+        b[k + 1:] -= factor * b[k]
+    d = np.zeros(m)
+    for k in range(m - 1, -1, -1):
+        if independent[k]:
+            d[k] = b[k] / a[k, k]
+            b[:k] -= a[:k, k] * d[k]
+    return d
+
+
+# --------------------------------------------------------------------------------------------
+# Newton's method on the dual
+# --------------------------------------------------------------------------------------------
+def _normalised(a_support: np.ndarray, b: np.ndarray, total0: float, xr0: np.ndarray,
+                names: list[str]) -> tuple[_Sparse, np.ndarray, list[str], list[str]]:
+    """The constraints on the prior's support, each divided by its size ``|A| x0`` (cells
+    normalised to sum 1), so residuals are relative; constraints on no cell are dropped (an
+    error if their right-hand side is not 0)."""
+    a = _Sparse.from_dense(a_support)
+    size = a.abs_matvec(xr0)
     keep = size > 0
     dropped = []
     for k in np.flatnonzero(~keep):
-        if abs(br[k]) > 1e-15:
+        if abs(b[k] / total0) > 1e-15:
             raise DataError(f"balance: constraint '{names[k]}' involves no non-zero cell of the "
                             f"prior but must equal {b[k]:.6g}: infeasible")
         dropped.append(names[k])
-    As, br, size = As[keep], br[keep], size[keep]
-    kept_names = [nm for nm, k in zip(names, keep, strict=True) if k]
-    An = As / size[:, None]
-    bn = br / size
-    lam = np.zeros(An.shape[0])
+    kept = [nm for nm, k in zip(names, keep, strict=True) if k]
+    return a.keep_rows(keep, size), b[keep] / total0 / size[keep], kept, dropped
 
-    def state(lam: np.ndarray) -> tuple[np.ndarray, float]:
-        x = xr0 * np.exp(An.T @ lam)
-        return x, float(x.sum() - bn @ lam)
 
-    x, f = state(lam)
-    it = 0
-    g = An @ x - bn
-    while np.max(np.abs(g)) > tol:
-        if it >= max_iter:
-            worst = int(np.argmax(np.abs(g)))
-            raise DataError(f"balance: no convergence after {max_iter} Newton iterations; "
-                            f"largest residual {g[worst]:.3g} in '{kept_names[worst]}'")
-        H = (An * x) @ An.T
-        d = np.linalg.lstsq(H, -g, rcond=None)[0]
-        slope = float(g @ d)
-        move = float(np.max(np.abs(An.T @ d)))
-        t = min(1.0, 5.0 / move) if move > 0 else 1.0
-        while True:
-            x_new, f_new = state(lam + t * d)
-            if f_new <= f + 1e-4 * t * slope or t < 1e-12:
-                break
-            t *= 0.5
-        lam = lam + t * d
-        x, f = x_new, f_new
-        g_new = An @ x - bn
-        it += 1
-        if t < 1e-12 and np.max(np.abs(g_new)) >= np.max(np.abs(g)):
-            worst = int(np.argmax(np.abs(g_new)))
-            raise DataError(f"balance: line search failed (infeasible targets?); largest "
-                            f"residual {g_new[worst]:.3g} in '{kept_names[worst]}'")
-        g = g_new
+def _dual(a: _Sparse, xr0: np.ndarray, bn: np.ndarray,
+          lam: np.ndarray) -> tuple[np.ndarray, float]:
+    """The cells ``x = x0 exp(A' lambda)`` and the dual objective ``sum x - bn' lambda``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = xr0 * ieee_exp(a.rmatvec(lam))
+        return x, float(np.sum(x) - np.sum(bn * lam))
 
-    xfull = np.zeros_like(x0)
-    xfull[support] = x * total0
+
+def _residual(a: _Sparse, x: np.ndarray, bn: np.ndarray,
+              tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """The residual ``A x - bn`` of every constraint and its ratio to the stopping limit.
+
+    The limit of constraint ``k`` is ``max(tol, floor_k)``, where ``floor_k = FLOOR_FACTOR eps
+    (n_k + 4) (|A_k| x + |bn_k|)`` bounds the rounding error of computing the residual of its
+    ``n_k`` terms at the exactly rounded solution (``n_k`` ulps of the sequential sum, a few
+    ulps of each term from ``exp`` and its argument), so that a limit is always attainable."""
+    with np.errstate(invalid="ignore"):
+        g = a.matvec(x) - bn
+        floor = FLOOR_FACTOR * EPS * (a.row_counts() + 4) * (a.abs_matvec(x) + np.abs(bn))
+        return g, np.abs(g) / np.maximum(tol, floor)
+
+
+def _failure(what: str, g: np.ndarray, excess: np.ndarray, names: list[str]) -> DataError:
+    worst = int(np.argmax(np.where(np.isnan(excess), np.inf, excess)))
+    return DataError(f"balance: {what}; largest residual {g[worst]:.3g} (relative to the "
+                     f"constraint's size) in '{names[worst]}'")
+
+
+def _newton(a: _Sparse, bn: np.ndarray, xr0: np.ndarray, names: list[str], *, tol: float,
+            max_iter: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Minimise the dual from ``lambda = 0``; stop at the first iterate whose residuals are all
+    within their limits (:func:`_residual`). Returns the cells, the residuals and the number of
+    Newton iterations."""
+    lam = np.zeros(a.shape[0])
+    x, f = _dual(a, xr0, bn, lam)
+    pattern = a.gram_pattern()
+    for it in range(max_iter + 1):
+        g, excess = _residual(a, x, bn, tol)
+        if np.all(excess <= 1.0):
+            return x, g, it
+        if it == max_iter:
+            raise _failure(f"no convergence after {max_iter} Newton iterations", g, excess, names)
+        d = _solve(_gram(pattern, x, a.shape[0]), -g)
+        step = _line_search(a, xr0, bn, tol, lam, d, f, g, float(np.max(excess)))
+        if step is None:
+            raise _failure(f"no progress at Newton iteration {it + 1} (neither the dual "
+                           "objective nor the residual decreases along the Newton direction: "
+                           "inconsistent or infeasible targets?)", g, excess, names)
+        lam, x, f = step
+    raise AssertionError("unreachable")
+
+
+def _line_search(a: _Sparse, xr0: np.ndarray, bn: np.ndarray, tol: float, lam: np.ndarray,
+                 d: np.ndarray, f: float, g: np.ndarray,
+                 worst: float) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Backtrack from the Newton step (shortened so that no cell changes by more than a factor
+    ``e**5``) by halving. A step is accepted if it gives Armijo's sufficient decrease of the dual
+    or, where the decrease that asks for is below the dual's rounding error (next to the
+    solution, or along a direction that changes nothing), if it lowers the largest
+    residual-to-limit ratio below ``worst``. None when the step falls below 1e-12."""
+    slope = float(np.sum(g * d))
+    move = float(np.max(np.abs(a.rmatvec(d)))) if d.size else 0.0
+    t = min(1.0, 5.0 / move) if move > 0 else 1.0
+    resolution = 8.0 * EPS * max(1.0, abs(f))
+    while t >= 1e-12:
+        lam_t = lam + t * d
+        x_t, f_t = _dual(a, xr0, bn, lam_t)
+        if -t * slope <= resolution:
+            if np.max(_residual(a, x_t, bn, tol)[1]) < worst:
+                return lam_t, x_t, f_t
+        elif f_t <= f + 1e-4 * t * slope:
+            return lam_t, x_t, f_t
+        t *= 0.5
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------
+def _result(ds: xr.Dataset, targets: Sequence[Target], x0: np.ndarray, xfull: np.ndarray,
+            g: np.ndarray, iterations: int, dropped: list[str]) -> BalanceResult:
+    """The balanced data set with the relative change of every cell and the summaries."""
     out = ds.copy(deep=True)
     offsets, _ = _layout(ds)
     changes = {}
@@ -286,7 +501,7 @@ def balance(ds: xr.Dataset, targets: Sequence[Target] = (), *, tol: float = 1e-1
         summary=pd.DataFrame(rows),
         targets=pd.DataFrame(tgt_rows, columns=["target", "value", "prior", "achieved",
                                                 "rel_gap"]),
-        iterations=it,
+        iterations=iterations,
         max_residual=float(np.max(np.abs(g))) if g.size else 0.0,
         dropped=dropped,
     )

@@ -268,8 +268,9 @@ def save_benchmark(ds: xr.Dataset, directory: str | Path, *, sources: dict[str, 
     """Write ``ds`` to ``directory`` as ``<array>.csv`` files and a ``dataset.toml``.
 
     ``sources`` maps every array name to the source text of that table; a missing source is an
-    error. Values are written with 17 significant digits so the balance survives the round trip.
-    Zero cells are omitted (the reader restores them).
+    error. Values are written by :func:`write_csv` (shortest round-trip decimal of each float), so
+    the balance survives the round trip exactly and the bytes depend on the values only. Zero
+    cells are omitted (the reader restores them).
     """
     directory = Path(directory)
     missing = [k for k in SCHEMA if not sources.get(k)]
@@ -280,7 +281,7 @@ def save_benchmark(ds: xr.Dataset, directory: str | Path, *, sources: dict[str, 
         series = ds[key].to_series()
         series = series[series != 0]
         frame = series.rename("value").reset_index()
-        frame.to_csv(directory / f"{key}.csv", index=False, float_format="%.17g")
+        write_csv(frame, directory / f"{key}.csv")
     lines = [
         f'name = {_toml_str(ds.attrs.get("name", directory.name))}',
         f'unit = {_toml_str(ds.attrs.get("unit", "US$ million"))}',
@@ -302,7 +303,27 @@ def save_benchmark(ds: xr.Dataset, directory: str | Path, *, sources: dict[str, 
         lines += ["", f"[arrays.{key}]", f"description = {_toml_str(spec.description)}",
                   f'dims = {list(spec.dims)!r}'.replace("'", '"'),
                   f"source = {_toml_str(sources[key])}"]
-    (directory / "dataset.toml").write_text("\n".join(lines) + "\n")
+    (directory / "dataset.toml").write_text("\n".join(lines) + "\n", encoding="utf-8",
+                                            newline="\n")
+
+
+def format_float(value: float) -> str:
+    """The text a float is stored as: Python's shortest round-trip representation (``repr``),
+    which reads back as the same double and is the same on every platform (correctly rounded
+    decimal conversion, David Gay's algorithm); NaN is the empty field (pandas' missing value)."""
+    value = float(value)
+    return "" if value != value else repr(value)
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` (no index) to ``path`` as UTF-8 CSV with ``\\n`` line ends, every float
+    column through :func:`format_float`: the file's bytes are a function of the values only (no
+    ``%.17g`` padding digits, no platform line ends)."""
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col].dtype):
+            out[col] = [format_float(v) for v in out[col].to_numpy()]
+    out.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
 
 
 def benchmark_groups(ds: xr.Dataset) -> dict:

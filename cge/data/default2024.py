@@ -18,7 +18,9 @@ Built by :func:`build_default2024` (``python -m cge build-data``, after
    no elasticities are given) and ``tariff_summary.csv`` (trade-weighted average tariff by
    importer) next to it.
 
-Deterministic: building twice gives identical files. Scenario tariffs are then *added to* (or,
+Deterministic: building twice, here or on another machine, gives byte-identical files
+(arithmetic only, no BLAS or transcendental functions; numbers written by
+:func:`cge.data.benchmark.write_csv`). Scenario tariffs are then *added to* (or,
 with ``set``, replace) real 2024 starting rates.
 """
 
@@ -35,6 +37,7 @@ from cge.data.benchmark import (
     load_benchmark,
     save_benchmark,
     tax_revenue,
+    write_csv,
 )
 from cge.data.policy import (
     BASE_TARIFFS,
@@ -54,11 +57,13 @@ NAME = "default2024"
 ELASTICITIES = "gtap_autos_split"
 
 
-def build_default2024(out_dir: str | Path | None = None) -> xr.Dataset:
-    """Build ``default2024`` (module docstring) and write it to ``out_dir`` (default
-    ``data/default2024``). Returns the balanced, checked data set."""
+def build_default2024(out_dir: str | Path | None = None, *,
+                      update_dir: str | Path | None = None) -> xr.Dataset:
+    """Build ``default2024`` (module docstring) from the benchmark in ``update_dir`` (default
+    ``data/wiod_update2024``) and the policy tables of ``data/policy``, and write it to
+    ``out_dir`` (default ``data/default2024``). Returns the balanced, checked data set."""
     out = DEFAULT_OUT_DIR if out_dir is None else Path(out_dir)
-    base = load_benchmark(UPDATE_DIR)
+    base = load_benchmark(UPDATE_DIR if update_dir is None else Path(update_dir))
     rates = load_base_tariffs(regions=[str(r) for r in base.region.values],
                               commodities=[str(c) for c in base.commodity.values])
     ds = apply_base_tariffs(base, rates)
@@ -70,7 +75,7 @@ def build_default2024(out_dir: str | Path | None = None) -> xr.Dataset:
     summary = tariff_summary(ds)
     save_benchmark(ds, out, sources=_sources(), notes=_notes(base, ds, summary))
     _add_elasticities_key(out / "dataset.toml")
-    summary.reset_index().to_csv(out / "tariff_summary.csv", index=False, float_format="%.17g")
+    write_csv(summary.reset_index(), out / "tariff_summary.csv")
     return ds
 
 
@@ -118,10 +123,10 @@ def set_defense_shares(ds: xr.Dataset, shares: dict[str, float]) -> xr.Dataset:
 
 def _add_elasticities_key(path: Path) -> None:
     """Put ``elasticities = "..."`` after the ``year`` line of ``dataset.toml`` (top level)."""
-    lines = path.read_text().splitlines()
+    lines = path.read_text(encoding="utf-8").splitlines()
     k = next(i for i, line in enumerate(lines) if line.startswith("year = "))
     lines.insert(k + 1, f'elasticities = "{ELASTICITIES}"')
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="\n")
 
 
 def _sources() -> dict[str, str]:

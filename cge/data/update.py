@@ -51,11 +51,15 @@ Outputs in ``data/wiod_update2024/``: the benchmark (CSV + ``dataset.toml``),
 source and status),
 ``targets_achieved.csv`` (every row of targets.csv with the value achieved), and
 ``balance_summary.csv`` / ``balance_largest_moves.csv`` (how far the balancing moved cells away
-from the prior). Building twice gives identical files.
+from the prior). Building twice, here or on another machine, gives byte-identical files: every
+step uses IEEE-754 basic operations in a fixed order (:mod:`cge.data.balance`; the labour-share
+factor by bisection with ``sqrt``), and numbers are written by
+:func:`cge.data.benchmark.write_csv` (shortest round-trip decimals).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +76,7 @@ from cge.data.benchmark import (
     load_benchmark,
     save_benchmark,
     tax_revenue,
+    write_csv,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -228,8 +233,8 @@ def set_labour_shares(ds: xr.Dataset, share: xr.DataArray) -> tuple[xr.Dataset, 
     """Labour share of value added of each region in ``share`` set to ``share[r]``.
 
     In region ``r`` the labour/capital ratio of every activity is multiplied by one factor
-    ``c_r`` (found by bisection on ``log c_r``) so that ``sum_j labour[j, r] = share[r] *
-    sum_j va[j, r]``: activity ``j``'s labour share ``s_j`` becomes ``c s_j / (c s_j + 1 - s_j)``
+    ``c_r`` (:func:`odds_factor`) so that ``sum_j labour[j, r] = share[r] * sum_j va[j, r]``:
+    activity ``j``'s labour share ``s_j`` becomes ``c s_j / (c s_j + 1 - s_j)``
     and its value added ``va[j, r]`` is unchanged, so capital stays >= 0 without a cap (an
     activity with no labour or no capital keeps it so). With one share in every activity of
     ``r`` (as in wiod2011) every activity gets ``share[r]``. Regions not in ``share`` are kept.
@@ -244,28 +249,10 @@ def set_labour_shares(ds: xr.Dataset, share: xr.DataArray) -> tuple[xr.Dataset, 
     for k, reg in enumerate(regions):
         if reg not in share.region.values:
             continue
-        target = float(share.sel(region=reg))
         v, s0 = va[:, k], np.divide(lab[:, k], va[:, k], out=np.zeros_like(va[:, k]),
                                      where=va[:, k] > 0)
         inner = (s0 > 0) & (s0 < 1)
-        fixed = float((v * s0)[~inner].sum())
-        total = float(v.sum())
-
-        def labour(log_c: float, v=v, s0=s0, inner=inner, fixed=fixed) -> float:
-            c = np.exp(log_c)
-            return fixed + float((v[inner] * c * s0[inner]
-                                  / (c * s0[inner] + 1.0 - s0[inner])).sum())
-
-        lo, hi = -50.0, 50.0
-        if not labour(lo) < target * total < labour(hi):
-            raise DataError(f"labour share {target} of {reg} cannot be reached by rescaling")
-        for _ in range(200):   # deterministic bisection to machine precision
-            mid = 0.5 * (lo + hi)
-            if labour(mid) < target * total:
-                lo = mid
-            else:
-                hi = mid
-        c = float(np.exp(0.5 * (lo + hi)))
+        c = odds_factor(v, s0, float(share.sel(region=reg)), reg)
         factor[k] = c
         new_lab[inner, k] = v[inner] * c * s0[inner] / (c * s0[inner] + 1.0 - s0[inner])
         new_cap[:, k] = v - new_lab[:, k]
@@ -275,6 +262,36 @@ def set_labour_shares(ds: xr.Dataset, share: xr.DataArray) -> tuple[xr.Dataset, 
     out["vfm"] = vfm.copy(data=data).transpose(*SCHEMA["vfm"].dims)
     out["vfm"].attrs = dict(ds.vfm.attrs)
     return out, xr.DataArray(factor, dims="region", coords={"region": ds.region.values})
+
+
+def odds_factor(va: np.ndarray, s0: np.ndarray, target: float, region: str = "?") -> float:
+    """The factor ``c`` on every activity's labour/capital odds that makes the labour share of
+    the total value added ``va`` equal ``target``, where ``s0`` are the activities' shares.
+
+    Labour ``L(c) = sum_j va_j c s_j / (c s_j + 1 - s_j)`` rises with ``c``; ``c`` is found by
+    bisection in ``[2**-72, 2**72]`` on the geometric mean ``sqrt(lo hi)`` (bisection of
+    ``log c`` without a logarithm or exponential: IEEE-754 ``* / + sqrt`` only, so the same bits
+    on every machine), until ``lo`` and ``hi`` are adjacent doubles."""
+    inner = (s0 > 0) & (s0 < 1)
+    v, s = va[inner], s0[inner]
+    fixed = float((va * s0)[~inner].sum())
+    want = target * float(va.sum())
+
+    def labour(c: float) -> float:
+        return fixed + float((v * c * s / (c * s + 1.0 - s)).sum())
+
+    lo, hi = 2.0 ** -72, 2.0 ** 72
+    if not labour(lo) < want < labour(hi):
+        raise DataError(f"labour share {target} of {region} cannot be reached by rescaling")
+    for _ in range(200):
+        mid = math.sqrt(lo * hi)
+        if mid in (lo, hi):
+            break
+        if labour(mid) < want:
+            lo = mid
+        else:
+            hi = mid
+    return math.sqrt(lo * hi)
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,11 +345,13 @@ def _labour_share_targets(table: pd.DataFrame) -> xr.DataArray:
 # --------------------------------------------------------------------------------------------
 # Build
 # --------------------------------------------------------------------------------------------
-def build_update2024(out_dir: str | Path | None = None) -> xr.Dataset:
-    """Build ``wiod_update2024`` (see the module docstring) and write it to ``out_dir``
-    (default ``data/wiod_update2024``). Returns the balanced, checked data set."""
+def build_update2024(out_dir: str | Path | None = None, *,
+                     base_dir: str | Path | None = None) -> xr.Dataset:
+    """Build ``wiod_update2024`` (see the module docstring) from the benchmark in ``base_dir``
+    (default ``data/wiod2011``) and the targets of ``data/targets2024``, and write it to
+    ``out_dir`` (default ``data/wiod_update2024``). Returns the balanced, checked data set."""
     out = DEFAULT_OUT_DIR if out_dir is None else Path(out_dir)
-    base = load_benchmark(BASE_DIR)
+    base = load_benchmark(BASE_DIR if base_dir is None else Path(base_dir))
     table = read_targets()
     shares = read_split_shares()
     share = xr.DataArray(shares.motor_vehicles_share.values, dims="region",
@@ -362,11 +381,10 @@ def build_update2024(out_dir: str | Path | None = None) -> xr.Dataset:
     imputations = _imputations(shares, growth, ds, labour_factor, share_2011, labour_share)
     notes = _notes(ds, shares, growth, gdp_2011, res, achieved, share_2011, labour_share)
     save_benchmark(ds, out, sources=_sources(), notes=notes)
-    imputations.to_csv(out / "imputations.csv", index=False, float_format="%.17g")
-    achieved.to_csv(out / "targets_achieved.csv", index=False, float_format="%.17g")
-    res.summary.to_csv(out / "balance_summary.csv", index=False, float_format="%.17g")
-    _largest_moves(res.changes, prior).to_csv(out / "balance_largest_moves.csv", index=False,
-                                              float_format="%.17g")
+    write_csv(imputations, out / "imputations.csv")
+    write_csv(achieved, out / "targets_achieved.csv")
+    write_csv(res.summary, out / "balance_summary.csv")
+    write_csv(_largest_moves(res.changes, prior), out / "balance_largest_moves.csv")
     ds.attrs["targets_achieved"] = achieved
     ds.attrs["balance_summary"] = res.summary
     return ds
@@ -522,7 +540,6 @@ def _notes(ds: xr.Dataset, shares: pd.DataFrame, growth: xr.DataArray, gdp_2011:
                      for r in res.summary.itertuples())
     held = achieved[achieved.held_fixed]
     worst = float(np.abs(held.rel_gap).max())
-    # rounding-level gaps vary in the last bits with the BLAS state: no digits in the notes
     gap = "below 1e-12" if worst < 1e-12 else f"{worst:.1e}"
     lab = ds.vfm.sel(factor="labour").sum("activity") / ds.vfm.sum(["factor", "activity"])
     labour = "; ".join(f"{r} {float(share_2011.sel(region=r)):.4f} -> "

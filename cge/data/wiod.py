@@ -81,6 +81,7 @@ from cge.data.benchmark import (
     complete,
     empty_benchmark,
     save_benchmark,
+    write_csv,
 )
 
 #: WIOD's five final-demand categories, in the column order of the world table.
@@ -95,6 +96,7 @@ DEFAULT_RAW = REPO_ROOT / "data" / "raw" / "wiot_2011.RData"
 RAW_CANDIDATES: tuple[Path, ...] = (
     DEFAULT_RAW,
     REPO_ROOT.parent / "shared" / "wiod" / "wiot_2011.RData",
+    REPO_ROOT.parent / "shared" / "data" / "wiod" / "wiot_2011.RData",
 )
 
 CITATION = ("Timmer, Dietzenbacher, Los, Stehrer & de Vries (2015), Review of International "
@@ -108,7 +110,8 @@ IMPUTATION_COLUMNS = ["item", "region", "value", "unit", "source", "status"]
 # Reading
 # --------------------------------------------------------------------------------------------
 def find_raw_file() -> Path:
-    """The raw ``wiot_2011.RData``: ``data/raw/`` of the repository, else ``../shared/wiod/``."""
+    """The raw ``wiot_2011.RData``: ``data/raw/`` of the repository, else ``../shared/wiod/``
+    or ``../shared/data/wiod/`` next to it (:data:`RAW_CANDIDATES`)."""
     for path in RAW_CANDIDATES:
         if path.exists():
             return path
@@ -566,5 +569,5 @@ def build_default(out_dir: Path | None = None) -> xr.Dataset:
     raw = read_wiot(find_raw_file())
     ds = aggregate_wiot(raw, load_mapping(DEFAULT_MAPPING))
     save_benchmark(ds, out, sources=ds.attrs["sources"], notes=ds.attrs["notes"])
-    ds.attrs["imputations"].to_csv(out / "imputations.csv", index=False)
+    write_csv(ds.attrs["imputations"], out / "imputations.csv")
     return ds

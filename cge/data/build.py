@@ -1,0 +1,114 @@
+"""Building every shipped data set in order: ``python -m cge build-data`` / ``make data``.
+
+:func:`build_all` runs the three stages, each reading the previous one's output:
+
+1. ``wiod2011`` (:func:`cge.data.wiod.build_default`) from the raw WIOD table and
+   ``data/maps/wiod2011.toml``, when the raw file is found (:func:`cge.data.wiod.find_raw_file`);
+   without it a note says so and the committed ``data/wiod2011`` is the input of stage 2;
+2. ``wiod_update2024`` (:func:`cge.data.update.build_update2024`) from stage 1 and
+   ``data/targets2024``;
+3. ``default2024`` (:func:`cge.data.default2024.build_default2024`) from stage 2 and
+   ``data/policy``.
+
+The inputs that are not built (raw table, maps, targets, policy tables) always come from the
+repository's ``data/``; the outputs go to ``data/`` or, with ``out_dir``, all of them under
+``out_dir`` and nothing in the repository.
+
+Each data set is built in a temporary folder next to its destination and moved into place only
+when complete, i.e. when it loads as a balanced benchmark (:func:`replace_folder`), so a failed
+or interrupted stage leaves the earlier version of that folder exactly as it was. The builds are
+deterministic to the byte (see :mod:`cge.data.balance` and :func:`cge.data.benchmark.write_csv`):
+rebuilding a clean clone leaves ``git status`` clean.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from cge.data import default2024, update, wiod
+from cge.data.benchmark import load_benchmark
+
+REPO_DATA = Path(__file__).resolve().parents[2] / "data"
+#: The data sets built, in order (folder names under ``data/`` or ``out_dir``).
+STAGES: tuple[str, ...] = ("wiod2011", "wiod_update2024", "default2024")
+
+
+def build_all(out_dir: Path | None = None, *, echo: Callable[[str], object] = print
+              ) -> list[Path]:
+    """Build ``wiod2011`` (if the raw WIOD table is available), ``wiod_update2024`` and
+    ``default2024`` in that order into ``out_dir`` (default: the repository's ``data/``); each
+    stage reads the previous stage's output (``wiod_update2024`` reads the committed
+    ``data/wiod2011`` when the raw table is absent). ``echo`` receives the notes. Returns the
+    folders written, in order."""
+    root = REPO_DATA if out_dir is None else Path(out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    base = REPO_DATA / "wiod2011"
+    try:
+        wiod.find_raw_file()
+    except FileNotFoundError as exc:
+        # The 2011 aggregate is committed; only its aggregation needs the raw table.
+        echo(f"note: {exc}\nnote: keeping the committed data/wiod2011; rebuilding "
+             "the 2024 update and default2024 from it")
+    else:
+        base = replace_folder(root / "wiod2011", lambda tmp: wiod.build_default(tmp),
+                              check=_check_benchmark)
+        written.append(base)
+    upd = replace_folder(root / "wiod_update2024",
+                         lambda tmp: update.build_update2024(tmp, base_dir=base),
+                         check=_check_benchmark)
+    written.append(upd)
+    written.append(replace_folder(root / "default2024",
+                                  lambda tmp: default2024.build_default2024(tmp, update_dir=upd),
+                                  check=_check_benchmark))
+    return written
+
+
+def _check_benchmark(folder: Path) -> None:
+    """``folder`` holds a complete benchmark: it loads and balances (else :class:`DataError`)."""
+    load_benchmark(folder)
+
+
+def replace_folder(dest: Path, build: Callable[[Path], object], *,
+                   check: Callable[[Path], object] | None = None) -> Path:
+    """Run ``build(tmp)`` on a new empty folder ``tmp`` next to ``dest``, then ``check(tmp)`` if
+    given, then put ``tmp`` in the place of ``dest``. If ``build`` or ``check`` raises, ``tmp``
+    is removed and ``dest`` is untouched.
+
+    The swap is two renames in one file system (``dest`` to a second temporary name, ``tmp`` to
+    ``dest``; the old copy is deleted afterwards, and moved back if the second rename fails).
+    Returns ``dest``."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.building-", dir=dest.parent))
+    try:
+        build(tmp)
+        if check is not None:
+            check(tmp)
+        _swap_into_place(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
+
+
+def _swap_into_place(tmp: Path, dest: Path) -> None:
+    """Rename ``tmp`` to ``dest``, replacing (and then deleting) any existing ``dest``."""
+    os.chmod(tmp, 0o755)   # mkdtemp makes 0700; a data folder is readable like any other
+    if not dest.exists():
+        tmp.rename(dest)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
+    old.rmdir()
+    dest.rename(old)
+    try:
+        tmp.rename(dest)
+    except BaseException:
+        old.rename(dest)
+        raise
+    shutil.rmtree(old)
+
