@@ -73,3 +73,29 @@ def benchmark_value(params, name: str) -> float:
         gdp0 = float(params.gdp0.sel(region=r))
         return float(params.tax_revenue0.sel(region=r)) / (gdp0 if gdp0 > 0 else 1.0)
     return 1.0
+
+
+def tree_state(folder: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file under ``folder`` (folders as ``<dir>``): compare
+    before and after a run to see that it left earlier outputs exactly as they were."""
+    import hashlib
+
+    if not folder.exists():
+        return {}
+    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest()
+                                         if p.is_file() else "<dir>")
+            for p in sorted(folder.rglob("*"))}
+
+
+def save_tiny_benchmark(base: Path) -> tuple[Path, Path]:
+    """``two_by_two`` saved as a benchmark folder ``base/two_by_two`` and its elasticities as
+    ``base/elast.csv`` (for runner and command-line tests that take paths)."""
+    from cge.data.benchmark import SCHEMA, save_benchmark
+    from cge.data.examples import two_by_two
+
+    data = base / "two_by_two"
+    save_benchmark(two_by_two(), data, sources={k: "hand-made example" for k in SCHEMA})
+    elast = base / "elast.csv"
+    elast.write_text("commodity,esubd,esubm,esubva,source\n"
+                     "food,2.0,4.0,1.0,test\ncloth,2.0,4.0,1.0,test\n")
+    return data, elast

@@ -9,7 +9,6 @@ package as a user would, with ``PYOMO_CONFIG_DIR`` removed from the environment.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 import subprocess
@@ -18,16 +17,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ELASTICITIES, save_tiny_benchmark, tree_state
 
 import cge
 import cge.runner as runner
 from cge.cli import main as cli_main
-from cge.data.benchmark import SCHEMA, save_benchmark
 from cge.data.examples import two_by_two
 from cge.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
-ELASTICITIES = {"esubd": 2.0, "esubm": 4.0, "esubva": 1.0}
 TARIFF = ('[[tariff]]\nimporter = "HOME"\nexporter = "FOREIGN"\ncommodities = "all"\n'
           'add = {add}\n')
 
@@ -43,24 +41,11 @@ def _python(code: str, **kw) -> subprocess.CompletedProcess:
                           env=_env(), cwd=kw.pop("cwd", ROOT), timeout=300, **kw)
 
 
-def tree_state(folder: Path) -> dict[str, str]:
-    """Relative path -> sha256 of every file under ``folder`` (folders as ``<dir>``)."""
-    if not folder.exists():
-        return {}
-    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest()
-                                         if p.is_file() else "<dir>")
-            for p in sorted(folder.rglob("*"))}
-
-
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> dict[str, Path]:
     """The 2x2 economy as a benchmark folder, its elasticities, and two scenario files."""
     base = tmp_path_factory.mktemp("cli")
-    data = base / "two_by_two"
-    save_benchmark(two_by_two(), data, sources={k: "hand-made example" for k in SCHEMA})
-    elast = base / "elast.csv"
-    elast.write_text("commodity,esubd,esubm,esubva,source\n"
-                     "food,2.0,4.0,1.0,test\ncloth,2.0,4.0,1.0,test\n")
+    data, elast = save_tiny_benchmark(base)
     scen = base / "scen"
     scen.mkdir()
     (scen / "t10.toml").write_text('name = "t10"\n' + TARIFF.format(add=10))
