@@ -259,7 +259,8 @@ def compare(results: list[xr.Dataset]) -> xr.Dataset:
     """Stack scenario results along a ``scenario`` dimension (a variable missing from some
     results, e.g. the EV decomposition under separate institutions, is NaN there)."""
     names = [r.attrs.get("scenario", f"s{k}") for k, r in enumerate(results)]
-    results = [r.drop_attrs() if hasattr(r, "drop_attrs") else r for r in results]
+    data_set = str(results[0].attrs.get("data_set", "")) if results else ""
+    results = [r.drop_attrs(deep=False) for r in results]  # per-scenario attrs (solver, text)
     for name in {v for r in results for v in r.data_vars}:
         model_var = next(r[name] for r in results if name in r)
         for k, r in enumerate(results):
@@ -267,8 +268,8 @@ def compare(results: list[xr.Dataset]) -> xr.Dataset:
                 results[k] = r.assign({name: xr.full_like(model_var, float("nan"))})
     out = xr.concat(results,
                     dim=xr.DataArray(names, dims="scenario", name="scenario"),
-                    combine_attrs="drop")
-    out.attrs["data_set"] = results[0].attrs.get("data_set", "") if results else ""
+                    combine_attrs="drop_conflicts")   # variables keep description, units
+    out.attrs["data_set"] = data_set
     return out
 
 

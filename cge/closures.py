@@ -1,4 +1,4 @@
-r"""Closure rules (MODEL_SPEC §2, §5, §6), chosen by name in ``ModelOptions``.
+r"""Closure rules, chosen by name in ``ModelOptions``.
 
 * Numeraire (``num_def``, paired with the Walras slack): a price index equals ``pnum`` (1):
   ``world_factor_price`` — the benchmark-value-weighted average of all factor prices;

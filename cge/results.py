@@ -1,4 +1,4 @@
-"""Pyomo solution → one labelled xarray Dataset per scenario (MODEL_SPEC §7).
+"""Pyomo solution → one labelled xarray Dataset per scenario.
 
 Dimensions: ``region``, ``commodity``/``activity``, ``factor``, ``agent``, ``exporter``,
 ``importer``. Values are in the data set's currency unit (``units`` attribute of each variable);

@@ -1,4 +1,4 @@
-r"""Welfare: Hicksian equivalent variation (MODEL_SPEC §7).
+r"""Welfare: Hicksian equivalent variation.
 
 *Regional household.* Utility is Cobb–Douglas over real private consumption, real civil
 government consumption and real saving (GTAP), with benchmark expenditure shares

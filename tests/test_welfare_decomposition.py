@@ -43,8 +43,8 @@ def test_transfer_components() -> None:
     ds = random_benchmark(3, 3, seed=2, taxes=False)
     s = Session(ds, ELAST)
     amount = 5.0
-    res = s.run(toml=f'name = "t"\n[[transfer]]\npayer = "R0"\nrecipient = "R1"\namount = {amount}\n',
-                decompose=True)
+    res = s.run(toml=f'name = "t"\n[[transfer]]\npayer = "R0"\nrecipient = "R1"\n'
+                     f'amount = {amount}\n', decompose=True)
     d = res.EV_decomposition
     for r in res.region.values:
         assert abs(float(d.sel(component="allocative", region=r))) < 1e-9

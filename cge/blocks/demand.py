@@ -1,4 +1,4 @@
-r"""Final demand (MODEL_SPEC §4): household, civil government, defense and investment bundles.
+r"""Final demand: household, civil government, defense and investment bundles.
 
 Each final agent a buys a CES bundle (σ from ``ModelOptions.esub_final``: 1 = Cobb–Douglas,
 0 = fixed coefficients) of Armington composites, with price index ``pfd`` (``prf_fd``) and real

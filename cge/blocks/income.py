@@ -1,4 +1,4 @@
-r"""Income (MODEL_SPEC §4–5): factor income, tax revenue, international transfers, saving.
+r"""Income: factor income, tax revenue, international transfers, saving.
 
 Tax revenue of region r (all accrue to the taxing region):
 

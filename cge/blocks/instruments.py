@@ -1,5 +1,5 @@
 # ruff: noqa: E501
-"""Policy instruments and exogenous amounts, held as *fixed* Pyomo variables (MODEL_SPEC §9).
+"""Policy instruments and exogenous amounts, held as *fixed* Pyomo variables.
 
 A fixed variable is a constant to the solver; a scenario changes its value without rebuilding the
 model, and a later optimal-tariff or deal-frontier problem can free it. Values at build time are

@@ -1,4 +1,4 @@
-r"""Market clearing (MODEL_SPEC §1–3), each equation paired with the price it determines.
+r"""Market clearing, each equation paired with the price it determines.
 
 * ``mkt_pd`` (↔ ``pd``): supply of the domestic good = domestic Armington demand + exports
   (without a CET); with a CET, CET domestic supply = domestic demand.

@@ -1,4 +1,4 @@
-r"""Production: nested CES technology of each sector j in region r (MODEL_SPEC §1).
+r"""Production: nested CES technology of each sector j in region r.
 
 .. math::
     p^{va}_{jr} = \mathrm{CES}_{\sigma^{va}_j}\big(\theta^f_{fjr};\; p^f_{fr}/\pi_{fjr}\big), \qquad

@@ -1,4 +1,4 @@
-r"""Armington trade (MODEL_SPEC §3): agent-level domestic/import nests and border import sourcing.
+r"""Armington trade: agent-level domestic/import nests and border import sourcing.
 
 For commodity i, agent a (an activity or a final-demand agent) in importing region r:
 
