@@ -3,6 +3,7 @@ folder without touching earlier runs, print the comparison table."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -126,7 +127,9 @@ def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
     progress = progress or Silent()
     out_dir = Path(out_dir) if out_dir is not None else run_folder(tuple(names))
     t0 = time.perf_counter()
+    created = [p for p in (out_dir, *out_dir.parents) if not p.exists()]  # deepest first
     stage = _staging(out_dir)
+    published = False
     try:
         paths = resolve_paths(names)
         progress.stage(f"data {data}: loading, checking and calibrating")
@@ -148,9 +151,14 @@ def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
                            elasticities=str(session.elasticities), stage=progress.stage)
         pages = pdf_page_count(pdf)
         _publish(stage, out_dir)
+        published = True
     finally:
         progress.close()
         shutil.rmtree(stage, ignore_errors=True)
+        if not published:                   # a failed first run leaves no empty folders
+            with contextlib.suppress(OSError):
+                for folder in created:
+                    folder.rmdir()
     if echo:
         print(format_table(stack, results))
         print(f"\ndata {session.benchmark.attrs.get('name')} ({session.benchmark.attrs.get('unit')}"
