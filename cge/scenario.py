@@ -16,7 +16,7 @@ File format
 -----------
 ::
 
-    name = "us_jpn_reciprocal"        # required, [a-z0-9_]+
+    name = "us_jpn_reciprocal"        # required, [a-z0-9_]+, at most 100 characters
     description = "US 24% reciprocal tariff on Japan, 25% on autos"   # optional text
 
     [groups]                           # optional, scenario-local groups
@@ -88,22 +88,40 @@ Keys and values
 * Numbers must be finite TOML integers or floats (booleans, NaN and inf are rejected).
 * Rates (tariff, export_tax, trade_cost, output_tax), exactly one of
 
-  - ``add``: percentage points added to the benchmark rate (``add = 10`` -> +0.10); > -100;
-  - ``set``: the new rate in percent (``set = 15`` -> 0.15); > -100, so that 1 + rate > 0;
-  - ``multiply``: a factor on the benchmark rate (> 0; a zero benchmark rate stays zero --
-    use ``set = 0`` to remove a rate).
+  - ``add``: percentage points added to the benchmark rate (``add = 10`` -> +0.10); in
+    (-100, 100 000];
+  - ``set``: the new rate in percent (``set = 15`` -> 0.15); in (-100, 100 000], so that
+    1 + rate > 0;
+  - ``multiply``: a factor on the benchmark rate, in (0, 1000] (a zero benchmark rate stays
+    zero -- use ``set = 0`` to remove a rate).
 
-  Whether benchmark rate + ``add`` stays above -100 % needs the benchmark rates, so that final
-  check is done by the model, not here.
+  Why 100 000 % (:data:`MAX_RATE_PERCENT`): a rate of 1000 multiplies the price by 1001. Any
+  rate above a few hundred percent is already prohibitive in an Armington model (the flow all
+  but vanishes; the highest tariffs in force are a few hundred percent, embargo-like trade
+  costs are modelled with ``add = 10000``), so a larger number is a typing error, not a policy.
+  Whether the *composed* rate (benchmark rate + every shock on the cell) stays in
+  (-100 %, 100 000 %] needs the benchmark rates, so that final check is done by the model
+  (:func:`cge.shocks.apply_scenario`), not here.
   Bilateral shocks cover every (commodity, exporter, importer) with exporter != importer
   (:meth:`RateShock.cells`); intra-region trade of an aggregate region is never shocked.
 * Transfers: ``payer`` != ``recipient`` (single region names) and exactly one of ``amount``
   (>= 0, the data set's currency unit, e.g. US$ million) or ``share_of_payer_gdp`` (percent of
-  the payer's benchmark GDP, strictly between 0 and 100; 0.1 -> 0.001).
+  the payer's benchmark GDP, strictly between 0 and 100; 0.1 -> 0.001). Together, the
+  transfers a region pays (and the stationing costs it pays as host) must stay below its
+  benchmark income, and every region must keep positive private consumption at benchmark
+  prices: checked by the model (:func:`cge.shocks.apply_scenario`), which knows the incomes.
 * Defense: ``region`` (or ``regions``: one shock per region) and exactly one of ``scale``
-  (> 0, multiplies real defense purchases) or ``share_of_gdp`` (percent of GDP, in (0, 100)).
-  A region may have at most one defense shock.
-* Endowment / productivity: ``region(s)``, ``factor(s)`` and ``scale`` (> 0).
+  (in (0, 1000], multiplies real defense purchases) or ``share_of_gdp`` (percent of GDP, in
+  (0, 100)). A region may have at most one defense shock. The model refuses a defense level
+  that would leave no private consumption (or, with separate institutions and lump-sum
+  financing, no civil government purchases) at benchmark prices.
+* Endowment / productivity: ``region(s)``, ``factor(s)`` and ``scale`` in [0.001, 1000]
+  (:data:`FACTOR_SCALE_RANGE`; several shocks on one cell multiply, and the product must stay
+  in that range too). Why: a factor a thousand times scarcer or more abundant (or productive)
+  than in the benchmark describes a different economy, about which the calibrated shares say
+  nothing; measured on the default data, labour x 0.001 in one region no longer solves while
+  x 1000 still does (189 Ipopt iterations), and x 1e200 overflows double precision inside the
+  equations. A scale of 0 or below would remove or negate the factor: no equilibrium.
 
 Several shocks on the same cell compose in file order: ``add`` accumulates, ``set`` overrides
 what came before, ``multiply``/``scale`` multiply. Transfers between the same pair add up.
@@ -170,6 +188,18 @@ TABLE_ARRAYS: tuple[str, ...] = (*INSTRUMENTS, "transfer", "defense", "stationin
                                  *FACTOR_KINDS)
 TOP_LEVEL_KEYS: tuple[str, ...] = ("name", "description", "groups", "closure", *TABLE_ARRAYS)
 GROUP_KINDS: tuple[str, ...] = ("regions", "commodities", "factors")
+
+#: Rates (add / set) in percent: at most this (see the module docstring); multiply: at most
+#: :data:`MAX_RATE_FACTOR`.
+MAX_RATE_PERCENT = 100_000.0
+MAX_RATE_FACTOR = 1000.0
+#: Allowed range of an endowment or productivity scale, alone and composed.
+FACTOR_SCALE_RANGE: tuple[float, float] = (1e-3, 1e3)
+#: Largest multiple of real defense purchases (the model also checks the budget).
+MAX_DEFENSE_SCALE = 1000.0
+#: Longest scenario name (it becomes a file name, ``reports/results/<name>.nc``) and longest
+#: group name.
+MAX_NAME_LENGTH = 100
 
 _NAME_RE = re.compile(r"[a-z0-9_]+")
 _GROUP_NAME_RE = re.compile(r"[A-Za-z0-9_\-]+")
@@ -428,6 +458,14 @@ _SYNONYMS: dict[str, tuple[str, str]] = {
 _RATE_MODES = ("add", "set", "multiply")
 
 
+def _show(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a pasted megabyte stays out of messages)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _type_name(value: Any) -> str:
     return {bool: "boolean", int: "integer", float: "float", str: "string", list: "array",
             dict: "table"}.get(type(value), type(value).__name__)
@@ -447,29 +485,30 @@ class _Parser:
         valid = tuple(valid)
         for key in table:
             if key not in valid:
-                raise self.fail(f"{path}.{key}" if path else key,
-                                f"unknown key {key!r}{_suggest(key, valid)}; "
+                shown = key if len(key) <= 60 else f"{key[:60]}..."
+                raise self.fail(f"{path}.{shown}" if path else shown,
+                                f"unknown key {_show(key)}{_suggest(key, valid)}; "
                                 f"valid keys: {_fmt_list(valid)}")
 
     def string(self, value: Any, path: str) -> str:
         if not isinstance(value, str):
-            raise self.fail(path, f"expected a string, got {_type_name(value)} {value!r}")
+            raise self.fail(path, f"expected a string, got {_type_name(value)} {_show(value)}")
         return value
 
     def number(self, value: Any, path: str) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(path, f"expected a number, got {_type_name(value)} {value!r}")
+            raise self.fail(path, f"expected a number, got {_type_name(value)} {_show(value)}")
         try:
             out = float(value)
         except OverflowError:
             out = math.inf
         if not math.isfinite(out):
-            raise self.fail(path, f"expected a finite number, got {value!r}")
+            raise self.fail(path, f"expected a finite number, got {_show(value)}")
         return out
 
     def table(self, value: Any, path: str) -> Mapping[str, Any]:
         if not isinstance(value, dict):
-            raise self.fail(path, f"expected a table, got {_type_name(value)} {value!r}")
+            raise self.fail(path, f"expected a table, got {_type_name(value)} {_show(value)}")
         return value
 
     def synonym(self, table: Mapping[str, Any], base: str, path: str,
@@ -520,15 +559,15 @@ class _Parser:
         if token.startswith(_ALL_BUT):
             excluded = token[len(_ALL_BUT):]
             if excluded not in names:
-                raise self.fail(path, f"unknown {singular} {excluded!r} in {token!r}"
+                raise self.fail(path, f"unknown {singular} {_show(excluded)} in {_show(token)}"
                                       f"{_suggest(excluded, names)}; valid names: "
                                       f"{_fmt_list(names)}")
             rest = tuple(n for n in names if n != excluded)
             if not rest:
-                raise self.fail(path, f"{token!r} leaves no {kind}")
+                raise self.fail(path, f"{_show(token)} leaves no {kind}")
             return rest
         candidates = [*names, _ALL, *self.sets.groups(kind), *self.local_groups[kind]]
-        raise self.fail(path, f"unknown {singular} or group {token!r}"
+        raise self.fail(path, f"unknown {singular} or group {_show(token)}"
                               f"{_suggest(token, candidates)}; {self._valid_tokens(kind)}")
 
     def resolve(self, kind: str, value: Any, path: str) -> tuple[str, ...]:
@@ -543,14 +582,15 @@ class _Parser:
             chosen = set(self.resolve_token(kind, value, path))
         else:
             raise self.fail(path, f"expected a name, group or list of them, got "
-                                  f"{_type_name(value)} {value!r}; {self._valid_tokens(kind)}")
+                                  f"{_type_name(value)} {_show(value)}; "
+                                  f"{self._valid_tokens(kind)}")
         return tuple(n for n in self.sets.names(kind) if n in chosen)
 
     def single_region(self, value: Any, path: str) -> str:
         value = self.string(value, path)
         regions = self.sets.regions
         if value not in regions:
-            raise self.fail(path, f"unknown region {value!r}{_suggest(value, regions)}; "
+            raise self.fail(path, f"unknown region {_show(value)}{_suggest(value, regions)}; "
                                   f"expected a single region name; valid names: "
                                   f"{_fmt_list(regions)}")
         return value
@@ -568,10 +608,12 @@ class _Parser:
                 gpath = f"{kind_path}.{gname}"
                 taken = (gname in self.sets.names(kind) or gname == _ALL
                          or gname in self.sets.groups(kind))
-                if taken or not _GROUP_NAME_RE.fullmatch(gname):
-                    raise self.fail(gpath, f"invalid group name {gname!r}: use letters, digits, "
-                                           f"'_' or '-', not 'all' and not an existing name or "
-                                           f"group; {self._valid_tokens(kind)}")
+                if (taken or len(gname) > MAX_NAME_LENGTH
+                        or not _GROUP_NAME_RE.fullmatch(gname)):
+                    raise self.fail(f"{kind_path}.{gname[:60]}",
+                                    f"invalid group name {_show(gname)}: use letters, digits, "
+                                    f"'_' or '-' (at most {MAX_NAME_LENGTH}), not 'all' and "
+                                    f"not an existing name or group; {self._valid_tokens(kind)}")
                 self.local_groups[kind][gname] = self.resolve(kind, members, gpath)
 
     def closure(self, value: Any) -> dict[str, str]:
@@ -585,7 +627,7 @@ class _Parser:
                 self.numeraire(val, path)
             elif val not in CLOSURE_OPTIONS[key]:
                 options = CLOSURE_OPTIONS[key]
-                raise self.fail(path, f"unknown closure {val!r}{_suggest(val, options)}; "
+                raise self.fail(path, f"unknown closure {_show(val)}{_suggest(val, options)}; "
                                       f"valid values: {_fmt_list(options)}")
             out[key] = val
         return out
@@ -598,16 +640,16 @@ class _Parser:
             return
         parts = val.split(":")
         if parts[0] == "factor_price" and len(parts) == 3:
-            if parts[1] not in self.sets.factors:
-                raise self.fail(path, f"unknown factor {parts[1]!r} in numeraire {val!r}; {valid}")
-            if parts[2] not in self.sets.regions:
-                raise self.fail(path, f"unknown region {parts[2]!r} in numeraire {val!r}; {valid}")
-            return
-        if parts[0] == "cpi" and len(parts) == 2:
-            if parts[1] not in self.sets.regions:
-                raise self.fail(path, f"unknown region {parts[1]!r} in numeraire {val!r}; {valid}")
-            return
-        raise self.fail(path, f"unknown numeraire {val!r}; {valid}")
+            wanted = (("factor", parts[1], self.sets.factors),
+                      ("region", parts[2], self.sets.regions))
+        elif parts[0] == "cpi" and len(parts) == 2:
+            wanted = (("region", parts[1], self.sets.regions),)
+        else:
+            raise self.fail(path, f"unknown numeraire {_show(val)}; {valid}")
+        for what, name, names in wanted:
+            if name not in names:
+                raise self.fail(path, f"unknown {what} {_show(name)} in numeraire "
+                                      f"{_show(val)}; {valid}")
 
     def array(self, data: Mapping[str, Any], key: str) -> list[tuple[str, Mapping[str, Any]]]:
         value = data[key]
@@ -616,7 +658,7 @@ class _Parser:
                                  f"brackets), not [{key}]")
         if not isinstance(value, list):
             raise self.fail(key, f"expected an array of tables ([[{key}]]), got "
-                                 f"{_type_name(value)} {value!r}")
+                                 f"{_type_name(value)} {_show(value)}")
         return [(f"{key}[{i}]", self.table(t, f"{key}[{i}]")) for i, t in enumerate(value, 1)]
 
     def rate_value(self, table: Mapping[str, Any], path: str) -> tuple[str, float]:
@@ -624,13 +666,18 @@ class _Parser:
         vpath = f"{path}.{mode}"
         raw = self.number(table[mode], vpath)
         if mode == "multiply":
-            if raw <= 0:
-                raise self.fail(vpath, f"multiply must be > 0, got {raw:g} "
+            if not 0 < raw <= MAX_RATE_FACTOR:
+                raise self.fail(vpath, f"multiply must be > 0 and at most {MAX_RATE_FACTOR:g} "
+                                       f"(a factor on the benchmark rate), got {raw:g} "
                                        f"(use set = 0 to remove a rate)")
             return mode, raw
         if raw <= -100:
             raise self.fail(vpath, f"{mode} = {raw:g} (percent) would make the rate <= -100 %, "
                                    f"i.e. 1 + rate <= 0; must be > -100")
+        if raw > MAX_RATE_PERCENT:
+            raise self.fail(vpath, f"{mode} = {raw:g} (percent) is beyond the allowed range "
+                                   f"(-100, {MAX_RATE_PERCENT:g}]: any rate above a few hundred "
+                                   f"percent is already prohibitive")
         return mode, raw / 100.0
 
     def rate_shock(self, kind: str, path: str, table: Mapping[str, Any]) -> RateShock:
@@ -696,8 +743,10 @@ class _Parser:
         vpath = f"{path}.{mode}"
         raw = self.number(table[mode], vpath)
         if mode == "scale":
-            if raw <= 0:
-                raise self.fail(vpath, f"scale must be > 0, got {raw:g}")
+            if not 0 < raw <= MAX_DEFENSE_SCALE:
+                raise self.fail(vpath, f"scale must be > 0 and at most {MAX_DEFENSE_SCALE:g}, "
+                                       f"i.e. in (0, {MAX_DEFENSE_SCALE:g}] (a factor on real "
+                                       f"defense purchases), got {raw:g}")
             value = raw
         else:
             if not 0 < raw < 100:
@@ -719,7 +768,7 @@ class _Parser:
                                                        "spending region itself")
         financing = self.string(table.get("financing", "lump_sum"), f"{path}.financing")
         if financing not in FINANCING:
-            raise self.fail(f"{path}.financing", f"unknown financing {financing!r}; allowed: "
+            raise self.fail(f"{path}.financing", f"unknown financing {_show(financing)}; allowed: "
                                                  f"{_fmt_list(FINANCING)}")
         return [DefenseShock(r, mode, value, path, from_region, from_share, financing)
                 for r in regions]
@@ -736,7 +785,7 @@ class _Parser:
         paid_by = self.string(table.get("paid_by", "buyer"), f"{path}.paid_by")
         if paid_by not in ("buyer", "host"):
             raise self.fail(f"{path}.paid_by", f"paid_by must be 'buyer' or 'host', got "
-                                               f"{paid_by!r}")
+                                               f"{_show(paid_by)}")
         return Stationing(ends["buyer"], ends["host"], amount, paid_by, path)
 
     def factor_shock(self, kind: str, path: str, table: Mapping[str, Any]) -> FactorShock:
@@ -748,8 +797,11 @@ class _Parser:
         if "scale" not in table:
             raise self.fail(f"{path}.scale", "missing required field 'scale' (a factor > 0)")
         value = self.number(table["scale"], f"{path}.scale")
-        if value <= 0:
-            raise self.fail(f"{path}.scale", f"scale must be > 0, got {value:g}")
+        lo, hi = FACTOR_SCALE_RANGE
+        if not lo <= value <= hi:
+            raise self.fail(f"{path}.scale", f"scale must be > 0 and in the allowed range "
+                                             f"[{lo:g}, {hi:g}] (a factor on the benchmark "
+                                             f"{kind}), got {value:g}")
         return FactorShock(regions, factors, kind, value, path)
 
     # -- whole file -------------------------------------------------------------------------
@@ -766,9 +818,10 @@ class _Parser:
             raise self.fail("name", "missing required field 'name' (lowercase letters, digits, "
                                     "'_')")
         name = self.string(data["name"], "name")
-        if not _NAME_RE.fullmatch(name):
-            raise self.fail("name", f"invalid name {name!r}: use only lowercase letters, digits "
-                                    f"and '_' ([a-z0-9_]+)")
+        if len(name) > MAX_NAME_LENGTH or not _NAME_RE.fullmatch(name):
+            raise self.fail("name", f"invalid name {_show(name)}: use only lowercase letters, "
+                                    f"digits and '_' ([a-z0-9_]+), at most {MAX_NAME_LENGTH} "
+                                    f"characters (it names the results file)")
         description = self.string(data.get("description", ""), "description")
         if "groups" in data:
             self.groups(data["groups"])
@@ -812,7 +865,7 @@ class _Parser:
             closure=MappingProxyType(closure),
             source=self.source,
             text=text,
-            sha256=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+            sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         )
 
 
@@ -828,25 +881,41 @@ def _decode_message(exc: tomllib.TOMLDecodeError, text: str) -> str:
     else:
         n = 0
     if 1 <= n <= len(lines):
-        return f"invalid TOML: {msg}\n    line {n}: {lines[n - 1]}"
+        line = lines[n - 1] if len(lines[n - 1]) <= 200 else f"{lines[n - 1][:200]}..."
+        return f"invalid TOML: {msg}\n    line {n}: {line}"
     return f"invalid TOML: {msg}"
+
+
+def _decode(raw: bytes, source: str) -> str:
+    """UTF-8 bytes -> text; anything else is a ScenarioError naming the line."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ScenarioError(source, None, f"not UTF-8 text (line {line}): {exc}; save the "
+                                          f"file as UTF-8") from None
 
 
 def parse_scenario(text: str, sets: Sets, *, source: str = "<string>") -> Scenario:
     """Parse and validate scenario TOML ``text`` against ``sets``.
 
     ``source`` names the text in error messages and is stored in :attr:`Scenario.source`.
-    Raises :class:`ScenarioError` for any invalid input.
+    ``text`` may be ``str`` or UTF-8 ``bytes``; a leading byte-order mark (as some Windows
+    editors write) is dropped; text that cannot be written as UTF-8 (a lone surrogate) is an
+    error. Raises :class:`ScenarioError` for any invalid input.
     """
     source = str(source)
     if isinstance(text, (bytes, bytearray)):
-        try:
-            text = bytes(text).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ScenarioError(source, None, f"not UTF-8 text: {exc}") from None
+        text = _decode(bytes(text), source)
     if not isinstance(text, str):
         raise ScenarioError(source, None, f"expected TOML text, got {_type_name(text)}")
-    return _Parser(sets, source).parse(text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        line = text[:exc.start].count("\n") + 1
+        raise ScenarioError(source, None, f"not valid Unicode text (line {line}): "
+                                          f"{exc}") from None
+    return _Parser(sets, source).parse(text.removeprefix("\ufeff"))
 
 
 def load_scenario(path: str | Path, sets: Sets) -> Scenario:
@@ -859,8 +928,4 @@ def load_scenario(path: str | Path, sets: Sets) -> Scenario:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise ScenarioError(source, None, f"cannot read scenario file: {exc}") from exc
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(source, None, f"not UTF-8 text: {exc}") from None
-    return parse_scenario(text, sets, source=source)
+    return parse_scenario(_decode(raw, source), sets, source=source)

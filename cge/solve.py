@@ -8,7 +8,6 @@ looks valid: the previous point is restored and the diagnostics say what was tri
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -241,18 +240,15 @@ def model_nlp(model: CGEModel) -> ModelNLP:
     return model._nlp
 
 
-@contextmanager
-def _evaluation_errors_to_ipopt():
-    """A point where the equations cannot be evaluated (AMPL reports a domain error, e.g. a
-    negative base of a fractional power at a trial point) is an *evaluation error* for Ipopt,
-    which then shortens the step; any other exception would abort the solve attempt."""
-    import cyipopt
-    from pyomo.contrib.pynumero.exceptions import PyNumeroEvaluationError
-
-    try:
-        yield
-    except PyNumeroEvaluationError as exc:
-        raise cyipopt.CyIpoptEvaluationError(str(exc)) from exc
+#: Largest magnitude of a constraint value or Jacobian entry handed to Ipopt. Equations are
+#: relative (residual 1 = 100 % of the benchmark size) and their derivatives are of order 1-10
+#: at every economically meaningful point, so 1e100 is far beyond any point Ipopt could accept.
+#: The bound is a margin, not a measured threshold: Ipopt and MUMPS square and multiply these
+#: numbers (constraint violation, the limited-memory update s'y, pivoting and scaling), the
+#: square of anything above ~1.3e154 overflows to inf, and an inf in the KKT matrix is what
+#: crashes MUMPS (see :class:`_Callbacks`; finite entries of 1e300 did not crash it in the
+#: measured case). Values beyond it are refused like a domain error.
+MAX_EVALUATION = 1e100
 
 
 class _Callbacks:
@@ -264,12 +260,37 @@ class _Callbacks:
     sectors, 3 tariff/transfer scenarios): identical iteration counts and residuals as with the
     exact Hessian, solve time 0.3–0.5 s instead of 1.5–2.4 s (PyNumero's ASL Hessian alone took
     0.13 s per evaluation).
+
+    What Ipopt is handed is always finite or refused. The segmentation faults of issue 12
+    (productivity x 1e308 on ``two_by_two``, x 1e200 on the default data) had one root cause:
+    AMPL evaluates the Jacobian without flagging overflow in products and powers, so entries
+    of ``inf`` (and ``NaN``) came back as numbers; cyipopt copies them into Ipopt's arrays;
+    Ipopt does not check derivatives (``check_derivatives_for_naninf`` is off by default) and
+    hands the KKT matrix to MUMPS, whose maximum weighted matching (``dmumps_mtransw``, run in
+    the analysis for the column permutation and scaling; it works on ``log|a_ij|``) indexes
+    out of bounds on an ``inf`` entry. (Measured under gdb: the crash is in ``dmumps_mtransw``
+    from ``MumpsSolverInterface::SymbolicFactorization``; replacing the ``inf`` entries by
+    1e300 or keeping only the ``NaN`` ones does not crash; keeping the ``inf`` ones does.)
+    So:
+
+    * AMPL reports a domain error (e.g. a negative base of a fractional power at a trial
+      point): an *evaluation error* for Ipopt, which shortens the step (or, at the starting
+      point, stops with "invalid number detected");
+    * AMPL returns inf/NaN or a value beyond :data:`MAX_EVALUATION` without an error: refused
+      the same way, before Ipopt sees it;
+    * any other exception inside a callback: cyipopt would store it and hand Ipopt the
+      *unset* output array (its ``jacobian_cb`` returns True after an exception, and the
+      values array is left as it was). Here it is recorded in :attr:`failure`, reported to
+      Ipopt as an evaluation error (nothing is read), and :meth:`intermediate` stops Ipopt at
+      its next iteration; :func:`_ipopt_once` then re-raises it or reports it.
     """
 
     def __init__(self, pnlp: ModelNLP, iters: list[int]):
         self.pnlp = pnlp
         self.iters = iters
         self.zero = np.zeros(len(pnlp.vars))
+        #: the first non-evaluation exception raised inside a callback, if any
+        self.failure: BaseException | None = None
 
     def objective(self, x):
         return 0.0                      # the objective is the constant 0 (model.objective)
@@ -278,43 +299,75 @@ class _Callbacks:
         return self.zero
 
     def constraints(self, x):
-        with _evaluation_errors_to_ipopt():
-            return self.pnlp.constraint_values(x)
+        return self._evaluate(self.pnlp.constraint_values, x)
 
     def jacobianstructure(self):
         return self.pnlp.jacobian_structure
 
     def jacobian(self, x):
-        with _evaluation_errors_to_ipopt():
-            return self.pnlp.jacobian_values(x)
+        return self._evaluate(self.pnlp.jacobian_values, x)
 
     def intermediate(self, alg_mod, iter_count, *args):
         self.iters[0] = int(iter_count)
-        return True
+        return self.failure is None     # False stops Ipopt ("user stop")
+
+    def _evaluate(self, fn, x) -> np.ndarray:
+        """``fn(x)`` if it is finite and within :data:`MAX_EVALUATION`, else Ipopt's
+        evaluation error."""
+        import cyipopt
+        from pyomo.contrib.pynumero.exceptions import PyNumeroEvaluationError
+
+        if self.failure is not None:
+            raise cyipopt.CyIpoptEvaluationError("an earlier callback failed")
+        try:
+            out = fn(x)
+        except PyNumeroEvaluationError as exc:
+            raise cyipopt.CyIpoptEvaluationError(str(exc)) from exc
+        except BaseException as exc:  # noqa: BLE001 - recorded, re-raised after the solve
+            self.failure = exc
+            raise cyipopt.CyIpoptEvaluationError(f"{type(exc).__name__}: {exc}") from exc
+        if not np.all(np.abs(out) <= MAX_EVALUATION):      # also catches NaN
+            raise cyipopt.CyIpoptEvaluationError(
+                f"non-finite or beyond {MAX_EVALUATION:g} at this point")
+        return out
 
 
 def _ipopt_once(model: CGEModel, options: dict) -> tuple[str, str, int, ModelNLP]:
+    """One Ipopt run from the model's current point; the model gets Ipopt's point only if it is
+    finite. Returns (status code, termination message, iterations, the NLP); an exception
+    raised inside a callback is re-raised here if it is not an ``Exception`` (e.g.
+    ``KeyboardInterrupt``), else reported as status ``"error"``."""
     import cyipopt
 
     pnlp = model_nlp(model)
     x0, lb, ub = pnlp.current()
     iters = [0]
+    if not np.all(np.isfinite(x0)):   # an instrument or start value NaN/inf: nothing to solve
+        k = int(np.argmax(~np.isfinite(x0)))
+        return "error", f"not finite at the start: {pnlp.vars[k].name} = {x0[k]}", 0, pnlp
     opts = dict(IPOPT_OPTIONS)
     opts.update(options)
+    callbacks = _Callbacks(pnlp, iters)
     try:
-        problem = cyipopt.Problem(n=len(x0), m=pnlp.n_equations,
-                                  problem_obj=_Callbacks(pnlp, iters), lb=lb, ub=ub,
-                                  cl=pnlp.rhs, cu=pnlp.rhs)
+        problem = cyipopt.Problem(n=len(x0), m=pnlp.n_equations, problem_obj=callbacks,
+                                  lb=lb, ub=ub, cl=pnlp.rhs, cu=pnlp.rhs)
         for key, val in opts.items():
             problem.add_option(key, val)
         x, info = problem.solve(x0)
     except Exception as exc:  # Ipopt errors surface as exceptions from cyipopt
         return "error", f"{type(exc).__name__}: {exc}", iters[0], pnlp
+    if callbacks.failure is not None:
+        if not isinstance(callbacks.failure, Exception):
+            raise callbacks.failure
+        exc = callbacks.failure
+        return "error", f"{type(exc).__name__} in a callback: {exc}", iters[0], pnlp
+    status = int(info["status"])
+    term = IPOPT_STATUS.get(status, f"ipopt status {status}")
+    if not np.all(np.isfinite(x)):
+        return str(status), f"{term}; Ipopt's point is not finite (discarded)", iters[0], pnlp
     for v, xv in zip(pnlp.vars, x, strict=True):
         if not v.fixed:
             v.set_value(float(xv), skip_validation=True)
-    status = int(info["status"])
-    term = IPOPT_STATUS.get(status, f"ipopt status {status}")
     return str(status), term, iters[0], pnlp
 
 
@@ -334,33 +387,49 @@ def solve(model: CGEModel, *, options: dict | None = None, continuation: bool = 
 
     Continuation (homotopy) moves every fixed instrument from its value at the last solved point
     to its target in ``k`` equal steps (2, 4, 8, … up to ``max_steps``), solving at each step.
-    Raises :class:`SolveError` if no attempt converges; the model is then restored to the point
-    it started from (its instruments at their targets).
+    Raises :class:`SolveError` if no attempt converges, and for any other error met on the way
+    (its type and message are in the attempts); the model is then restored to the point it
+    started from (its instruments at their targets). An interruption (``KeyboardInterrupt``)
+    restores the model too and is re-raised as it is.
     """
     options = options or {}
     diag = Diagnostics()
     start = time.perf_counter()
     snap = model.snapshot()
+    try:
+        ok = _attempts(model, snap, options, diag, continuation, max_steps)
+    except BaseException as exc:
+        model.restore(snap)
+        if not isinstance(exc, Exception):
+            raise
+        diag.status, diag.seconds = "failed", time.perf_counter() - start
+        diag.attempts.append(f"stopped by {type(exc).__name__}: {exc}")
+        raise SolveError(f"solve failed: {'; '.join(diag.attempts)}", diag) from exc
+    diag.seconds = time.perf_counter() - start
+    diag.walras_slack = _walras(model)
+    diag.status = "optimal" if ok else "failed"
+    if ok:
+        model.last_solution = model.snapshot()
+        return diag
+    at_bound = _at_bounds(model)
+    model.restore(snap)
+    hint = (f"; variables at a bound (the equilibrium may need them beyond it): "
+            f"{', '.join(at_bound)}" if at_bound else "")
+    raise SolveError(f"solve failed: {'; '.join(diag.attempts)}; largest residual "
+                     f"{diag.max_residual:.3g} in {diag.worst_equation}, Walras slack "
+                     f"{diag.walras_slack:.3g}{hint}", diag)
+
+
+def _attempts(model: CGEModel, snap: dict, options: dict, diag: Diagnostics,
+              continuation: bool, max_steps: int) -> bool:
+    """The direct attempt, then continuation if asked for; True when one converged."""
     status, term, iters, _ = _ipopt_once(model, options)
     diag.iterations += iters
     diag.attempts.append(f"direct: {term} after {iters} iterations")
     ok = _accept(model, term, diag)
     if not ok and continuation:
         ok = _continuation(model, snap, options, diag, max_steps)
-    diag.seconds = time.perf_counter() - start
-    diag.walras_slack = float(value(model.m.walras))
-    diag.status = "optimal" if ok else "failed"
-    if ok:
-        model.last_solution = model.snapshot()
-    else:
-        at_bound = _at_bounds(model)
-        model.restore(snap)
-        hint = (f"; variables at a bound (the equilibrium may need them beyond it): "
-                f"{', '.join(at_bound)}" if at_bound else "")
-        raise SolveError(f"solve failed: {'; '.join(diag.attempts)}; largest residual "
-                         f"{diag.max_residual:.3g} in {diag.worst_equation}, Walras slack "
-                         f"{diag.walras_slack:.3g}{hint}", diag)
-    return diag
+    return ok
 
 
 def _at_bounds(model: CGEModel, limit: int = 5) -> list[str]:
@@ -379,9 +448,21 @@ def _at_bounds(model: CGEModel, limit: int = 5) -> list[str]:
 
 def nlp_residual(model: CGEModel) -> tuple[float, str]:
     """Largest absolute residual at the model's current point and its equation, evaluated by
-    the NLP (compiled AMPL code; :func:`residuals` walks the Pyomo expressions instead)."""
+    the NLP (compiled AMPL code; :func:`residuals` walks the Pyomo expressions instead).
+
+    A point where the equations cannot be evaluated (AMPL reports a domain error, or a value
+    is missing or not finite) has residual ``inf``: it is not a solution."""
+    from pyomo.contrib.pynumero.exceptions import PyNumeroEvaluationError
+
     pnlp = model_nlp(model)
-    g = np.abs(pnlp.residuals(pnlp.point()))
+    x = np.array([np.nan if v.value is None else v.value for v in pnlp.vars], dtype=float)
+    if not np.all(np.isfinite(x)):
+        k = int(np.argmax(~np.isfinite(x)))
+        return float("inf"), f"(variable {pnlp.vars[k].name} = {x[k]})"
+    try:
+        g = np.abs(pnlp.residuals(x))
+    except PyNumeroEvaluationError:
+        return float("inf"), "(the equations cannot be evaluated at this point: AMPL error)"
     if not len(g):
         return 0.0, ""
     if not np.all(np.isfinite(g)):
@@ -391,10 +472,18 @@ def nlp_residual(model: CGEModel) -> tuple[float, str]:
 
 
 def _accept(model: CGEModel, term: str, diag: Diagnostics) -> bool:
+    """The point is a solution: residual and Walras slack within tolerance (checked on the
+    model's values, whatever Ipopt reported)."""
     res, where = nlp_residual(model)
     diag.max_residual, diag.worst_equation, diag.termination = res, where, term
-    walras = abs(value(model.m.walras))
+    walras = abs(_walras(model))
     return res <= RESIDUAL_TOL and walras <= WALRAS_TOL
+
+
+def _walras(model: CGEModel) -> float:
+    """The Walras slack's value (NaN when it has none)."""
+    val = model.m.walras.value
+    return float("nan") if val is None else float(val)
 
 
 def _continuation(model: CGEModel, snap: dict, options: dict, diag: Diagnostics,

@@ -106,7 +106,7 @@ def test_acr_welfare_formula(sigma, toml):
     ds = acr_benchmark()
     lam0 = [ACR_FLOWS[k, k] / ACR_FLOWS[:, k].sum() for k in range(3)]
     sess = Session(ds, {"esubd": sigma, "esubm": sigma, "esubva": 1.0}, ModelOptions())
-    res = sess.run('name = "acr"\n' + toml)
+    res = sess.run(toml='name = "acr"\n' + toml)
     model = sess.model()
     moved = max(abs(float(res.utility.sel(region=r)) - 1.0) for r in ACR_REGIONS)
     assert moved > 1e-4, "the shock did not move welfare"
@@ -120,7 +120,7 @@ def test_acr_upper_nest_elasticity():
     elasticity it fails, which shows the check has power."""
     ds = acr_benchmark()
     sess = Session(ds, {"esubd": 2.0, "esubm": 6.0, "esubva": 1.0}, ModelOptions())
-    res = sess.run('name = "acr"\n[[trade_cost]]\nimporter = "R0"\nexporter = "R1"\n'
+    res = sess.run(toml='name = "acr"\n[[trade_cost]]\nimporter = "R0"\nexporter = "R1"\n'
                    'commodities = "all"\nadd = 30.0\n')
     lam0 = [ACR_FLOWS[k, k] / ACR_FLOWS[:, k].sum() for k in range(3)]
     _acr_check(res, sess.model(), 2.0, lam0)
@@ -171,7 +171,7 @@ def test_transfer_problem(alpha1, alpha2):
     ds, y2 = transfer_benchmark(alpha1, alpha2, y1)
     t = 0.1 * y1
     sess = Session(ds, ELASTICITIES, ModelOptions())
-    res = sess.run(f'name = "trf"\n[[transfer]]\npayer = "R1"\nrecipient = "R2"\n'
+    res = sess.run(toml=f'name = "trf"\n[[transfer]]\npayer = "R1"\nrecipient = "R2"\n'
                    f'amount = {t}\n')
     pa, pb, u1, u2 = transfer_closed_form(alpha1, alpha2, y1, y2, t)
     pd_a = float(res.price_domestic.sel(commodity="A", region="R1"))
@@ -278,7 +278,7 @@ def test_separate_institutions_new_tax_without_government():
     ds = acr_benchmark()
     sess = Session(ds, {"esubd": 4.0, "esubm": 4.0, "esubva": 1.0},
                    ModelOptions(institutions="separate"))
-    res = sess.run('name = "tariff"\n[[tariff]]\nimporter = "R0"\nexporter = "all"\n'
+    res = sess.run(toml='name = "tariff"\n[[tariff]]\nimporter = "R0"\nexporter = "all"\n'
                    'commodities = "all"\nadd = 20.0\n')
     m = sess.model().m
     assert abs(value(m.walras)) < 1e-9

@@ -57,8 +57,8 @@ CASES = [
 @pytest.mark.parametrize(("data", "elasticities", "pair"), CASES)
 def test_fresh_sessions_bit_identical(data, elasticities, pair):
     text = TARIFF.format(imp=pair[0], exp=pair[1])
-    first = cge.Session(data(), elasticities).run(text)
-    second = cge.Session(data(), elasticities).run(text)
+    first = cge.Session(data(), elasticities).run(toml=text)
+    second = cge.Session(data(), elasticities).run(toml=text)
     assert first.attrs["solver_iterations"] > 0
     assert_identical(first, second)
 
@@ -68,16 +68,16 @@ def test_same_session_rerun_bit_identical():
     the benchmark)."""
     sess = cge.Session(two_by_two(), ELASTICITIES)
     text = TARIFF.format(imp="HOME", exp="FOREIGN")
-    first = sess.run(text)
-    sess.run(TARIFF.format(imp="FOREIGN", exp="HOME").replace("add = 20", "add = 300"))
-    assert_identical(first, sess.run(text))
+    first = sess.run(toml=text)
+    sess.run(toml=TARIFF.format(imp="FOREIGN", exp="HOME").replace("add = 20", "add = 300"))
+    assert_identical(first, sess.run(toml=text))
 
 
 def test_netcdf_written_twice(tmp_path):
     """Files from two runs have identical data variables (read back bit for bit); the same
     Dataset written twice gives byte-identical files."""
     text = TARIFF.format(imp="HOME", exp="FOREIGN")
-    runs = [cge.Session(two_by_two(), ELASTICITIES).run(text) for _ in range(2)]
+    runs = [cge.Session(two_by_two(), ELASTICITIES).run(toml=text) for _ in range(2)]
     paths = [write_netcdf(r, tmp_path / f"run{k}.nc") for k, r in enumerate(runs)]
     with xr.open_dataset(paths[0], engine="h5netcdf") as a, \
             xr.open_dataset(paths[1], engine="h5netcdf") as b:

@@ -139,10 +139,10 @@ def check_economy(econ: Economy) -> str:
     text = (f'name = "p"\n[[tariff]]\nimporter = "{importer}"\nexporter = "{exporter}"\n'
             f'commodities = "all"\nadd = 25\n')
     try:
-        out = sess.run(text)
+        out = sess.run(toml=text)
     except SolveError as exc:
         assert exc.diagnostics.status == "failed" and "solve failed" in str(exc)
-        assert sess.run('name = "b"\n').attrs["solver_iterations"] == 0
+        assert sess.run(toml='name = "b"\n').attrs["solver_iterations"] == 0
         return "SolveError"
     assert float(out.attrs["solver_max_residual"]) <= RESIDUAL_TOL
     assert abs(float(out.attrs["solver_walras_slack"])) <= WALRAS_TOL

@@ -39,7 +39,7 @@ SCENARIOS = {
 def report(tmp_path_factory):
     data = two_by_two()
     session = cge.Session(data, {"esubd": 2.0, "esubm": 4.0, "esubva": 1.0})
-    results = [session.run(text) for text in SCENARIOS.values()]
+    results = [session.run(toml=text) for text in SCENARIOS.values()]
     data_attrs = dict(data.attrs)
     path = write_report(results, tmp_path_factory.mktemp("report") / "report.pdf",
                         data_attrs=data_attrs,

@@ -332,6 +332,31 @@ BAD_CASES = [
     ("bad-name", 'name = "Bad Name"\n', "name", ["[a-z0-9_]+"]),
     ("name-type", "name = 1\n", "name", ["string"]),
     ("description-type", "description = 2024-01-01\n", "description", ["string"]),
+    # magnitudes outside the documented ranges (cge.scenario module docstring)
+    ("add-above-100000", tariff(add="1e6"), "tariff[1].add", ["(-100, 100000]", "prohibitive"]),
+    ("set-1e308", tariff(add=None, set="1e308"), "tariff[1].set", ["(-100, 100000]"]),
+    ("multiply-above-1000", tariff(add=None, multiply="1e4"), "tariff[1].multiply",
+     ["at most 1000"]),
+    ("productivity-1e200", '[[productivity]]\nregions = "AAA"\nfactors = "lab"\nscale = 1e200\n',
+     "productivity[1].scale", ["[0.001, 1000]", "1e+200"]),
+    ("productivity-1e308", '[[productivity]]\nregions = "AAA"\nfactors = "lab"\nscale = 1e308\n',
+     "productivity[1].scale", ["[0.001, 1000]"]),
+    ("productivity-tiny", '[[productivity]]\nregions = "AAA"\nfactors = "cap"\n'
+     "scale = 4.127887473740214e-20\n", "productivity[1].scale", ["[0.001, 1000]"]),
+    ("endowment-zero", '[[endowment]]\nregion = "AAA"\nfactor = "lab"\nscale = 0\n',
+     "endowment[1].scale", ["> 0", "[0.001, 1000]"]),
+    ("endowment-subnormal", '[[endowment]]\nregion = "AAA"\nfactor = "lab"\nscale = 5e-324\n',
+     "endowment[1].scale", ["[0.001, 1000]"]),
+    ("defense-scale-above-1000", '[[defense]]\nregion = "AAA"\nscale = 1001\n',
+     "defense[1].scale", ["(0, 1000]"]),
+    # names and values that would not fit in a message or a file name
+    ("name-too-long", 'name = "' + "a" * 101 + '"\n', "name", ["at most 100 characters"]),
+    ("group-name-too-long", "[groups]\nregions." + "g" * 101 + ' = ["AAA"]\n',
+     "groups.regions." + "g" * 60, ["at most 100"]),
+    ("huge-unknown-region", tariff(importer='"' + "Z" * 100_000 + '"'), "tariff[1].importer",
+     ["(100002 characters)", REGIONS]),
+    ("huge-unknown-key", tariff(**{"k" * 5000: "1"}), "tariff[1]." + "k" * 60 + "...",
+     ["(5002 characters)", "valid keys"]),
 ]
 
 
@@ -358,6 +383,54 @@ def test_bad_input(tmp_path: Path, body: str | None, field: str | None,
         assert f": {field}: " in msg
     for needle in needles:
         assert needle in msg, f"{needle!r} not in {msg!r}"
+
+
+@pytest.mark.parametrize("raw", [b"\xef\xbb\xbf" + HEAD.encode() + tariff().encode(),
+                                 (HEAD + tariff()).replace("\n", "\r\n").encode()],
+                         ids=["bom", "crlf"])
+def test_bom_and_crlf_are_accepted(tmp_path: Path, raw: bytes) -> None:
+    """Windows editors: a UTF-8 byte-order mark and CRLF line ends parse like plain text."""
+    path = tmp_path / "win.toml"
+    path.write_bytes(raw)
+    scen = load_scenario(path, TINY)
+    assert scen.name == "t" and scen.rate_shocks == parse(tariff()).rate_shocks
+    assert not scen.text.startswith("\ufeff")
+
+
+@pytest.mark.parametrize(("raw", "needles"), [
+    pytest.param(b'name = "t"\n# caf\xe9\n', ["not UTF-8 text (line 2)", "save the file as"],
+                 id="latin1"),
+    pytest.param(b'name = "t"\x00\n', ["invalid TOML"], id="nul"),
+    pytest.param(b'name = "t"\ndescription = "\x00"\n', ["invalid TOML", "line 2"],
+                 id="nul_in_string"),
+    pytest.param(b"name = " + b"[" * 5000 + b"]" * 5000 + b"\n", ["nesting too deep"],
+                 id="deep_nesting"),
+])
+def test_hostile_bytes_are_one_scenario_error(tmp_path: Path, raw: bytes,
+                                               needles: list[str]) -> None:
+    path = tmp_path / "hostile.toml"
+    path.write_bytes(raw)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path, TINY)
+    for needle in needles:
+        assert needle in str(info.value)
+    assert len(str(info.value)) < 2000
+
+
+def test_lone_surrogate_is_an_error() -> None:
+    """Text from Python that cannot be written as UTF-8 (the results file stores it)."""
+    with pytest.raises(ScenarioError, match="not valid Unicode text \\(line 2\\)"):
+        parse_scenario('name = "t"\n# \ud800\n', TINY)
+
+
+def test_largest_allowed_magnitudes_parse() -> None:
+    """The ends of the documented ranges are allowed."""
+    scen = parse(tariff(add="100000") + '[[productivity]]\nregions = "AAA"\nfactors = "lab"\n'
+                 'scale = 1000\n[[endowment]]\nregion = "AAA"\nfactor = "lab"\nscale = 0.001\n'
+                 '[[defense]]\nregion = "AAA"\nscale = 1000\n')
+    assert scen.rate_shocks[0].value == 1000.0
+    assert sorted(f.value for f in scen.factor_shocks) == [0.001, 1000.0]
+    assert parse_scenario('name = "' + "a" * 100 + '"\n', TINY).name == "a" * 100
 
 
 def test_toml_error_names_line() -> None:
