@@ -103,8 +103,8 @@ def measure(size: str) -> dict:
     check_benchmark(model)
     stages["replication gate"] = time.perf_counter() - t
     t_build = time.perf_counter() - t0
-    first = session.scenario(_tariff_toml(*shocks[0]))
-    second = session.scenario(_tariff_toml(*shocks[1]))
+    first = session.scenario(toml=_tariff_toml(*shocks[0]))
+    second = session.scenario(toml=_tariff_toml(*shocks[1]))
     apply_scenario(model, first)
     t = time.perf_counter()
     diag = cge.solve(model)
