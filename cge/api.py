@@ -13,12 +13,11 @@ and re-solve, warm-started from the benchmark; nothing is rebuilt between scenar
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import xarray as xr
 
+from cge.atomic import atomic_file
 from cge.calibrate import calibrate
 from cge.data.benchmark import DataError, load_benchmark
 from cge.model import CGEModel, build_model
@@ -274,17 +273,8 @@ def compare(results: list[xr.Dataset]) -> xr.Dataset:
 
 
 def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write atomically: a temporary file in the same folder, then rename over ``path``.
-
-    A failed write leaves any earlier file at ``path`` untouched."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".nc.tmp")
-    os.close(fd)
-    try:
+    """Write atomically (:func:`cge.atomic.atomic_file`): a failed write leaves any earlier file
+    at ``path`` untouched; the file is readable by others (0644)."""
+    with atomic_file(path) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return Path(path)

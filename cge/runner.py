@@ -15,6 +15,7 @@ from pathlib import Path
 import xarray as xr
 
 from cge.api import REPORTS_DIR, SCENARIO_DIR, Session, compare, scenario_path, write_netcdf
+from cge.atomic import swap_folder
 from cge.progress import Progress, Silent
 from cge.scenario import ScenarioError
 from cge.solve import SolveError
@@ -92,22 +93,15 @@ def _staging(out_dir: Path) -> Path:
 
 
 def _publish(stage: Path, out_dir: Path) -> None:
-    """Move a complete run from ``stage`` into ``out_dir``: the NetCDF files and the report
-    replace their earlier versions (``results/`` as a whole, so it always matches
-    ``counterfactual.nc``); files are made readable by others (0644, folders 0755)."""
-    for path in sorted(stage.rglob("*")):
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    old = None
+    """Move a complete run from ``stage`` into ``out_dir``: ``results/`` replaces the earlier
+    one as a whole (:func:`cge.atomic.swap_folder`, so it always matches
+    ``counterfactual.nc``), then the files (written 0644 by their atomic writers) replace
+    theirs."""
     if (stage / "results").is_dir():
-        if (out_dir / "results").exists():
-            old = stage / "results.old"
-            os.replace(out_dir / "results", old)
-        os.replace(stage / "results", out_dir / "results")
+        swap_folder(stage / "results", out_dir / "results")
     for path in sorted(stage.iterdir()):
         if path.is_file():
             os.replace(path, out_dir / path.name)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,

@@ -133,6 +133,18 @@ def test_run_writes_its_own_folder_not_the_standard_report(tiny, tmp_path, monke
         assert mode == (0o755 if p.is_dir() else 0o644), (p, oct(mode))
 
 
+def test_api_writers_leave_readable_files(tmp_path):
+    """write_netcdf (and so every results file) is 0644 for API users too, not mkstemp's 0600;
+    a failed write leaves the earlier file and no temporary file."""
+    ds = cge.Session(two_by_two(), ELASTICITIES).run(toml='name = "b"\n')
+    path = cge.write_netcdf(ds, tmp_path / "sub" / "b.nc")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    before = path.read_bytes()
+    with pytest.raises(TypeError):
+        cge.write_netcdf(ds.assign_attrs(bad=object()), path)
+    assert path.read_bytes() == before and sorted(p.name for p in path.parent.iterdir()) == ["b.nc"]
+
+
 def test_run_folder_names():
     assert runner.run_folder(runner.STANDARD_SCENARIOS) == runner.REPORTS_DIR
     assert runner.run_folder(("jpn_deal_15",)) == runner.REPORTS_DIR / "runs" / "jpn_deal_15"

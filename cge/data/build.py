@@ -23,12 +23,12 @@ rebuilding a clean clone leaves ``git status`` clean.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from cge.atomic import swap_folder
 from cge.data import default2024, update, wiod
 from cge.data.benchmark import load_benchmark
 
@@ -79,9 +79,8 @@ def replace_folder(dest: Path, build: Callable[[Path], object], *,
     given, then put ``tmp`` in the place of ``dest``. If ``build`` or ``check`` raises, ``tmp``
     is removed and ``dest`` is untouched.
 
-    The swap is two renames in one file system (``dest`` to a second temporary name, ``tmp`` to
-    ``dest``; the old copy is deleted afterwards, and moved back if the second rename fails).
-    Returns ``dest``."""
+    The swap is :func:`cge.atomic.swap_folder` (two renames in one file system; the old copy is
+    moved back if the second fails). Returns ``dest``."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.building-", dir=dest.parent))
@@ -89,26 +88,8 @@ def replace_folder(dest: Path, build: Callable[[Path], object], *,
         build(tmp)
         if check is not None:
             check(tmp)
-        _swap_into_place(tmp, dest)
+        swap_folder(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dest
-
-
-def _swap_into_place(tmp: Path, dest: Path) -> None:
-    """Rename ``tmp`` to ``dest``, replacing (and then deleting) any existing ``dest``."""
-    os.chmod(tmp, 0o755)   # mkdtemp makes 0700; a data folder is readable like any other
-    if not dest.exists():
-        tmp.rename(dest)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
-    old.rmdir()
-    dest.rename(old)
-    try:
-        tmp.rename(dest)
-    except BaseException:
-        old.rename(dest)
-        raise
-    shutil.rmtree(old)
-

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-import os
 import re
 import shutil
 import tempfile
@@ -23,6 +22,7 @@ import numpy as np
 import xarray as xr
 
 import cge
+from cge.atomic import atomic_file
 from cge.report import figures
 from cge.report.fmt import MISSING, MoneyUnit, choose_money_unit, level, pct, sci
 
@@ -566,12 +566,6 @@ def write_report(results: Sequence[xr.Dataset], out_path: str | Path, *,
         (work / "data.json").write_text(json.dumps(data, ensure_ascii=False, indent=1),
                                         encoding="utf-8")
         pdf = typst.compile(str(work / "report.typ"), root=str(work))
-    fd, tmp_pdf = tempfile.mkstemp(dir=out_path.parent, suffix=".pdf.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pdf)
-        os.replace(tmp_pdf, out_path)
-    except BaseException:
-        Path(tmp_pdf).unlink(missing_ok=True)
-        raise
+    with atomic_file(out_path) as tmp_pdf:
+        tmp_pdf.write_bytes(pdf)
     return out_path
