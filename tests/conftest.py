@@ -87,15 +87,43 @@ def tree_state(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*"))}
 
 
-def save_tiny_benchmark(base: Path) -> tuple[Path, Path]:
-    """``two_by_two`` saved as a benchmark folder ``base/two_by_two`` and its elasticities as
-    ``base/elast.csv`` (for runner and command-line tests that take paths)."""
+def save_tiny_benchmark(base: Path, elasticities: dict | None = None) -> tuple[Path, Path]:
+    """``two_by_two`` saved as a benchmark folder ``base/two_by_two`` and ``elasticities``
+    (default :data:`ELASTICITIES`, the same for both commodities) as ``base/elast.csv``, for
+    runner and command-line tests that take paths."""
     from cge.data.benchmark import SCHEMA, save_benchmark
     from cge.data.examples import two_by_two
 
     data = base / "two_by_two"
     save_benchmark(two_by_two(), data, sources={k: "hand-made example" for k in SCHEMA})
+    sigma = elasticities or ELASTICITIES
+    row = f"{sigma['esubd']},{sigma['esubm']},{sigma['esubva']},test"
     elast = base / "elast.csv"
-    elast.write_text("commodity,esubd,esubm,esubva,source\n"
-                     "food,2.0,4.0,1.0,test\ncloth,2.0,4.0,1.0,test\n")
+    elast.write_text(f"commodity,esubd,esubm,esubva,source\nfood,{row}\ncloth,{row}\n")
     return data, elast
+
+
+#: Issue 12's fuzz scenario on ``two_by_two`` (its final point could not be evaluated by AMPL,
+#: and PyNumeroEvaluationError escaped ``Session.run``), without its productivity table ...
+ISSUE_12_SHOCKS = """name = "fuzz"
+[closure]
+institutions = "separate"
+numeraire = "cpi:HOME"
+[[export_tax]]
+importer = "all"
+exporter = "FOREIGN"
+commodities = "all_but:food"
+multiply = 4.229221098275415
+[[transfer]]
+payer = "HOME"
+recipient = "FOREIGN"
+share_of_payer_gdp = 13.496859953069732
+[[endowment]]
+regions = "HOME"
+factors = "capital"
+scale = 2.1746579870668237
+"""
+#: ... which is FOREIGN capital productivity x :data:`ISSUE_12_SCALE` (refused by the scenario
+#: checks since; tests that need the solver at that point set it on the model directly).
+ISSUE_12_PRODUCTIVITY = '[[productivity]]\nregions = "FOREIGN"\nfactors = "capital"\nscale = {}\n'
+ISSUE_12_SCALE = 4.127887473740214e-20

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import ISSUE_12_PRODUCTIVITY, ISSUE_12_SCALE, ISSUE_12_SHOCKS
 
 HERE = Path(__file__).resolve()
 ROOT = HERE.parents[1]
@@ -602,29 +603,8 @@ def fuzz_jobs(seed: int, n: int, direct_share: float = 0.25) -> list[Job]:
 H = 'name = "t"\n'
 PRODUCTIVITY = '[[productivity]]\nregions = "{r}"\nfactors = "labour"\nscale = {v}\n'
 #: the scenario of issue 12 that leaked PyNumeroEvaluationError from _accept -> nlp_residual
-FUZZ_ISSUE_12 = """name = "fuzz"
-[closure]
-institutions = "separate"
-numeraire = "cpi:HOME"
-[[productivity]]
-regions = "FOREIGN"
-factors = "capital"
-scale = 4.127887473740214e-20
-[[export_tax]]
-importer = "all"
-exporter = "FOREIGN"
-commodities = "all_but:food"
-multiply = 4.229221098275415
-[[transfer]]
-payer = "HOME"
-recipient = "FOREIGN"
-share_of_payer_gdp = 13.496859953069732
-[[endowment]]
-regions = "HOME"
-factors = "capital"
-scale = 2.1746579870668237
-"""
-FUZZ_ISSUE_12_VALID = FUZZ_ISSUE_12.replace("4.127887473740214e-20", "1.0")
+FUZZ_ISSUE_12 = ISSUE_12_SHOCKS + ISSUE_12_PRODUCTIVITY.format(ISSUE_12_SCALE)
+FUZZ_ISSUE_12_VALID = ISSUE_12_SHOCKS + ISSUE_12_PRODUCTIVITY.format("1.0")
 
 
 def _direct(jid: str, toml: str, fix: list, data: str = "two_by_two") -> Job:
@@ -649,7 +629,7 @@ SOLVER_REPRODUCERS = [
     _direct("productivity_1e150_two_by_two", H, [["prod_f", ["labour", "*", "HOME"], 1e150]]),
     _direct("endowment_1e300_two_by_two", H, [["endow", ["capital", "FOREIGN"], 1e300]]),
     _direct("productivity_tiny_issue_12", FUZZ_ISSUE_12_VALID,
-            [["prod_f", ["capital", "*", "FOREIGN"], 4.127887473740214e-20]]),
+            [["prod_f", ["capital", "*", "FOREIGN"], ISSUE_12_SCALE]]),
     _direct("tariff_1e300", H, [["tm", ["*", "FOREIGN", "HOME"], 1e300]]),
     _direct("negative_endowment", H, [["endow", ["labour", "HOME"], -1.0]]),
 ]

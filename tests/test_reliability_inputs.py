@@ -16,7 +16,6 @@ The last section fuzzes the whole path (random TOML → ``Session.run`` on ``two
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import shutil
@@ -26,14 +25,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ELASTICITIES
+from conftest import ELASTICITIES, save_tiny_benchmark, tree_state
 from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
 
 import cge
 from cge.calibrate import load_elasticities
 from cge.cli import main as cli_main
-from cge.data.benchmark import SCHEMA, DataError, load_benchmark, save_benchmark
+from cge.data.benchmark import DataError, load_benchmark
 from cge.data.examples import two_by_two
 from cge.options import ModelOptions, OptionsError
 from cge.runner import run_scenarios
@@ -55,17 +54,6 @@ def tiny_session() -> cge.Session:
     return cge.Session(two_by_two(), ELASTICITIES)
 
 
-def tree_state(folder: Path) -> dict[str, str]:
-    """Relative path -> sha256 of every file under ``folder`` (directories as ``<dir>``)."""
-    if not folder.exists():
-        return {}
-    out = {}
-    for p in sorted(folder.rglob("*")):
-        rel = str(p.relative_to(folder))
-        out[rel] = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "<dir>"
-    return out
-
-
 def assert_mentions(message: str, *fragments: str) -> None:
     for frag in fragments:
         assert frag in message, f"{frag!r} not in error message:\n{message}"
@@ -75,13 +63,7 @@ def assert_mentions(message: str, *fragments: str) -> None:
 def tiny_dirs(tmp_path_factory) -> tuple[Path, Path]:
     """``two_by_two`` saved as a benchmark folder and an elasticity CSV for it (fast runner and
     CLI runs)."""
-    base = tmp_path_factory.mktemp("tiny")
-    data = base / "two_by_two"
-    save_benchmark(two_by_two(), data, sources={k: "hand-made example" for k in SCHEMA})
-    elast = base / "elast.csv"
-    elast.write_text("commodity,esubd,esubm,esubva,source\n"
-                     "food,2.0,4.0,1.0,test\ncloth,2.0,4.0,1.0,test\n")
-    return data, elast
+    return save_tiny_benchmark(tmp_path_factory.mktemp("tiny"))
 
 
 

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 from functools import lru_cache
 from pathlib import Path
@@ -21,12 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import ELASTICITIES
+from conftest import ELASTICITIES, ISSUE_12_SHOCKS, save_tiny_benchmark, tree_state
 
 import cge
 import cge.api
 from cge.cli import main as cli_main
-from cge.data.benchmark import SCHEMA, save_benchmark
 from cge.data.examples import two_by_two
 from cge.runner import run_scenarios
 from cge.shocks import apply_scenario
@@ -47,14 +45,6 @@ def session(which: str) -> cge.Session:
     if which == "leontief":
         return cge.Session(two_by_two(), LEONTIEF)
     return cge.Session(which)
-
-
-def tree_state(folder: Path) -> dict[str, str]:
-    if not folder.exists():
-        return {}
-    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest()
-                                         if p.is_file() else "<dir>")
-            for p in sorted(folder.rglob("*"))}
 
 
 def rate(kind: str, importer: str, exporter: str, mode: str, value: float,
@@ -220,27 +210,6 @@ def test_all_leontief_economy_degenerate():
 # --------------------------------------------------------------------------------------------
 # 1b. What reaches Ipopt: only finite numbers; every failure is a SolveError
 # --------------------------------------------------------------------------------------------
-#: The issue-12 scenario whose final point AMPL could not evaluate (PyNumeroEvaluationError
-#: escaped from _accept -> nlp_residual); its productivity x 4.1e-20 is now refused by the
-#: scenario checks, so it is set directly on the model here.
-ISSUE_12 = """name = "fuzz"
-[closure]
-institutions = "separate"
-numeraire = "cpi:HOME"
-[[export_tax]]
-importer = "all"
-exporter = "FOREIGN"
-commodities = "all_but:food"
-multiply = 4.229221098275415
-[[transfer]]
-payer = "HOME"
-recipient = "FOREIGN"
-share_of_payer_gdp = 13.496859953069732
-[[endowment]]
-regions = "HOME"
-factors = "capital"
-scale = 2.1746579870668237
-"""
 
 
 @pytest.mark.parametrize("values", [
@@ -357,7 +326,7 @@ def test_unevaluable_final_point_is_a_solve_error():
     infinite residual (was: PyNumeroEvaluationError from nlp_residual) and the solve is a
     SolveError; the model is restored and the benchmark still replicates."""
     sess = session("two_by_two")
-    scen = sess.scenario(toml=ISSUE_12)
+    scen = sess.scenario(toml=ISSUE_12_SHOCKS)
     model = sess.model(sess.options_for(scen))
     model.reset()
     apply_scenario(model, scen)
@@ -400,12 +369,7 @@ def test_nlp_residual_of_an_unevaluable_point_is_infinite():
 @pytest.fixture(scope="module")
 def leontief_dirs(tmp_path_factory) -> tuple[Path, Path]:
     """two_by_two on disk with an all-Leontief elasticity CSV (a degenerate economy)."""
-    base = tmp_path_factory.mktemp("leontief")
-    data = base / "two_by_two"
-    save_benchmark(two_by_two(), data, sources={k: "hand-made example" for k in SCHEMA})
-    elast = base / "leontief.csv"
-    elast.write_text("commodity,esubd,esubm,esubva,source\nfood,0,0,0,t\ncloth,0,0,0,t\n")
-    return data, elast
+    return save_tiny_benchmark(tmp_path_factory.mktemp("leontief"), LEONTIEF)
 
 
 def _scenario_files(folder: Path) -> list[Path]:
