@@ -10,6 +10,7 @@ the traceback instead. Nothing a failed run wrote is left behind.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import re
 import sys
@@ -147,7 +148,7 @@ def _message(exc: BaseException) -> str:
     if isinstance(exc, OSError) and not type(exc).__module__.startswith("cge"):
         where = f"{exc.filename}: " if exc.filename else ""
         text = f"{where}{exc.strerror or exc}"
-        if exc.errno in (28, 122):       # ENOSPC, EDQUOT
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             text += " (disk full: free space or choose another --out)"
         return text
     return " ".join(str(exc).split())
