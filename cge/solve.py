@@ -197,8 +197,8 @@ class ModelNLP:
         self.jacobian_structure = (rows - 1, cols - 1)      # AMPL counts from 1
 
     def point(self) -> np.ndarray:
-        """The Pyomo model's current values, in the NLP's order."""
-        return np.array([v.value for v in self.vars], dtype=float)
+        """The Pyomo model's current values, in the NLP's order (NaN where a variable has none)."""
+        return np.array([np.nan if v.value is None else v.value for v in self.vars], dtype=float)
 
     def current(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(x0, lb, ub) from the Pyomo model's current values and fixed flags."""
@@ -455,7 +455,7 @@ def nlp_residual(model: CGEModel) -> tuple[float, str]:
     from pyomo.contrib.pynumero.exceptions import PyNumeroEvaluationError
 
     pnlp = model_nlp(model)
-    x = np.array([np.nan if v.value is None else v.value for v in pnlp.vars], dtype=float)
+    x = pnlp.point()
     if not np.all(np.isfinite(x)):
         k = int(np.argmax(~np.isfinite(x)))
         return float("inf"), f"(variable {pnlp.vars[k].name} = {x[k]})"
