@@ -33,7 +33,7 @@ from cge.scenario import (
 )
 from cge.shocks import apply_scenario
 from cge.solve import RESIDUAL_TOL, Diagnostics, SolveError, nlp_residual, solve
-from cge.welfare import COMPONENTS, decompose_ev
+from cge.welfare import COMPONENT_FORMULAS, COMPONENTS, decompose_ev
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
@@ -210,8 +210,9 @@ class Session:
 
         A :class:`~cge.solve.SolveError` names the scenario and says what was tried.
         With ``decompose``, the results also hold ``EV_decomposition`` (component, region):
-        the EV split into allocative, terms-of-trade, transfer, endowment, defense and other
-        effects (:func:`cge.welfare.decompose_ev`; regional-household institutions only)."""
+        the regional EV split into allocative, terms-of-trade, transfer, endowment, defense,
+        investment-saving and composition effects and the residual
+        (:func:`cge.welfare.decompose_ev`)."""
         scen = self.scenario(source, toml=toml)
         model = self._model_for(scen)
         model.restore(model._benchmark)
@@ -229,13 +230,15 @@ class Session:
             raise
         res = extract_results(model, diag, scenario=scen.name, scenario_text=scen.text,
                               scenario_sha256=scen.sha256)
-        if decompose and model.options.institutions == "regional_household":
+        if decompose:
             parts = decompose_ev(model)
             res["EV_decomposition"] = xr.DataArray(
                 [[parts[r][c] for r in res.region.values] for c in COMPONENTS],
                 dims=("component", "region"), coords={"component": list(COMPONENTS)},
-                attrs={"description": "EV decomposition (Huff-Hertel style, path-integrated);"
-                       " parts add up to EV", "units": res.EV.attrs.get("units", "")})
+                attrs={"description": "decomposition of EV_regional (Huff-Hertel style, "
+                       "path-integrated); 'residual' is the path-integration error",
+                       "units": res.EV.attrs.get("units", ""),
+                       **{f"formula_{c}": COMPONENT_FORMULAS[c] for c in COMPONENTS}})
         return res
 
 

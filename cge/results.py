@@ -4,7 +4,14 @@ Dimensions: ``region``, ``commodity``/``activity``, ``factor``, ``agent``, ``exp
 ``importer``. Values are in the data set's currency unit (``units`` attribute of each variable);
 "_pct" variables are percentage changes from the benchmark. Index definitions:
 
-* real GDP: final demand and net exports at benchmark prices (expenditure side);
+* real GDP: expenditure side at benchmark prices, :math:`C + G + I + DEF + X - M`, where a
+  government's direct purchases abroad (stationing, Foreign Military Sales) count as its
+  spending and its imports (so they cancel for the buyer) and as the seller's exports, valued
+  at the seller's benchmark domestic prices;
+* welfare: ``EV`` is the headline (regional EV under the regional household, private EV under
+  separate institutions; attribute ``whose``), ``EV_regional``, ``EV_private`` and
+  ``welfare_parts`` always (``cge.welfare``); ``EV_pct`` is EV in % of the benchmark
+  expenditure it measures (C + G + S for the regional EV, C for the private EV);
 * terms of trade: Laspeyres export price index (fob, benchmark weights) over the Laspeyres
   import price index (world prices, cif = fob here, per unit shipped: iceberg costs are not a
   price change, as with GTAP's world prices);
@@ -20,7 +27,7 @@ from pyomo.environ import value
 
 from cge.model import CGEModel
 from cge.solve import Diagnostics
-from cge.welfare import equivalent_variation
+from cge.welfare import WELFARE_PARTS, equivalent_variation, headline, welfare_parts
 
 
 def _val(x) -> float:
@@ -53,9 +60,12 @@ def extract_results(model: CGEModel, diag: Diagnostics, *, scenario: str = "",
         tariff[c] += _val(m.tm[i, s, r]) * tv[a, b, c]
     # direct government purchases abroad (stationing, FMS): exports of the seller
     dpv = np.zeros((nr, nr))
-    for (s, r) in ctx.PAIRS:
-        if (s, r) in ctx.dp_weights:
-            dpv[R.index(s), R.index(r)] = _val(m.dpur[s, r]) * pnum
+    dp_real_sold = np.zeros(nr)          # at the seller's benchmark domestic prices
+    for (s, r), weights in ctx.dp_weights.items():
+        amount = _val(m.dpur[s, r]) * pnum
+        dpv[R.index(s), R.index(r)] = amount
+        dp_real_sold[R.index(s)] += sum(amount * w / _val(m.pd[i, s])
+                                        for i, w in weights.items())
     exports_v = tv.sum(axis=(0, 2)) + dpv.sum(axis=1)
     imports_v = tv.sum(axis=(0, 1)) + dpv.sum(axis=0)
     exports_q, imports_q = tq.sum(axis=(0, 2)), tq.sum(axis=(0, 1))
@@ -72,6 +82,8 @@ def extract_results(model: CGEModel, diag: Diagnostics, *, scenario: str = "",
         pm_l[k] = num_m / imports_0[k] if imports_0[k] else 1.0
 
     ev = np.zeros(nr)
+    e0_reg = np.zeros(nr)
+    parts = np.zeros((len(WELFARE_PARTS), nr))
     util = np.zeros(nr)
     inc_nom = np.zeros(nr)
     gdp_nom = np.zeros(nr)
@@ -81,7 +93,9 @@ def extract_results(model: CGEModel, diag: Diagnostics, *, scenario: str = "",
     fd_v = np.zeros((4, nr))
     agents = ctx.agents
     for k, r in enumerate(R):
-        ev[k], util[k], _ = equivalent_variation(model, r)
+        ev[k], util[k], e0_reg[k] = equivalent_variation(model, r)
+        wp = welfare_parts(model, r)
+        parts[:, k] = [wp[a] for a in WELFARE_PARTS]
         gdp_nom[k] = _val(m.gdp[r])
         inc_nom[k] = gdp_nom[k] + _val(m.net_transfers[r])
         real_fd = 0.0
@@ -90,11 +104,10 @@ def extract_results(model: CGEModel, diag: Diagnostics, *, scenario: str = "",
                 fd_q[a_i, k] = _val(m.qfd[a, r])
                 fd_v[a_i, k] = _val(m.efd[a, r])
                 real_fd += p["efd0"][a, r] * fd_q[a_i, k]
-        gdp_real[k] = real_fd + exports_q[k] - imports_q[k]
+        gdp_real[k] = real_fd + exports_q[k] + dp_real_sold[k] - imports_q[k]
         if ("household", r) in ctx.fd_set:
             cpi[k] = _val(m.pfd["household", r])
     gdp0 = np.array([p["gdp0"][r] for r in R])
-    inc0 = np.array([p["inc0"][r] for r in R])
     # sectors
     Y = np.full((ni, nr), np.nan)
     pd_ = np.full((ni, nr), np.nan)
@@ -122,17 +135,36 @@ def extract_results(model: CGEModel, diag: Diagnostics, *, scenario: str = "",
                              else np.nan for k, r in enumerate(R)])
 
     coords = {"region": R, "commodity": I, "activity": I, "factor": F, "agent": agents,
-              "exporter": R, "importer": R}
+              "exporter": R, "importer": R, "part": list(WELFARE_PARTS)}
 
     def reg(x, desc, units=""):
         return xr.DataArray(x, dims="region", attrs={"description": desc, "units": units})
 
     tb = exports_v - imports_v
+    whose = headline(model)
+    c0 = np.array([p["efd0"]["household", r] for r in R])
+    ev_private = parts[WELFARE_PARTS.index("household")]
+    ev_head, e0_head = (ev_private, c0) if whose == "private" else (ev, e0_reg)
+    whose_text = ("private: household consumption only" if whose == "private" else
+                  "regional: private consumption, civil government and saving")
     tb0 = exports_0 - imports_0
     ds = xr.Dataset(
         {
-            "EV": reg(ev, "Hicksian equivalent variation (benchmark prices)", unit),
-            "EV_pct": reg(100 * ev / inc0, "EV in % of benchmark income", "%"),
+            "EV": xr.DataArray(ev_head, dims="region", attrs={
+                "description": f"Hicksian equivalent variation (benchmark prices), "
+                               f"{whose_text}", "units": unit, "whose": whose}),
+            "EV_pct": reg(100 * np.divide(ev_head, e0_head, out=np.zeros(nr),
+                                          where=e0_head > 0),
+                          "EV in % of the benchmark expenditure it measures", "%"),
+            "welfare_base": reg(e0_head, "benchmark spending the headline EV is measured "
+                                "against (C0 + G0 + S0, or C0 for a private EV)", unit),
+            "EV_regional": reg(ev, "regional EV: Cobb-Douglas utility of private "
+                               "consumption, civil government and real saving", unit),
+            "EV_private": reg(ev_private, "private EV: household real consumption at "
+                              "benchmark prices", unit),
+            "welfare_parts": xr.DataArray(parts, dims=("part", "region"), attrs={
+                "description": "real change of each welfare part at benchmark prices "
+                               "(defense outside utility)", "units": unit}),
             "utility": reg(util, "utility index (benchmark = 1)"),
             "income": reg(inc_nom, "regional income (nominal)", unit),
             "gdp_nominal": reg(gdp_nom, "nominal GDP", unit),
@@ -155,6 +187,10 @@ def extract_results(model: CGEModel, diag: Diagnostics, *, scenario: str = "",
                        "units": unit}),
             "employment_index": reg(employment, "employment of labour (index)"),
             "defense_real": reg(defense_real, "real defense purchases (index)"),
+            "defense_share_of_gdp": reg(
+                100 * np.where(np.isnan(defense_real), np.nan,
+                               fd_v[agents.index("defense")] / gdp_nom),
+                "defense spending in % of nominal GDP (bundle only)", "%"),
             "real_factor_price_pct": xr.DataArray(
                 100 * (pf / cpi[None, :] - 1), dims=("factor", "region"),
                 attrs={"description": "real factor return (factor price / CPI), % change",
@@ -206,9 +242,13 @@ def extract_results(model: CGEModel, diag: Diagnostics, *, scenario: str = "",
         "factor_market": o.factor_market,
         "external": o.external,
         "numeraire": o.numeraire,
-        "welfare": "EV on private consumption + civil government + saving (regional "
-                   "household) or household consumption (separate institutions); defense "
-                   "reported separately",
+        "welfare": f"headline EV is {whose_text}; EV_regional and EV_private both "
+                   "reported; defense outside utility, reported separately",
+        "fixed_amounts_unit": "foreign saving, international transfers and direct purchases "
+                              "abroad are fixed in units of the numeraire "
+                              f"({o.numeraire}); the numeraire choice changes real results",
+        "defense_default": "real defense purchases fixed at the benchmark level unless the "
+                           "scenario sets a defense rule",
         "margins": "fob = cif: no international transport margins",
     })
     for key, val in diag.as_dict().items():

@@ -49,19 +49,23 @@ File format
     payer = "JPN"
     recipient = "USA"
     share_of_payer_gdp = 0.1           # percent of the payer's GDP; or amount = 4000.0 (data unit)
+    between = "governments"            # default; or "households" (a private transfer)
 
     [[defense]]                        # real government defense purchases
     region = "JPN"
-    scale = 1.5                        # x 1.5; or share_of_gdp = 2.0 (percent of GDP)
+    scale = 1.5                        # x 1.5; or share_of_gdp = 2.0 (percent of GDP), or
+                                       #   rule = "budget_share" (benchmark share of the budget)
     from_region = "USA"                # optional, with from_share: the percent of the
     from_share = 30.0                  #   increase bought directly from USA's producers (FMS)
-    financing = "consumption_tax"      # or "lump_sum" (default), "output_tax", "direct_tax"
+    financing = "consumption_tax"      # or "lump_sum" (default), "output_tax", "direct_tax",
+                                       #   "spending_cut" (civil government pays)
 
     [[stationing]]                     # purchases by the buyer's government in the host
     buyer = "USA"                      #   economy for its forces stationed there
     host = "JPN"
     amount = 5225.0                    # data unit per year (e.g. US$ million), >= 0
     paid_by = "host"                   # "buyer" (default) or "host": a host -> buyer transfer
+                                       #   between governments
 
     [[endowment]]                      # factor endowment x scale
     region = "JPN"
@@ -110,11 +114,19 @@ Keys and values
   transfers a region pays (and the stationing costs it pays as host) must stay below its
   benchmark income, and every region must keep positive private consumption at benchmark
   prices: checked by the model (:func:`cge.shocks.apply_scenario`), which knows the incomes.
+  ``between`` is ``"governments"`` (default: host-nation support, cost-sharing; paid from and to
+  government budgets, and with separate institutions financed by the payer's financing rule)
+  or ``"households"`` (a private transfer, into household income). Under the regional
+  household both enter regional income.
 * Defense: ``region`` (or ``regions``: one shock per region) and exactly one of ``scale``
-  (in (0, 1000], multiplies real defense purchases) or ``share_of_gdp`` (percent of GDP, in
-  (0, 100)). A region may have at most one defense shock. The model refuses a defense level
-  that would leave no private consumption (or, with separate institutions and lump-sum
-  financing, no civil government purchases) at benchmark prices.
+  (in (0, 1000], multiplies real defense purchases), ``share_of_gdp`` (percent of GDP, in
+  (0, 100): a real level, that share of benchmark GDP at benchmark prices) or
+  ``rule = "budget_share"`` (defense keeps its benchmark share of the ordinary budget, so it
+  moves with income). Without a defense shock a
+  region's real defense purchases stay at the benchmark level. A region may have at most one
+  defense shock. ``financing`` says who pays the extra outlays (``cge.blocks.financing``).
+  The model refuses a defense level that would leave no private consumption (or, with
+  separate institutions, no civil government purchases) at benchmark prices.
 * Endowment / productivity: ``region(s)``, ``factor(s)`` and ``scale`` in [0.001, 1000]
   (:data:`FACTOR_SCALE_RANGE`; several shocks on one cell multiply, and the product must stay
   in that range too). Why: a factor a thousand times scarcer or more abundant (or productive)
@@ -183,7 +195,12 @@ INSTRUMENTS: dict[str, str] = {
 }
 FACTOR_KINDS: tuple[str, ...] = ("endowment", "productivity")
 #: How a defense change is financed (``[[defense]] financing``).
-FINANCING: tuple[str, ...] = ("lump_sum", "consumption_tax", "output_tax", "direct_tax")
+FINANCING: tuple[str, ...] = ("lump_sum", "consumption_tax", "output_tax", "direct_tax",
+                              "spending_cut")
+#: Who pays and receives a ``[[transfer]]`` (``between``).
+TRANSFER_PARTIES: tuple[str, ...] = ("governments", "households")
+#: Defense rules other than a target (``[[defense]] rule``).
+DEFENSE_RULES: tuple[str, ...] = ("budget_share",)
 TABLE_ARRAYS: tuple[str, ...] = (*INSTRUMENTS, "transfer", "defense", "stationing",
                                  *FACTOR_KINDS)
 TOP_LEVEL_KEYS: tuple[str, ...] = ("name", "description", "groups", "closure", *TABLE_ARRAYS)
@@ -365,27 +382,33 @@ class RateShock:
 class Transfer:
     """An international transfer from ``payer`` to ``recipient``: exactly one of ``amount`` (the
     data set's currency unit, e.g. US$ million, >= 0) or ``share_of_payer_gdp`` (a fraction of
-    the payer's GDP: TOML 0.1 % -> 0.001) is set."""
+    the payer's GDP: TOML 0.1 % -> 0.001) is set. ``between``: ``"governments"`` (default) or
+    ``"households"``."""
 
     payer: str
     recipient: str
     amount: float | None
     share_of_payer_gdp: float | None
     where: str
+    between: str = "governments"
 
 
 @dataclass(frozen=True)
 class DefenseShock:
     """Defense purchases of ``region``: ``mode="scale"`` multiplies real defense purchases by
-    ``value``; ``mode="share_of_gdp"`` targets ``value`` (a fraction: TOML 2 % -> 0.02) of GDP.
+    ``value``; ``mode="share_of_gdp"`` targets ``value`` (a fraction: TOML 2 % -> 0.02) of GDP: real
+    purchases of that share of benchmark GDP at benchmark prices.
 
     ``from_region`` / ``from_share``: the share (a fraction: TOML 30 % -> 0.3) of the *increase*
     bought directly from ``from_region``'s producers (e.g. US Foreign Military Sales) instead of
     through the Armington defense bundle.
 
-    ``financing``: ``"lump_sum"`` (default: private consumption, or civil government under
-    separate institutions, is the budget residual) or a tax surcharge on a named base:
-    ``"consumption_tax"``, ``"output_tax"``, ``"direct_tax"`` (separate institutions)."""
+    ``mode="budget_share"``: defense keeps its benchmark share of the ordinary budget
+    (``value`` unused).
+
+    ``financing`` of the extra outlays: ``"lump_sum"`` (default: out of private consumption),
+    a tax surcharge on a named base (``"consumption_tax"``, ``"output_tax"``, ``"direct_tax"``
+    with separate institutions) or ``"spending_cut"`` (civil government pays)."""
 
     region: str
     mode: str
@@ -720,8 +743,14 @@ class _Parser:
         return ends
 
     def transfer(self, path: str, table: Mapping[str, Any]) -> Transfer:
-        self.check_keys(table, path, ("payer", "recipient", "amount", "share_of_payer_gdp"))
+        self.check_keys(table, path, ("payer", "recipient", "amount", "share_of_payer_gdp",
+                                      "between"))
         ends = self.region_pair(table, path, ("payer", "recipient"))
+        between = self.string(table.get("between", "governments"), f"{path}.between")
+        if between not in TRANSFER_PARTIES:
+            raise self.fail(f"{path}.between", f"between must be one of "
+                                               f"{_fmt_list(TRANSFER_PARTIES)}, got "
+                                               f"{_show(between)}")
         mode = self.one_of(table, ("amount", "share_of_payer_gdp"), path)
         vpath = f"{path}.{mode}"
         raw = self.number(table[mode], vpath)
@@ -729,20 +758,30 @@ class _Parser:
             if raw < 0:
                 raise self.fail(vpath, f"amount must be >= 0 (data unit), got {raw:g}; "
                                        f"swap payer and recipient for a reverse flow")
-            return Transfer(ends["payer"], ends["recipient"], raw, None, path)
+            return Transfer(ends["payer"], ends["recipient"], raw, None, path, between)
         if not 0 < raw < 100:
             raise self.fail(vpath, f"share_of_payer_gdp is a percent in (0, 100), got {raw:g}")
-        return Transfer(ends["payer"], ends["recipient"], None, raw / 100.0, path)
+        return Transfer(ends["payer"], ends["recipient"], None, raw / 100.0, path, between)
 
     def defense(self, path: str, table: Mapping[str, Any]) -> list[DefenseShock]:
-        self.check_keys(table, path, (*_SYNONYMS["region"], "scale", "share_of_gdp",
+        self.check_keys(table, path, (*_SYNONYMS["region"], "scale", "share_of_gdp", "rule",
                                       "from_region", "from_share", "financing"))
         rkey, rval = self.synonym(table, "region", path)
         regions = self.resolve("regions", rval, f"{path}.{rkey}")
-        mode = self.one_of(table, ("scale", "share_of_gdp"), path)
+        mode = self.one_of(table, ("scale", "share_of_gdp", "rule"), path)
         vpath = f"{path}.{mode}"
-        raw = self.number(table[mode], vpath)
-        if mode == "scale":
+        if mode == "rule":
+            rule = self.string(table["rule"], vpath)
+            if rule not in DEFENSE_RULES:
+                raise self.fail(vpath, f"unknown defense rule {_show(rule)}; allowed: "
+                                       f"{_fmt_list(DEFENSE_RULES)} (or give scale or "
+                                       f"share_of_gdp)")
+            mode, raw = rule, 1.0
+        else:
+            raw = self.number(table[mode], vpath)
+        if mode == "budget_share":
+            value = 1.0
+        elif mode == "scale":
             if not 0 < raw <= MAX_DEFENSE_SCALE:
                 raise self.fail(vpath, f"scale must be > 0 and at most {MAX_DEFENSE_SCALE:g}, "
                                        f"i.e. in (0, {MAX_DEFENSE_SCALE:g}] (a factor on real "
@@ -763,6 +802,9 @@ class _Parser:
                 raise self.fail(f"{path}.from_share", f"from_share is a percent in [0, 100], "
                                                       f"got {from_share:g}")
             from_share /= 100.0
+            if mode == "budget_share":
+                raise self.fail(f"{path}.from_region", "from_region needs a defense target "
+                                                       "(scale or share_of_gdp), not a rule")
             if from_region in regions:
                 raise self.fail(f"{path}.from_region", f"from_region {from_region!r} is the "
                                                        "spending region itself")

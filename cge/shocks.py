@@ -147,7 +147,7 @@ def _apply_transfer(model: CGEModel, t, src: str, paid: dict[str, float]) -> Non
     p = model.ctx.p
     amount = t.amount if t.amount is not None else t.share_of_payer_gdp * p["gdp0"][t.payer]
     _pay(model, t.payer, amount, t.where, src, paid)
-    var = model.m.trf[t.payer, t.recipient]
+    var = (model.m.gtrf if t.between == "governments" else model.m.trf)[t.payer, t.recipient]
     var.fix(var.value + amount)
 
 
@@ -158,28 +158,35 @@ def _apply_defense(model: CGEModel, d, src: str) -> None:
         raise ScenarioError(src, d.where, f"region {d.region} has no defense spending in "
                             f"the benchmark; regions with defense: {ctx.DEF}")
     r = d.region
+    if d.mode == "budget_share":
+        m.def_rule_budget[r].fix(1.0)
+        if d.financing != "lump_sum":
+            _financing(model, d, src)
+        return
     e0 = p["efd0"]["defense", r]
-    # the increase at benchmark prices and GDP; a share of it may be bought directly abroad
+    # the target at benchmark prices and GDP (a real level); a share of the increase may be
+    # bought directly abroad
     target = d.value * e0 if d.mode == "scale" else d.value * p["gdp0"][r]
     direct = d.from_share * max(target - e0, 0.0) if d.from_region else 0.0
     if direct > 0 and (d.from_region, r) not in ctx.dp_weights:
         raise ScenarioError(src, d.where, f"{d.from_region} produces none of the goods in "
                             f"{r}'s defense bundle")
-    m.def_rule_budget[r].fix(0.0)
-    if d.mode == "scale":
-        m.def_rule_real[r].fix(1.0)
-        m.def_real[r].fix((target - direct) / e0)
-    else:
-        m.def_rule_gdp[r].fix(1.0)
-        m.def_share[r].fix((target - direct) / p["gdp0"][r])
+    m.def_real[r].fix((target - direct) / e0)
     if direct > 0:
         _buy_from(model, d.from_region, r, direct, d.where, src)
     if d.financing != "lump_sum":
-        _tax_financing(model, d, src)
+        _financing(model, d, src)
 
 
-def _tax_financing(model: CGEModel, d, src: str) -> None:
+def _financing(model: CGEModel, d, src: str) -> None:
+    """Switch region ``d.region``'s financing of extra outlays to a tax surcharge or a cut."""
     m = model.m
+    if d.financing == "spending_cut":
+        if ("government", d.region) not in model.ctx.fd_set:
+            raise ScenarioError(src, f"{d.where}.financing", f"{d.region} has no civil "
+                                "government purchases to cut")
+        m.fin_cut[d.region].fix(1.0)
+        return
     if d.financing == "direct_tax" and model.options.institutions != "separate":
         raise ScenarioError(src, f"{d.where}.financing", "direct_tax financing needs "
                             "institutions = 'separate' (the regional household has no "
@@ -211,7 +218,7 @@ def _apply_stationing(model: CGEModel, st, src: str, paid: dict[str, float]) -> 
     _buy_from(model, st.host, st.buyer, st.amount, st.where, src)
     if st.paid_by == "host":
         _pay(model, st.host, st.amount, f"{st.where}.paid_by", src, paid)
-        m.trf[st.host, st.buyer].fix(m.trf[st.host, st.buyer].value + st.amount)
+        m.gtrf[st.host, st.buyer].fix(m.gtrf[st.host, st.buyer].value + st.amount)
 
 
 def _apply_factor_shock(model: CGEModel, fs, src: str) -> int:
@@ -242,16 +249,18 @@ def check_budgets(model: CGEModel, scenario: Scenario) -> None:
     """Every region's budget after the scenario's transfers, defense spending and direct
     purchases abroad, at benchmark prices (all prices 1, benchmark GDP).
 
-    Regional household: income ``Y = inc0 + ΔNT`` (ΔNT the scenario's net transfers received);
-    civil government and saving keep their benchmark shares of ``Y``; defense as its rule
-    says; private consumption ``C = Y − G − S − DEF − DP`` (DP direct purchases abroad) must
-    stay positive. Separate institutions: household income ``yh0 + ΔNT`` must stay positive
-    (its consumption is a fixed share of it); the government budget
-    ``B = (1 − s_g)(yg0 + τ_d ΔNT)`` pays defense and direct purchases, and civil government
-    purchases, the residual, must stay positive; with tax financing the surcharge revenue
-    ``R`` (the spending above defense's benchmark share of the budget) comes out of household
-    consumption instead, which must stay positive. Raises
-    :class:`~cge.scenario.ScenarioError` naming the shocks that bear on the region."""
+    The extra outlays ``X = DEF − DEF0 + DP`` (defense above its benchmark level, direct
+    purchases abroad; with separate institutions also minus the change ``ΔNTg`` in transfers
+    received from other governments) are paid as the region's financing rule says
+    (``cge.blocks.financing``). Regional household: ordinary income ``Y = inc0 + ΔNT``; civil
+    government ``g Y`` (minus ``X`` with a spending cut) and saving ``s Y``; private
+    consumption ``Y − G − S − DEF − DP`` must stay positive (a tax surcharge moves income
+    within the region but adds no resources). Separate institutions: household income
+    ``yh0 + ΔNTp`` must stay positive; ordinary budget ``B = (1 − s_g)(yg0 + τ_d ΔNTp)``;
+    unless civil government pays (spending cut), the financing revenue ``X`` comes out of
+    household consumption ``(1 − τ_d − s_h) Y^H − X``, which must stay positive; civil
+    government ``B + F + ΔNTg − DEF − DP`` (``F`` the financing revenue) must stay positive.
+    Raises :class:`~cge.scenario.ScenarioError` naming the shocks that bear on the region."""
     for r in model.ctx.regions:
         problem = _budget_problem(model, r)
         if problem is not None:
@@ -272,53 +281,61 @@ def _fields_bearing_on(scenario: Scenario, r: str) -> list[str]:
     return out
 
 
-def _net_transfers_change(model: CGEModel, r: str) -> float:
-    """Net transfers received by r, scenario minus benchmark (data unit)."""
+def _net_transfers_change(model: CGEModel, r: str, var: str) -> float:
+    """Change in net transfers received by r (``var`` "trf" private, "gtrf" between
+    governments), scenario minus benchmark (data unit)."""
     m, p = model.m, model.ctx.p
+    x = getattr(m, var)
+    bench = p["vtrf"] if var == "trf" else {}
     others = [s for s in model.ctx.regions if s != r]
-    received = sum(m.trf[s, r].value - p["vtrf"][s, r] for s in others)
-    paid = sum(m.trf[r, s].value - p["vtrf"][r, s] for s in others)
+    received = sum(x[s, r].value - bench.get((s, r), 0.0) for s in others)
+    paid = sum(x[r, s].value - bench.get((r, s), 0.0) for s in others)
     return received - paid
 
 
-def _defense_spending(model: CGEModel, r: str, budget: float, budget0: float) -> float:
-    """Defense purchases of r at benchmark prices under its rule (budget share by default)."""
+def _defense_spending(model: CGEModel, r: str, budget: float) -> float:
+    """Defense purchases of r at benchmark prices under its rule (real level by default)."""
     m, p = model.m, model.ctx.p
-    e0 = p["efd0"]["defense", r]
     if r not in model.ctx.DEF:
         return 0.0
-    if m.def_rule_real[r].value:
+    e0 = p["efd0"]["defense", r]
+    if not m.def_rule_budget[r].value:
         return m.def_real[r].value * e0
-    if m.def_rule_gdp[r].value:
-        return m.def_share[r].value * p["gdp0"][r]
+    budget0 = model.ctx.budget0(r)
     return e0 / budget0 * budget if budget0 else 0.0
 
 
 def _budget_problem(model: CGEModel, r: str) -> str | None:
     """What is negative in r's budget at benchmark prices, or None."""
     m = model.m
-    dnt = _net_transfers_change(model, r)
+    dnt_p = _net_transfers_change(model, r, "trf")
+    dnt_g = _net_transfers_change(model, r, "gtrf")
     dp = sum(m.dpur[s, r].value for s in model.ctx.regions if s != r)
     if model.options.institutions == "separate":
-        return _separate_budget_problem(model, r, dnt, dp)
-    return _regional_household_problem(model, r, dnt, dp)
+        return _separate_budget_problem(model, r, dnt_p, dnt_g, dp)
+    return _regional_household_problem(model, r, dnt_p + dnt_g, dp)
 
 
 def _regional_household_problem(model: CGEModel, r: str, dnt: float,
                                 dp: float) -> str | None:
-    """Regional household: private consumption ``Y(1 − g − s) − DEF − DP`` (g, s the benchmark
-    shares of civil government and saving in income), whatever the financing: a tax
-    surcharge moves income within the region but adds no resources. (Measured on two_by_two:
-    defense at 70 % of GDP solves with lump-sum and output-tax financing, 75 % with neither;
-    this check refuses 75 %.)"""
-    p = model.ctx.p
+    """Regional household: private consumption ``Y(1 − g − s) − DEF − DP`` (+ the extra
+    outlays ``X`` when civil government pays them), whatever the tax financing. (Measured on
+    two_by_two before the financing rework: defense at 70 % of GDP solved with lump-sum and
+    output-tax financing, 75 % with neither; this check refuses 75 %.)"""
+    m, p = model.m, model.ctx.p
     inc0 = p["inc0"][r]
     if p["efd0"]["household", r] <= 0 or inc0 <= 0:
         return None
     y = inc0 + dnt
     civil = p["efd0"]["government", r] / inc0 * y
     saving = p["sav0"][r] / inc0 * y
-    defense = _defense_spending(model, r, y, inc0)
+    defense = _defense_spending(model, r, y)
+    extra = defense - p["efd0"]["defense", r] + dp
+    if m.fin_cut[r].value:
+        civil -= extra
+        if civil <= 0:
+            return (f"{r}'s civil government purchases would be {civil:.6g} after a cut "
+                    f"paying extra outlays of {extra:.6g}; they must stay positive")
     c = y - civil - saving - defense - dp
     if c > 0:
         return None
@@ -327,36 +344,31 @@ def _regional_household_problem(model: CGEModel, r: str, dnt: float,
             f"{defense:.6g} and direct purchases abroad {dp:.6g}); it must stay positive")
 
 
-def _separate_budget_problem(model: CGEModel, r: str, dnt: float, dp: float) -> str | None:
-    """Separate institutions: household income; civil government ``B − DEF − DP`` with lump-sum
-    financing; with tax financing the surcharge revenue ``R`` solves
-    ``R = DEF + DP − θ (1 − s_g)(Y^G + R)`` (θ defense's benchmark share of the budget), comes
-    out of household consumption ``(1 − τ_d − s_h) Y^H − R``, and civil government is
-    ``(1 − θ)(1 − s_g)(Y^G + R) − R``."""
-    p = model.ctx.p
-    yh = p["yh0"][r] + dnt
+def _separate_budget_problem(model: CGEModel, r: str, dnt_p: float, dnt_g: float,
+                             dp: float) -> str | None:
+    """Separate institutions (see :func:`check_budgets`)."""
+    m, ctx, p = model.m, model.ctx, model.ctx.p
+    yh = p["yh0"][r] + dnt_p + (dnt_g if r in ctx.no_gov else 0.0)
     if p["yh0"][r] > 0 and yh <= 0:
         return (f"{r}'s household income would be {yh:.6g} after net transfers of "
-                f"{dnt:+.6g}; it must stay positive")
-    if p["yg0"][r] <= 0 or p["efd0"]["government", r] <= 0:
+                f"{dnt_p:+.6g}; it must stay positive")
+    if r in ctx.no_gov:
         return None
     keep = 1.0 - p["s_g"][r]
-    yg = p["yg0"][r] + p["tau_d"][r] * dnt
-    budget0 = keep * p["yg0"][r]
-    defense = _defense_spending(model, r, keep * yg, budget0)
-    revenue = 0.0
-    if model.m.fin_tax[r].value:
-        theta = p["efd0"]["defense", r] / budget0
-        revenue = (defense + dp - theta * keep * yg) / (1.0 + theta * keep)
-        consumption = (1.0 - p["tau_d"][r] - p["s_h"][r]) * yh - revenue
-        if consumption <= 0:
-            return (f"{r}'s household consumption would be {consumption:.6g} after a "
-                    f"surcharge raising {revenue:.6g} for defense {defense:.6g} and direct "
-                    f"purchases abroad {dp:.6g}; it must stay positive")
-    budget = keep * (yg + revenue)
-    civil = budget - defense - dp
-    if civil > 0:
+    budget = keep * (p["yg0"][r] + p["tau_d"][r] * dnt_p)
+    defense = _defense_spending(model, r, budget)
+    extra = defense - p["efd0"]["defense", r] + dp - dnt_g
+    revenue = 0.0 if m.fin_cut[r].value else extra
+    consumption = (1.0 - p["tau_d"][r] - p["s_h"][r]) * yh - revenue
+    if p["efd0"]["household", r] > 0 and consumption <= 0:
+        return (f"{r}'s household consumption would be {consumption:.6g} after paying "
+                f"{revenue:.6g} for extra government outlays (defense {defense:.6g}, direct "
+                f"purchases abroad {dp:.6g}, transfers to governments {-dnt_g:+.6g}); it "
+                f"must stay positive")
+    civil = budget + revenue + dnt_g - defense - dp
+    if p["efd0"]["government", r] <= 0 or civil > 0:
         return None
-    return (f"{r}'s civil government purchases would be {civil:.6g} (budget {budget:.6g} minus "
+    return (f"{r}'s civil government purchases would be {civil:.6g} (budget {budget:.6g} plus "
+            f"financing {revenue:.6g} and transfers from governments {dnt_g:+.6g}, minus "
             f"defense {defense:.6g} and direct purchases abroad {dp:.6g}); they must stay "
             f"positive")

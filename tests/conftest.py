@@ -64,9 +64,10 @@ def data_of():
 
 def benchmark_value(params, name: str) -> float:
     """The value a free variable must have at the benchmark: prices and quantity indices 1;
-    the Walras slack and the tax surcharge 0; tax revenue ``trev[r]`` its benchmark share of GDP
-    (computed here from the calibrated parameters, independently of the model)."""
-    if name == "walras" or name.startswith("tsur["):
+    the Walras slack, the tax surcharge and the lump-sum levy 0; tax revenue ``trev[r]`` its
+    benchmark share of GDP (computed here from the calibrated parameters, independently of the
+    model)."""
+    if name == "walras" or name.startswith(("tsur[", "levy[")):
         return 0.0
     if name.startswith("trev["):
         r = name[len("trev["):-1]

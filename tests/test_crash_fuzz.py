@@ -572,7 +572,7 @@ DIRECT_TARGETS = [("prod_f", ["*", "*", "HOME"]), ("prod_f", ["labour", "*", "FO
                   ("tm", ["*", "FOREIGN", "HOME"]), ("tx", ["food", "*", "*"]),
                   ("ice", ["*", "*", "*"]), ("to", ["cloth", "*"]), ("trf", ["HOME", "FOREIGN"]),
                   ("dpur", ["FOREIGN", "HOME"]), ("fsav", ["HOME"]), ("tfd", ["household", "*"]),
-                  ("pnum", []), ("def_share", ["*"]), ("wbar", ["*"])]
+                  ("pnum", []), ("def_real", ["*"]), ("wbar", ["*"])]
 DIRECT_VALUES = [1e308, 1e300, 1e200, 1e154, 1e100, 1e50, 1e20, 1e10, 1e-10, 1e-20, 1e-100,
                  1e-300, 5e-324, 0.0, -0.0, -1.0, -1e100, -1e308, float("nan"), float("inf"),
                  float("-inf")]

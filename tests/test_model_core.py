@@ -175,7 +175,7 @@ def test_benchmark_replication_full_grid(ds, struct, extra):
 def test_square_counts_differ_only_by_structure():
     """Equation and variable counts are equal, and the options that add variables add exactly
     as many equations: CET adds pe + mkt_pe, unemployment adds lsup + wage_rule, separate
-    institutions replace inc by yh, yg with inc_h, inc_g."""
+    institutions replace inc by yh, yg and the lump-sum levy with inc_h, inc_g and levy_rule."""
     counts = {}
     for struct in STRUCTURES:
         model = build_model(calibrated("random", 0), ModelOptions(
@@ -191,7 +191,8 @@ def test_square_counts_differ_only_by_structure():
     n_regions = len(ctx.regions)
     assert counts[("none", "regional_household", "fixed_current_account", "unemployment")] == (
         base + n_regions)
-    assert counts[("none", "separate", "fixed_current_account", "mobile")] == base + n_regions
+    assert counts[("none", "separate", "fixed_current_account", "mobile")] == (
+        base + 2 * n_regions)
     assert counts[("none", "regional_household", "global_bank", "mobile")] == base
 
 
@@ -605,17 +606,18 @@ def test_labour_productivity_equals_effective_endowment(name):
 
 @pytest.mark.parametrize("inst", ["regional_household", "separate"])
 def test_defense_rules(inst):
-    """Defense set exogenously: a real scale fixes real defense purchases; a share of GDP makes
-    defense expenditure that share of nominal GDP."""
+    """Defense set exogenously: a real scale fixes real defense purchases; a share of GDP is the
+    real level of that share of benchmark GDP (benchmark prices); without a defense shock real
+    defense stays at the benchmark level."""
     sess = _session("random", 0, 3, 4, ModelOptions(institutions=inst))
     res = sess.run(toml='name = "def"\n[[defense]]\nregion = "R1"\nscale = 1.5\n')
     assert float(res.defense_real.sel(region="R1")) == pytest.approx(1.5, rel=CLOSURE_RTOL)
     res = sess.run(toml='name = "def2"\n[[defense]]\nregion = "R2"\nshare_of_gdp = 3.0\n')
-    model = sess.model()
-    spend = value(model.m.efd["defense", "R2"])
-    assert spend == pytest.approx(0.03 * value(model.m.gdp["R2"]), rel=CLOSURE_RTOL)
-    assert float(res.final_demand_value.sel(agent="defense", region="R2")) == pytest.approx(
-        spend, rel=CLOSURE_RTOL)
+    p = sess.params
+    real = 0.03 * p.gdp0.sel(region="R2").item() / p.efd0.sel(agent="defense",
+                                                                region="R2").item()
+    assert float(res.defense_real.sel(region="R2")) == pytest.approx(real, rel=CLOSURE_RTOL)
+    assert float(res.defense_real.sel(region="R1")) == pytest.approx(1.0, rel=CLOSURE_RTOL)
 
 
 @pytest.mark.parametrize("opts", [{}, {"institutions": "separate", "transformation": "cet"},

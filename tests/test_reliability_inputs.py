@@ -174,10 +174,11 @@ BAD_SCENARIOS = [
     ("defense_scale_leaves_no_consumption", H + '[[defense]]\nregion = "FOREIGN"\n'
      "scale = 100\n", ScenarioError, ["defense[1]", "FOREIGN's private consumption"]),
     ("defense_beyond_government_budget", H + '[closure]\ninstitutions = "separate"\n'
-     '[[defense]]\nregion = "HOME"\nscale = 20\n', ScenarioError,
+     '[[defense]]\nregion = "HOME"\nscale = 20\nfinancing = "spending_cut"\n', ScenarioError,
      ["defense[1]", "civil government purchases would be -43.5", "budget 16.5"]),
     ("stationing_beyond_buyer_budget", H + '[closure]\ninstitutions = "separate"\n'
-     '[[stationing]]\nbuyer = "FOREIGN"\nhost = "HOME"\namount = 80\n', ScenarioError,
+     '[[stationing]]\nbuyer = "FOREIGN"\nhost = "HOME"\namount = 80\n[[defense]]\n'
+     'region = "FOREIGN"\nscale = 1\nfinancing = "spending_cut"\n', ScenarioError,
      ["stationing[1]", "FOREIGN's civil government purchases"]),
     ("tax_financed_defense_beyond_household", H + '[closure]\ninstitutions = "separate"\n'
      '[[defense]]\nregion = "HOME"\nshare_of_gdp = 90\nfinancing = "direct_tax"\n',

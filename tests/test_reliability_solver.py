@@ -171,7 +171,9 @@ def test_nan_instrument_is_a_solve_error():
     pytest.param('name = "t"\n[[defense]]\nregion = "HOME"\nshare_of_gdp = 50\n',
                  "defense 50 % of GDP", id="defense_50pct_gdp"),
     pytest.param('name = "t"\n[[transfer]]\npayer = "HOME"\nrecipient = "FOREIGN"\n'
-                 "share_of_payer_gdp = 99\n", "transfer 99 % of GDP", id="transfer_99pct_gdp"),
+                 "share_of_payer_gdp = 99\n[[defense]]\nregion = \"HOME\"\n"
+                 "rule = \"budget_share\"\n", "transfer 99 % of GDP (defense a budget share)",
+                 id="transfer_99pct_gdp"),
     pytest.param('name = "t"\n[[endowment]]\nregion = "HOME"\nfactor = "labour"\n'
                  "scale = 0.001\n", "labour endowment x 0.001 (the smallest allowed)",
                  id="endowment_at_the_floor"),

@@ -78,6 +78,12 @@ class Context:
                     if p["vdfd"][i, a, r] + p["vifd"][i, a, r] > 0]
         self.ARM = self.INT + self.FDI
         self.fd_set = set(self.FDA)
+        #: regions with defense purchases in the benchmark
+        self.DEF = [r for (a, r) in self.FDA if a == "defense"]
+        #: separate institutions: regions without a government account (no civil government
+        #: and no defense purchases); their taxes and transfers accrue to the household
+        self.no_gov = {r for r in R if ("government", r) not in self.fd_set
+                       and ("defense", r) not in self.fd_set}
         #: domestic-sales markets and export markets
         if self.cet:
             self.D = [(i, r) for (i, r) in self.YJ if p["vom"][i, r] - p["vxs"][i, r] > 0]
@@ -133,6 +139,13 @@ class Context:
     def vi0(self, i: str, a: str, r: str) -> float:
         """Benchmark imported purchases of i by agent a in r (landed prices)."""
         return self.p["vifm"][i, a, r] if a in self.is_activity else self.p["vifd"][i, a, r]
+
+    def budget0(self, r: str) -> float:
+        """Benchmark ordinary budget of region r (see ``cge.blocks.income``): regional income
+        (regional household) or the government's purchases budget (separate institutions)."""
+        if self.options.institutions == "separate":
+            return (1.0 - self.p["s_g"][r]) * self.p["yg0"][r]
+        return self.p["inc0"][r]
 
     def esub_fd(self, a: str) -> float:
         """σ among commodities in final agent a's bundle."""

@@ -8,19 +8,23 @@ quantity index ``qfd``. Its expenditure, commodity taxes included, is
 Expenditure rules (``dem_fd``, paired with ``qfd``):
 
 Direct government purchases abroad (``dpur``: the costs of forces stationed abroad, Foreign
-Military Sales) are spent on top of the bundles and financed the same way as a defense increase:
-out of private consumption (regional household) or civil government (separate institutions).
+Military Sales) are spent on top of the bundles; with defense above its benchmark real level
+and transfers between governments they are the region's *extra outlays*, financed by the
+region's financing rule (``cge.blocks.financing``: lump-sum by default).
 
-*Regional household* (GTAP): civil government and saving take fixed shares of regional income;
-defense takes its benchmark share of income, or is set exogenously (a real level, or a share of
-GDP); private consumption is the residual, so an exogenous defense increase is financed lump-sum
-out of private consumption. Investment = regional saving + foreign saving (or, with a global bank,
+*Regional household* (GTAP): civil government and saving take fixed (benchmark) shares of
+ordinary income (regional income net of the financing surcharges households bear); defense is
+held at its benchmark real level unless set otherwise (a real level, a share of GDP, or its
+benchmark share of the ordinary budget); private consumption is the residual, so extra outlays
+financed lump-sum come out of private consumption, and a spending cut (``fin_cut``) takes them
+out of civil government. Investment = regional saving + foreign saving (or, with a global bank,
 a fixed share of world saving).
 
 *Separate institutions* (Hosoe, Gasawa & Hashimoto 2010): household consumption
-:math:`= (1-\tau_d-s_h) Y^H`; government purchases civil + defense :math:`= (1-s_g) Y^G`, defense
-taking its benchmark share unless set exogenously, civil government the residual; investment
-:math:`= s_h Y^H + s_g Y^G +` foreign saving.
+:math:`= (1-\tau_d-s_h) Y^H - L` (:math:`L` the lump-sum levy); the government's funds
+(ordinary budget + financing revenue + transfers from other governments) pay defense, direct
+purchases abroad and civil government, the residual; investment :math:`= s_h Y^H + s_g O +`
+foreign saving.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pyomo.environ import Constraint, Expression, Var
 
 from cge.blocks.ces import ces_price
 from cge.blocks.context import Context
+from cge.blocks.financing import extra_outlays, levy_amount
 
 HOUSEHOLD, GOVERNMENT, DEFENSE, INVESTMENT = "household", "government", "defense", "investment"
 
@@ -62,14 +67,18 @@ def spending(m, ctx: Context, a: str, r: str):
 
 
 def add_expenditure_rules(m, ctx: Context) -> None:
-    """Equations ``dem_fd`` (all agents but defense) and ``dem_def``.
+    r"""Equations ``dem_fd`` (all agents but defense) and ``dem_def``.
 
-    The defense rule is selected by three 0/1 instruments (exactly one is 1): ``def_rule_budget``
-    (benchmark share of the budget, default), ``def_rule_gdp`` (``def_share`` of GDP) and
-    ``def_rule_real`` (real purchases ``qfd`` = ``def_real``). Switching rules changes instrument
-    values only, so the equation system keeps its structure.
+    Defense is a real level by default: ``qfd`` = ``def_real`` (1 in the benchmark, so a
+    scenario that does not touch defense leaves real defense unchanged). A target "share of
+    GDP" is a real level too: the share of benchmark GDP at benchmark prices (set by
+    ``cge.shocks``), so it neither moves with the numeraire nor with a financing surcharge
+    that raises nominal GDP. With the 0/1 instrument ``def_rule_budget`` = 1, defense keeps
+    its benchmark share of the ordinary budget instead (the rule before December 2026).
+    Switching rules changes instrument values only, so the equation system keeps its
+    structure.
 
-    Needs the income expressions (``cge.blocks.income``): ``budget``, ``saving``, ``gdp``.
+    Needs the income (``budget``, ``saving``, ``gdp``, ...) and financing blocks.
     """
     p = ctx.p
     separate = ctx.options.institutions == "separate"
@@ -86,15 +95,17 @@ def add_expenditure_rules(m, ctx: Context) -> None:
             return Constraint.Skip
         if a == HOUSEHOLD:
             if separate:
-                rhs = (1.0 - m.tau_d_eff[r] - p["s_h"][r]) * m.yh[r] * p["yh0"][r]
+                rhs = ((1.0 - m.tau_d_eff[r] - p["s_h"][r]) * m.yh[r] * p["yh0"][r]
+                       - levy_amount(m, ctx, r))
             else:
                 rhs = (m.inc[r] * p["inc0"][r] - spending(m, ctx, GOVERNMENT, r)
                        - spending(m, ctx, DEFENSE, r) - m.saving[r] - m.direct_purchases[r])
         elif a == GOVERNMENT:
             if separate:
-                rhs = m.budget[r] - spending(m, ctx, DEFENSE, r) - m.direct_purchases[r]
+                rhs = m.gov_funds[r] - spending(m, ctx, DEFENSE, r) - m.direct_purchases[r]
             else:
-                rhs = p["efd0"][a, r] / p["inc0"][r] * m.inc[r] * p["inc0"][r]
+                rhs = (p["efd0"][a, r] / p["inc0"][r] * m.budget[r]
+                       - m.fin_cut[r] * extra_outlays(m, ctx, r))
         elif a == INVESTMENT:
             if global_bank:
                 rhs = e0 / world_inv0 * sum(m.saving[s] for s in ctx.regions)
@@ -106,14 +117,11 @@ def add_expenditure_rules(m, ctx: Context) -> None:
 
     m.dem_fd = Constraint(ctx.FDA, rule=dem_fd, doc="final demand expenditure rules")
 
-    ctx.DEF = [r for (a, r) in ctx.FDA if a == DEFENSE]
-
     def dem_def(m, r):
         e0 = p["efd0"][DEFENSE, r]
-        share_of_budget = m.efd[DEFENSE, r] / e0 - m.budget[r] / ctx.budget0[r]
-        share_of_gdp = (m.efd[DEFENSE, r] - m.def_share[r] * m.gdp[r]) / e0
+        share_of_budget = m.efd[DEFENSE, r] / e0 - m.budget[r] / ctx.budget0(r)
         real_level = m.qfd[DEFENSE, r] - m.def_real[r]
-        return (m.def_rule_budget[r] * share_of_budget + m.def_rule_gdp[r] * share_of_gdp
-                + m.def_rule_real[r] * real_level == 0)
+        return (m.def_rule_budget[r] * share_of_budget
+                + (1.0 - m.def_rule_budget[r]) * real_level == 0)
 
     m.dem_def = Constraint(ctx.DEF, rule=dem_def, doc="defense spending rule")

@@ -9,12 +9,23 @@ Tax revenue of region r (all accrue to the taxing region):
         + \sum_{i,s} tm_{isr} (1+tx_{isr})\, p^x_{is}\, \tau_{isr} m_{isr} v^{xmd}_{isr}
 
 (output taxes on cost; final-demand commodity taxes; export taxes as exporter; tariffs on the
-world (fob = cif) value as importer). International transfers ``trf`` and foreign saving ``fsav``
-are exogenous amounts in units of the numeraire (they scale with ``pnum``).
+world (fob = cif) value as importer). International transfers — private ``trf`` (household to
+household) and between governments ``gtrf`` — and foreign saving ``fsav`` are exogenous amounts
+**in units of the numeraire** (they scale with ``pnum``): what is held fixed is their value in
+the numeraire, so the numeraire choice changes real results (the default, the world factor
+price index, is a world average of factor prices, not a currency).
 
-*Regional household* (``inc_ra``, paired with ``inc``): :math:`INC_r = F_r + T_r + NT_r`.
-*Separate institutions*: household ``inc_h`` :math:`Y^H_r = F_r + NT_r`; government ``inc_g``
-:math:`Y^G_r = \tau_d Y^H_r + T_r`.
+*Regional household* (``inc_ra``, paired with ``inc``): :math:`INC_r = F_r + T_r + NT_r`
+(all transfers). *Ordinary income* :math:`B_r = INC_r - R^{hh}_r` nets out the financing
+surcharges that households alone bear (``cge.blocks.financing``); civil government and saving
+are its benchmark shares.
+
+*Separate institutions*: household ``inc_h`` :math:`Y^H_r = F_r + NT^{private}_r`; government
+``inc_g`` :math:`Y^G_r = \tau^{eff}_d Y^H_r + T_r + L_r + NT^{gov}_r` (:math:`L_r` the lump-sum
+levy). Ordinary revenue :math:`O_r = Y^G_r - R^{hh}_r - NT^{gov}_r` (revenue at the benchmark
+tax rates); government saving :math:`s_g O_r`; ordinary budget :math:`B_r = (1-s_g) O_r`; funds
+for civil government, defense and direct purchases :math:`B_r + R^{hh}_r + NT^{gov}_r`;
+domestic saving :math:`s_h Y^H_r + s_g O_r`.
 """
 
 from __future__ import annotations
@@ -22,12 +33,14 @@ from __future__ import annotations
 from pyomo.environ import Constraint, Expression, Var
 
 from cge.blocks.context import Context
+from cge.blocks.financing import household_financing, levy_amount
 from cge.blocks.trade import export_price
 
 
 def add_income(m, ctx: Context) -> None:
     """Income variables and equations, and the expressions ``factor_income``, ``tax_revenue``,
-    ``net_transfers``, ``gdp``, ``saving`` and ``budget`` used by the demand rules."""
+    ``net_transfers`` (``_private``, ``_gov``), ``gdp``, ``saving``, ``budget`` (and, with
+    separate institutions, ``ordinary_revenue`` and ``gov_funds``) used by the demand rules."""
     p = ctx.p
     R = ctx.regions
     separate = ctx.options.institutions == "separate"
@@ -80,49 +93,75 @@ def add_income(m, ctx: Context) -> None:
     m.tax_revenue = Expression(R, rule=lambda m, r: scale[r] * m.trev[r],
                                doc="indirect tax revenue (US$ of the benchmark)")
 
-    def net_transfers(m, r):
-        return m.pnum * (sum(m.trf[s, r] for s in R if s != r)
-                         - sum(m.trf[r, s] for s in R if s != r))
+    def transfers_in(var, r):
+        return m.pnum * (sum(var[s, r] for s in R if s != r)
+                         - sum(var[r, s] for s in R if s != r))
 
-    m.net_transfers = Expression(R, rule=net_transfers, doc="net transfers received")
+    m.net_transfers_private = Expression(R, rule=lambda m, r: transfers_in(m.trf, r),
+                                         doc="net private transfers received (households)")
+    m.net_transfers_gov = Expression(R, rule=lambda m, r: transfers_in(m.gtrf, r),
+                                     doc="net transfers received from other governments")
+    m.net_transfers = Expression(R, rule=lambda m, r: m.net_transfers_private[r]
+                                 + m.net_transfers_gov[r], doc="net transfers received")
     m.gdp = Expression(R, rule=lambda m, r: m.factor_income[r] + m.tax_revenue[r],
                        doc="nominal GDP (income side, market prices)")
-
     if separate:
-        m.yh = Var(R, initialize=1.0, doc="household income (index)")
-        m.yg = Var(R, initialize=1.0, doc="government revenue (index)")
-        # a region without government purchases has no government account: its tax revenue
-        # (e.g. a new tariff) accrues to the household
-        no_gov = {r for r in R if ("government", r) not in ctx.fd_set
-                  and ("defense", r) not in ctx.fd_set}
-
-        def inc_h(m, r):
-            income = m.factor_income[r] + m.net_transfers[r]
-            if r in no_gov:
-                income = income + m.tax_revenue[r]
-            return m.yh[r] == income / p["yh0"][r]
-
-        m.inc_h = Constraint(R, rule=inc_h, doc="household income")
-
-        def inc_g(m, r):
-            if r in no_gov:
-                return m.yg[r] == 1.0
-            return m.yg[r] == (m.tau_d_eff[r] * m.yh[r] * p["yh0"][r]
-                               + m.tax_revenue[r]) / p["yg0"][r]
-
-        m.inc_g = Constraint(R, rule=inc_g, doc="government revenue")
-        m.saving = Expression(R, rule=lambda m, r: p["s_h"][r] * m.yh[r] * p["yh0"][r]
-                              + p["s_g"][r] * m.yg[r] * p["yg0"][r], doc="domestic saving")
-        m.budget = Expression(R, rule=lambda m, r: (1.0 - p["s_g"][r]) * m.yg[r] * p["yg0"][r],
-                              doc="government purchases budget")
-        ctx.budget0 = {r: (1.0 - p["s_g"][r]) * p["yg0"][r] for r in R}
+        _add_separate_accounts(m, ctx)
     else:
-        m.inc = Var(R, initialize=1.0, doc="regional household income (index)")
-        m.inc_ra = Constraint(R, rule=lambda m, r: m.inc[r] == (
-            m.factor_income[r] + m.tax_revenue[r] + m.net_transfers[r]) / p["inc0"][r],
-            doc="regional household income")
-        m.saving = Expression(R, rule=lambda m, r: p["sav0"][r] / p["inc0"][r] * m.inc[r]
-                              * p["inc0"][r], doc="regional saving (fixed share of income)")
-        m.budget = Expression(R, rule=lambda m, r: m.inc[r] * p["inc0"][r],
-                              doc="regional income")
-        ctx.budget0 = {r: p["inc0"][r] for r in R}
+        _add_regional_household(m, ctx)
+
+
+def _add_regional_household(m, ctx: Context) -> None:
+    """``inc`` (↔ ``inc_ra``); ``budget`` = ordinary income; ``saving`` its benchmark share."""
+    p = ctx.p
+    R = ctx.regions
+    m.inc = Var(R, initialize=1.0, doc="regional household income (index)")
+    m.inc_ra = Constraint(R, rule=lambda m, r: m.inc[r] == (
+        m.factor_income[r] + m.tax_revenue[r] + m.net_transfers[r]) / p["inc0"][r],
+        doc="regional household income")
+    m.budget = Expression(R, rule=lambda m, r: m.inc[r] * p["inc0"][r]
+                          - household_financing(m, ctx, r),
+                          doc="ordinary income: regional income net of household surcharges")
+    m.saving = Expression(R, rule=lambda m, r: p["sav0"][r] / p["inc0"][r] * m.budget[r],
+                          doc="regional saving (benchmark share of ordinary income)")
+
+
+def _add_separate_accounts(m, ctx: Context) -> None:
+    """Household ``yh`` (↔ ``inc_h``) and government ``yg`` (↔ ``inc_g``) accounts."""
+    p = ctx.p
+    R = ctx.regions
+    no_gov = ctx.no_gov
+    m.yh = Var(R, initialize=1.0, doc="household income (index)")
+    m.yg = Var(R, initialize=1.0, doc="government revenue (index)")
+
+    def inc_h(m, r):
+        income = m.factor_income[r] + m.net_transfers_private[r]
+        if r in no_gov:  # no government account: its taxes and transfers go to the household
+            income = income + m.tax_revenue[r] + m.net_transfers_gov[r]
+        return m.yh[r] == income / p["yh0"][r]
+
+    m.inc_h = Constraint(R, rule=inc_h, doc="household income")
+
+    def inc_g(m, r):
+        if r in no_gov:
+            return m.yg[r] == 1.0
+        return m.yg[r] == (m.tau_d_eff[r] * m.yh[r] * p["yh0"][r] + m.tax_revenue[r]
+                           + levy_amount(m, ctx, r) + m.net_transfers_gov[r]) / p["yg0"][r]
+
+    m.inc_g = Constraint(R, rule=inc_g, doc="government revenue")
+
+    def ordinary(m, r):
+        if r in no_gov:
+            return 0.0
+        return (m.yg[r] * p["yg0"][r] - household_financing(m, ctx, r)
+                - m.net_transfers_gov[r])
+
+    m.ordinary_revenue = Expression(R, rule=ordinary, doc="government revenue at ordinary "
+                                    "rates, without financing revenue and transfers")
+    m.budget = Expression(R, rule=lambda m, r: (1.0 - p["s_g"][r]) * m.ordinary_revenue[r],
+                          doc="ordinary government purchases budget")
+    m.gov_funds = Expression(R, rule=lambda m, r: m.budget[r] + household_financing(m, ctx, r)
+                             + m.net_transfers_gov[r] if r not in no_gov else 0.0,
+                             doc="funds for civil government, defense and direct purchases")
+    m.saving = Expression(R, rule=lambda m, r: p["s_h"][r] * m.yh[r] * p["yh0"][r]
+                          + p["s_g"][r] * m.ordinary_revenue[r], doc="domestic saving")

@@ -13,13 +13,16 @@ name           index                meaning (unit)
 ``ice``        (i, s, r)            iceberg trade cost factor (1 = benchmark; 1.1 = 10 % AVE)
 ``to``         (j, r)               output tax (fraction of unit cost)
 ``tfd``        (a, r)               commodity tax on final agent a's purchases (fraction)
-``trf``        (payer, recipient)   international transfer (data unit, numeraire-valued)
+``trf``        (payer, recipient)   private international transfer, household to household
+                                    (remittances, the data's transfers; data unit, numeraire-valued)
+``gtrf``       (payer, recipient)   transfer between governments (host-nation support,
+                                    cost-sharing; data unit, numeraire-valued)
 ``fsav``       (r)                  foreign saving (data unit, numeraire-valued)
 ``endow``      (f, r)               factor endowment (index, 1 = benchmark)
 ``prod_f``     (f, j, r)            factor-augmenting productivity (index)
-``def_share``  (r)                  defense spending as a share of GDP (used when that rule is on)
-``def_rule_*`` (r)                  0/1 switches of the defense rule: budget share, GDP share, real
-``def_real``   (r)                  real defense purchases target (index)
+``def_real``   (r)                  real defense purchases (index; 1 = benchmark level, default)
+``def_rule_budget`` (r)             1: defense keeps its benchmark share of the ordinary budget
+                                    instead (see ``cge.blocks.demand``)
 ``wbar``       (r)                  real wage under the unemployment closure (index)
 ``dpur``       (seller, buyer)      direct purchases by the buyer's government from the seller's
                                     producers: stationing costs, Foreign Military Sales (data unit)
@@ -50,15 +53,13 @@ def add_instruments(m, ctx: Context) -> None:
     _fixed(m, "ice", ctx.TRD, 1.0, "iceberg trade cost factor")
     _fixed(m, "to", ctx.YJ, lambda m, j, r: p["to0"][j, r], "output tax")
     _fixed(m, "tfd", ctx.FDA, lambda m, a, r: p["tfd0"][a, r], "final demand commodity tax")
-    _fixed(m, "trf", ctx.PAIRS, lambda m, s, r: p["vtrf"][s, r], "international transfer")
+    _fixed(m, "trf", ctx.PAIRS, lambda m, s, r: p["vtrf"][s, r],
+           "private international transfer (household to household)")
+    _fixed(m, "gtrf", ctx.PAIRS, 0.0, "transfer between governments")
     _fixed(m, "fsav", R, lambda m, r: p["fsav0"][r], "foreign saving")
     _fixed(m, "endow", [(f, r) for r in R for f in ctx.factors], 1.0, "factor endowment")
     _fixed(m, "prod_f", ctx.VAF, 1.0, "factor-augmenting productivity")
-    _fixed(m, "def_share", R, lambda m, r: p["efd0"]["defense", r] / p["gdp0"][r]
-           if p["gdp0"][r] else 0.0, "defense share of GDP")
-    _fixed(m, "def_rule_budget", R, 1.0, "defense rule switch: share of the budget")
-    _fixed(m, "def_rule_gdp", R, 0.0, "defense rule switch: share of GDP")
-    _fixed(m, "def_rule_real", R, 0.0, "defense rule switch: real level")
+    _fixed(m, "def_rule_budget", R, 0.0, "defense rule switch: share of the budget (1)")
     _fixed(m, "def_real", R, 1.0, "real defense purchases target (index)")
     _fixed(m, "wbar", R, 1.0, "real wage (unemployment closure)")
     _fixed(m, "dpur", ctx.PAIRS, 0.0, "direct government purchases from a foreign region")

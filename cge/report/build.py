@@ -251,34 +251,58 @@ class _Report:
 
         tables = []
         inc_col = (f"Benchmark income ({mu})", base_level(self._inc0)) if have_base else None
+        private = [name for name, ds in self.cf if ds.EV.attrs.get("whose") == "private"]
+        whose = ("regional EV: private consumption, civil government and saving"
+                 + (f"; private EV (household consumption) for {', '.join(private)}, run "
+                    "with separate institutions" if private else ""))
         tables.append(self._by_region(
             f"Equivalent variation, {mu} (benchmark prices).",
             lambda ds, r: _val(ds, "EV", region=r), fmt=mo.change, base_col=inc_col,
             world=lambda ds: float(ds.EV.sum()),
-            note="Positive: the region gains. Income: regional household income."))
-        world_pct = None
-        if have_base:
-            tot_inc = sum(self._inc0(r) for r in self.regions)
-            world_pct = lambda ds: 100 * float(ds.EV.sum()) / tot_inc  # noqa: E731
+            note=f"Positive: the region gains. Whose welfare: {whose}. Defense is outside "
+                 "utility. Income: regional household income."))
         tables.append(self._by_region(
-            "Equivalent variation, % of benchmark income.",
-            lambda ds, r: _val(ds, "EV_pct", region=r), fmt=pct, world=world_pct))
+            "Equivalent variation, % of the benchmark spending it measures.",
+            lambda ds, r: _val(ds, "EV_pct", region=r), fmt=pct,
+            world=lambda ds: 100 * float(ds.EV.sum()) / float(ds.welfare_base.sum())))
+        tables.append(self._by_region(
+            f"Private EV (household consumption only), {mu}.",
+            lambda ds, r: _val(ds, "EV_private", region=r), fmt=mo.change,
+            world=lambda ds: float(ds.EV_private.sum()),
+            note="What households alone gain or lose: civil government and saving left out. "
+                 "Tariff revenue and transfers that fund civil government show in the regional "
+                 "EV only."))
+        parts_hdr = ["Region", "private consumption", "civil government", "saving",
+                     "defense (not in utility)", "regional EV", "private EV"]
+        for name, ds in self.cf:
+            rows = [[r] + [mo.change(float(ds.welfare_parts.sel(part=a, region=r)))
+                           for a in ("household", "government", "saving", "defense")]
+                    + [mo.change(_val(ds, "EV_regional", region=r)),
+                       mo.change(_val(ds, "EV_private", region=r))] for r in self.regions]
+            tables.append(_table(
+                f"Welfare by part, {name}, {mu} (benchmark prices).", parts_hdr, rows,
+                note="Real change of each part at benchmark prices. The regional EV is the "
+                     "Cobb–Douglas aggregate of private consumption, civil government and "
+                     "saving, not their sum."))
         for name, ds in self.cf:
             if "EV_decomposition" not in ds or not np.isfinite(ds.EV_decomposition).all():
                 continue
             comps = [str(c) for c in ds.component.values]
             rows = [[r] + [mo.change(float(ds.EV_decomposition.sel(component=c, region=r)))
-                           for c in comps] + [mo.change(_val(ds, "EV", region=r))]
+                           for c in comps] + [mo.change(_val(ds, "EV_regional", region=r))]
                     for r in self.regions]
             tables.append(_table(
                 f"EV decomposition, {name}, {mu}.",
-                ["Region"] + [c.replace("_", " ") for c in comps] + ["EV"], rows,
-                note="Huff–Hertel-style decomposition integrated along the path of the shock: "
-                     "allocative = tax and tariff wedges × quantity changes; terms of trade = "
-                     "export volumes × fob price changes − import volumes × world price "
-                     "changes; transfers = change in net transfers received; defense = "
-                     "resources absorbed by real defense purchases; other = investment–saving "
-                     "and residual effects. Parts add up to EV."))
+                ["Region"] + [c.replace("_", " ") for c in comps] + ["regional EV"], rows,
+                note="Decomposition of the regional EV, Huff–Hertel style, integrated along "
+                     "the path of the shock: allocative = tax and tariff wedges × quantity "
+                     "changes; terms of trade = export volumes × fob price changes − import "
+                     "volumes × world price changes; transfers = change in net transfers "
+                     "received; defense = resources absorbed by real defense and direct "
+                     "purchases abroad; investment saving = − P_I × change in foreign "
+                     "saving / P_I; composition = spending moving away from the benchmark "
+                     "shares of consumption, government and saving; residual = what the "
+                     "path integration misses."))
         gdp_col = (f"Benchmark GDP ({mu})", base_level(self._gdp0)) if have_base else None
         tables.append(self._by_region(
             "Real GDP (expenditure side, benchmark prices), % change.",
