@@ -176,6 +176,8 @@ def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dic
     p["fsav0"] = (world.sum(["commodity", "exporter"]).rename(importer="region")
                   - world.sum(["commodity", "importer"]).rename(exporter="region") - net_trf)
     p["gdp0"] = factor_income + taxes
+    if "dpshare" in benchmark:  # what direct government purchases abroad buy (optional)
+        p["dp_share"] = benchmark["dpshare"]
     for key in elasticities.data_vars:
         p[key] = elasticities[key].rename(commodity="commodity")
     p["esubva"] = p.esubva.rename(commodity="activity")

@@ -5,6 +5,7 @@
 2. Separate institutions: the household pays for lump-sum defense and for transfers between
    governments; private and regional EV are both reported.
 3. Real GDP counts direct purchases (stationing): it does not fall when only who pays changes.
+4. Direct purchases (stationing, FMS) buy the goods of the sourced compositions.
 5. The EV decomposition names an investment-saving term; the residual is small everywhere.
 6. A pure trade scenario leaves real defense unchanged.
 7. ``EV_pct`` divides EV by the spending it measures.
@@ -173,6 +174,47 @@ def test_real_gdp_counts_stationing_purchases(default: Session) -> None:
         assert abs(float(us.real_gdp_pct.sel(region=r) - jp.real_gdp_pct.sel(region=r))) < 0.005
 
 
+# --- 4. what direct purchases buy ----------------------------------------------------------
+def _csv_shares(item: str, buyer: str, seller: str) -> dict[str, float]:
+    """Shares read straight from data/policy/defense_purchases.csv (not through the loader)."""
+    import pandas as pd
+
+    from cge.data.policy import POLICY_DIR
+
+    f = pd.read_csv(POLICY_DIR / "defense_purchases.csv")
+    rows = f[(f["item"] == item) & (f["buyer"] == buyer) & (f["seller"] == seller)
+             & (f["unit"] == "%")]
+    return (rows.groupby("commodity")["value"].sum() / 100.0).to_dict()
+
+
+@pytest.mark.parametrize("seller, buyer, item, row_buyer", [
+    ("USA", "JPN", "fms_composition", "JPN"),        # Japan's FMS purchases
+    ("USA", "KOR", "fms_composition", "*"),          # every other buyer of US arms
+    ("JPN", "USA", "stationing_composition", "USA"),  # US forces in Japan
+    ("KOR", "USA", "stationing_composition", "USA"),  # US forces in Korea
+])
+def test_direct_purchases_buy_the_goods_of_the_data(default: Session, seller: str, buyer: str,
+                                                    item: str, row_buyer: str) -> None:
+    """The model's direct-purchase weights are the sourced compositions (before: the buyer's
+    defense bundle, so FMS went 51 % to US public administration and stationing 100 % to the
+    host's public administration)."""
+    ctx = default.model().ctx
+    want = _csv_shares(item, row_buyer, seller)
+    assert ctx.dp_source[seller, buyer] == "data"
+    assert ctx.dp_weights[seller, buyer] == pytest.approx(want, rel=1e-9)
+
+
+def test_fms_raises_the_sellers_arms_industry(default: Session) -> None:
+    """30 % of Japan's defense increase bought from US producers: US other transport output
+    (aircraft, ships, missiles) rises by more than 0.5 %, US public administration hardly."""
+    res = default.run("jpn_defense_2pct_us30")
+    out = res.output_pct.sel(region="USA")
+    assert float(out.sel(activity="other_transport")) > 0.5
+    assert abs(float(out.sel(activity="public_admin"))) < 0.05
+    # a pair without data falls back to the buyer's defense bundle
+    assert default.model().ctx.dp_source["CHN", "KOR"] == "defense bundle of KOR"
+
+
 # --- 5. decomposition: investment-saving term, small residual -------------------------------
 @pytest.fixture(scope="module")
 def standard(default: Session) -> dict:
@@ -247,3 +289,25 @@ def test_ev_is_the_cobb_douglas_aggregate(default: Session, name: str) -> None:
         assert float(res.EV.sel(region=r)) == pytest.approx(ev, rel=1e-7, abs=1e-6)
         assert float(res.EV_pct.sel(region=r)) == pytest.approx(100 * ev / e0, rel=1e-7,
                                                                 abs=1e-9)
+
+
+def test_bad_purchase_compositions_are_refused(tmp_path) -> None:
+    """Shares that do not sum to 100 (policy file) or to 1 (a data set's dpshare) are a
+    DataError naming the group."""
+    import xarray as xr
+
+    from cge.data.benchmark import DataError, check_direct_purchase_shares
+    from cge.data.policy import PURCHASE_COLUMNS, load_defense_purchases
+
+    bad = tmp_path / "p.csv"
+    bad.write_text(",".join(PURCHASE_COLUMNS) + "\n"
+                   "fms_composition,JPN,USA,services,40,%,2024,,x,-,assumption\n"
+                   "fms_composition,JPN,USA,machinery,50,%,2024,,x,-,assumption\n")
+    with pytest.raises(DataError, match="sum to 100"):
+        load_defense_purchases(bad)
+    shares = xr.DataArray(np.zeros((2, 2, 2)), dims=("commodity", "exporter", "importer"),
+                          coords={"commodity": ["a", "b"], "exporter": ["R0", "R1"],
+                                  "importer": ["R0", "R1"]})
+    shares.loc[{"commodity": "a", "exporter": "R0", "importer": "R1"}] = 0.7
+    with pytest.raises(DataError, match=r"\(R0, R1\) sum to 0.7"):
+        check_direct_purchase_shares(shares, "dpshare.csv")

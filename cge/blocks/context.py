@@ -117,17 +117,24 @@ class Context:
         for (f, j, r) in self.VAF:
             self.activities_using.setdefault((f, r), []).append(j)
         self.is_activity = set(I)
-        #: commodity weights of direct government purchases (seller s, buyer r): the buyer's
-        #: defense bundle (else its government or household bundle), restricted to goods the
-        #: seller sells at home
+        #: commodity weights of direct government purchases (seller s, buyer r): the data set's
+        #: composition (``dp_share``: what forces stationed abroad and arms purchases buy)
+        #: where it covers the pair, else the buyer's defense bundle (else its government or
+        #: household bundle); restricted to goods the seller sells at home
         self.dp_weights: dict[tuple[str, str], dict[str, float]] = {}
+        self.dp_source: dict[tuple[str, str], str] = {}
         domestic = set(self.D)
+        share = p.get("dp_share", Lookup())
         for (s, r) in self.PAIRS:
-            for agent in ("defense", "government", "household"):
-                if (agent, r) in self.fd_set:
-                    break
-            w = {i: p["theta_fd"][i, agent, r] for i in I
-                 if (i, s) in domestic and p["theta_fd"][i, agent, r] > 0}
+            w = {i: share[i, s, r] for i in I if (i, s) in domestic and share[i, s, r] > 0}
+            self.dp_source[s, r] = "data"
+            if not w:
+                for agent in ("defense", "government", "household"):
+                    if (agent, r) in self.fd_set:
+                        break
+                w = {i: p["theta_fd"][i, agent, r] for i in I
+                     if (i, s) in domestic and p["theta_fd"][i, agent, r] > 0}
+                self.dp_source[s, r] = f"{agent} bundle of {r}"
             total = sum(w.values())
             if total > 0:
                 self.dp_weights[s, r] = {i: x / total for i, x in w.items()}

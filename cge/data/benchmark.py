@@ -64,6 +64,16 @@ SCHEMA: dict[str, ArraySpec] = {
     "vtrf": ArraySpec(("payer", "recipient"), "international transfers (household to household)"),
 }
 
+#: Optional arrays: read when the file exists, written when the Dataset has them. They are not
+#: flows of the SAM and take no part in the balance checks.
+OPTIONAL_SCHEMA: dict[str, ArraySpec] = {
+    "dpshare": ArraySpec(("commodity", "exporter", "importer"),
+                         "composition of direct purchases by the importer's government from "
+                         "the exporter's producers (stationing, Foreign Military Sales): share "
+                         "of each commodity, summing to 1 over commodities for each pair "
+                         "covered; pairs not covered buy the importer's defense bundle"),
+}
+
 #: Coordinates every benchmark must define; `exporter`/`importer`/`payer`/`recipient` copy `region`.
 SET_DIMS = ("region", "commodity", "activity", "factor", "agent", "institution")
 
@@ -273,11 +283,12 @@ def save_benchmark(ds: xr.Dataset, directory: str | Path, *, sources: dict[str, 
     cells are omitted (the reader restores them).
     """
     directory = Path(directory)
-    missing = [k for k in SCHEMA if not sources.get(k)]
+    optional = [k for k in OPTIONAL_SCHEMA if k in ds.data_vars]
+    missing = [k for k in (*SCHEMA, *optional) if not sources.get(k)]
     if missing:
         raise DataError(f"no source given for arrays {missing}")
     directory.mkdir(parents=True, exist_ok=True)
-    for key in SCHEMA:
+    for key in (*SCHEMA, *optional):
         series = ds[key].to_series()
         series = series[series != 0]
         frame = series.rename("value").reset_index()
@@ -299,7 +310,7 @@ def save_benchmark(ds: xr.Dataset, directory: str | Path, *, sources: dict[str, 
         if groups.get(kind):
             lines += ["", f"[groups.{kind}]"]
             lines += [f"{name} = {_toml_list(members)}" for name, members in groups[kind].items()]
-    for key, spec in SCHEMA.items():
+    for key, spec in [*SCHEMA.items(), *((k, OPTIONAL_SCHEMA[k]) for k in optional)]:
         lines += ["", f"[arrays.{key}]", f"description = {_toml_str(spec.description)}",
                   f'dims = {list(spec.dims)!r}'.replace("'", '"'),
                   f"source = {_toml_str(sources[key])}"]
@@ -400,13 +411,18 @@ def load_benchmark(directory: str | Path, *, check: bool = True) -> xr.Dataset:
     arrays_meta = meta.get("arrays", {})
     if not isinstance(arrays_meta, dict):
         raise DataError(f"{meta_path}: 'arrays' must be a table of [arrays.<name>] entries")
-    unknown = sorted(set(arrays_meta) - set(SCHEMA))
+    unknown = sorted(set(arrays_meta) - set(SCHEMA) - set(OPTIONAL_SCHEMA))
     if unknown:
-        raise DataError(f"{meta_path}: unknown arrays {unknown}; valid: {list(SCHEMA)}")
-    for key, spec in SCHEMA.items():
+        raise DataError(f"{meta_path}: unknown arrays {unknown}; valid: "
+                        f"{[*SCHEMA, *OPTIONAL_SCHEMA]}")
+    present = [k for k in OPTIONAL_SCHEMA if (directory / f"{k}.csv").exists()]
+    for key, spec in [*SCHEMA.items(), *((k, OPTIONAL_SCHEMA[k]) for k in present)]:
         path = directory / f"{key}.csv"
         if not path.exists():
             raise DataError(f"{path}: file missing (array '{key}': {spec.description})")
+        if key in OPTIONAL_SCHEMA:
+            ds[key] = xr.DataArray(np.zeros(tuple(ds.sizes[d] for d in spec.dims)),
+                                   dims=spec.dims, attrs={"description": spec.description})
         entry = arrays_meta.get(key, {})
         if not isinstance(entry, dict) or not entry.get("source"):
             raise DataError(f"{meta_path}: array '{key}' has no source")
@@ -438,6 +454,8 @@ def load_benchmark(directory: str | Path, *, check: bool = True) -> xr.Dataset:
             data[idx] = values
             ds[key] = da.copy(data=data)
         ds[key].attrs["source"] = entry["source"]
+    if "dpshare" in ds:
+        check_direct_purchase_shares(ds["dpshare"], str(directory / "dpshare.csv"))
     ds.attrs["path"] = str(directory)
     if meta.get("groups"):
         import json
@@ -452,8 +470,24 @@ def load_benchmark(directory: str | Path, *, check: bool = True) -> xr.Dataset:
     return ds
 
 
+def check_direct_purchase_shares(shares: xr.DataArray, where: str) -> None:
+    """Each (exporter, importer) pair's shares sum to 1 (or 0: not covered); no diagonal."""
+    total = shares.sum("commodity")
+    bad = (total > 0) & (np.abs(total - 1.0) > 1e-9)
+    if bool(bad.any()):
+        s, r = (str(bad[d].values[i]) for d, i in zip(
+            bad.dims, np.unravel_index(int(np.argmax(bad.values)), bad.shape), strict=True))
+        raise DataError(f"{where}: direct purchase shares of ({s}, {r}) sum to "
+                        f"{float(total.sel(exporter=s, importer=r)):.12g}, not 1")
+    diag = [str(r) for r in shares.exporter.values
+            if float(total.sel(exporter=r, importer=r)) > 0]
+    if diag:
+        raise DataError(f"{where}: direct purchases of a region from itself: {diag}")
+
+
 #: Arrays whose values must be >= 0 (flows; taxes and saving may be negative).
 NONNEGATIVE: tuple[str, ...] = ("vom", "vdfm", "vifm", "vfm", "vdfd", "vifd", "vxmd", "vtrf",
+                                "dpshare",
                                 "vdtax")
 
 

@@ -42,6 +42,7 @@ from cge.data.benchmark import (
 from cge.data.policy import (
     BASE_TARIFFS,
     apply_base_tariffs,
+    direct_purchase_shares,
     load_base_tariffs,
     load_defense_data,
     tariff_adjustment_report,
@@ -68,6 +69,8 @@ def build_default2024(out_dir: str | Path | None = None, *,
                               commodities=[str(c) for c in base.commodity.values])
     ds = apply_base_tariffs(base, rates)
     ds = set_defense_shares(ds, defense_shares_2024(ds))
+    ds["dpshare"] = direct_purchase_shares([str(r) for r in ds.region.values],
+                                           [str(c) for c in ds.commodity.values])
     ds.attrs.pop("path", None)
     ds.attrs.update(name=NAME, unit=base.attrs.get("unit", "US$ million"), year=2024)
     ds.attrs["groups"] = read_groups(ds)
@@ -160,6 +163,12 @@ def _sources() -> dict[str, str]:
     for k in ("vto", "vtfd"):
         s[k] = "zero: the WIOD world table has no product-tax rows (taxes are inside value added)"
     s["vtx"] = "zero: WIOD has no export taxes"
+    s["dpshare"] = ("data/policy/defense_purchases.csv (cge.data.policy.direct_purchase_shares): "
+                    "stationing_composition rows for US purchases in Japan (Japan's host-nation "
+                    "support items, MOFA) and Korea (SMA labour/construction/logistics split), "
+                    "fms_composition rows for purchases from US producers (Japan's own, else "
+                    "for every buyer); category-to-commodity mappings are assumptions (see "
+                    "data/policy/README.md)")
     s["vtrf"] = "zero: no international transfers"
     s["vdtax"] = ("imputed by complete(): government budget residual with government saving 0; "
                   "lower than in wiod_update2024 by the new tariff revenue net of the "

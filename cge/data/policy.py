@@ -358,3 +358,66 @@ def stationing_purchases(region_pair: tuple[str, str] | str,
         raise DataError(f"no stationing figure for {region_pair!r}; known pairs: "
                         f"{[('USA', r) for r in known]}")
     return float(rows[rows.region == parts[1]].value.iloc[0])
+
+
+# --------------------------------------------------------------------------------------------
+# What direct purchases buy (data/policy/defense_purchases.csv)
+# --------------------------------------------------------------------------------------------
+PURCHASE_COLUMNS = ["item", "buyer", "seller", "commodity", "value", "unit", "year",
+                    "source_url", "quote_or_note", "quality", "status"]
+#: Items of ``defense_purchases.csv`` that give the composition of direct purchases.
+DIRECT_PURCHASE_ITEMS = ("stationing_composition", "fms_composition")
+
+
+def load_defense_purchases(path: str | Path | None = None) -> pd.DataFrame:
+    """``data/policy/defense_purchases.csv``: what defense spending and direct purchases buy,
+    by model commodity, each row with its source or marked ``assumption`` (see the README).
+    Checked: columns, statuses, numbers, commodities, and that every group of ``%`` share
+    rows (item, buyer, seller) sums to 100."""
+    path = POLICY_DIR / "defense_purchases.csv" if path is None else Path(path)
+    frame = _read_table(path, PURCHASE_COLUMNS)
+    frame["value"] = _numbers(frame["value"], path, "value")
+    bad = sorted(set(frame["status"]) - set(STATUSES))
+    if bad:
+        raise DataError(f"{path}: unknown status {bad}; allowed {list(STATUSES)}")
+    unknown = sorted(set(frame["commodity"]) - set(COMMODITIES))
+    if unknown:
+        raise DataError(f"{path}: unknown commodities {unknown}; valid {list(COMMODITIES)}")
+    shares = frame[frame["unit"] == "%"]
+    sums = shares.groupby(["item", "buyer", "seller"])["value"].sum()
+    off = sums[(sums - 100.0).abs() > 0.05]
+    if len(off):
+        raise DataError(f"{path}: % shares must sum to 100 per (item, buyer, seller); "
+                        f"{off.to_dict()}")
+    return frame
+
+
+def direct_purchase_shares(regions: list[str], commodities: list[str],
+                           path: str | Path | None = None) -> xr.DataArray:
+    """Shares (fractions) of each commodity in direct purchases by the importer's government
+    from the exporter's producers, as ``(commodity, exporter, importer)``: the
+    ``stationing_composition`` rows (what a government buys where its forces are stationed)
+    and the ``fms_composition`` rows (what it buys from a foreign arms industry); a buyer
+    ``*`` covers every buyer without rows of its own for that seller. Pairs the file does not
+    cover are 0 (the model then uses the buyer's defense bundle)."""
+    frame = load_defense_purchases(path)
+    rows = frame[frame["item"].isin(DIRECT_PURCHASE_ITEMS) & (frame["unit"] == "%")]
+    out = xr.DataArray(np.zeros((len(commodities), len(regions), len(regions))),
+                       dims=("commodity", "exporter", "importer"),
+                       coords={"commodity": commodities, "exporter": regions,
+                               "importer": regions})
+    specific = {(b, s) for b, s in zip(rows["buyer"], rows["seller"], strict=True)
+                if b != WILDCARD}
+    for (_item, buyer, seller), group in rows.groupby(["item", "buyer", "seller"]):
+        if seller not in regions:
+            continue
+        buyers = ([b for b in regions if b != seller and (b, seller) not in specific]
+                  if buyer == WILDCARD else [buyer] if buyer in regions else [])
+        values = group.groupby("commodity")["value"].sum()
+        kept = values[[c in commodities for c in values.index]]
+        if kept.sum() <= 0:
+            continue
+        for b in buyers:
+            for c, v in kept.items():
+                out.loc[{"commodity": c, "exporter": seller, "importer": b}] = v / kept.sum()
+    return out
