@@ -13,9 +13,54 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cge.data.benchmark import DataError, check_balance, final_expenditure, tax_revenue
+from cge.data.benchmark import (
+    DataError,
+    check_balance,
+    content_sha256,
+    final_expenditure,
+    tax_revenue,
+)
 
 ELASTICITY_COLUMNS = ("esubd", "esubm", "esubva")
+
+#: Every parameter :func:`calibrate` derives for the model: (description, units); "data" is the
+#: data set's currency unit. The raw benchmark arrays (``v*``) keep their data descriptions.
+PARAMETERS: dict[str, tuple[str, str]] = {
+    "to0": ("benchmark output tax rate, on unit cost", "fraction"),
+    "tx0": ("benchmark export tax rate, on the exporter's price", "fraction"),
+    "tm0": ("benchmark import tariff rate, on the world (fob) price", "fraction"),
+    "tfd0": ("benchmark commodity tax rate of a final-demand agent", "fraction"),
+    "int0": ("benchmark intermediate input bundle of an activity", "data"),
+    "cost0": ("benchmark unit-cost value of output (output less output tax)", "data"),
+    "theta_va": ("value-added share of unit cost", "share"),
+    "theta_f": ("factor share of value added", "share"),
+    "evom": ("benchmark factor endowment (payments)", "data"),
+    "theta_dm": ("domestic share of an activity's purchases of a commodity (Armington)",
+                 "share"),
+    "theta_df": ("domestic share of a final agent's purchases of a commodity (Armington)",
+                 "share"),
+    "vims": ("benchmark imports by source at landed (tariff-inclusive) prices", "data"),
+    "theta_m": ("source share of the import composite at landed prices", "share"),
+    "vfd": ("benchmark final-demand purchases, commodity taxes excluded", "data"),
+    "efd0": ("benchmark final-demand expenditure, commodity taxes included", "data"),
+    "theta_fd": ("commodity share of a final-demand bundle", "share"),
+    "vxs": ("benchmark exports of an activity's output (CET)", "data"),
+    "theta_e": ("export share of output (CET)", "share"),
+    "tax_revenue0": ("benchmark indirect tax revenue", "data"),
+    "inc0": ("benchmark regional household income", "data"),
+    "yh0": ("benchmark household income (separate institutions)", "data"),
+    "yg0": ("benchmark government revenue (separate institutions)", "data"),
+    "tau_d": ("direct tax rate on household income", "fraction"),
+    "s_h": ("household saving rate", "fraction"),
+    "s_g": ("government saving rate", "fraction"),
+    "sav0": ("benchmark domestic saving", "data"),
+    "fsav0": ("benchmark foreign saving (current account deficit)", "data"),
+    "gdp0": ("benchmark GDP at market prices (income side)", "data"),
+    "dp_share": ("commodity share of direct government purchases (seller, buyer)", "share"),
+    "esubd": ("elasticity of substitution, domestic vs imports (ESUBD)", "elasticity"),
+    "esubm": ("elasticity of substitution among import sources (ESUBM)", "elasticity"),
+    "esubva": ("elasticity of substitution among primary factors (ESUBVA)", "elasticity"),
+}
 CALIBRATION_DIR = Path(__file__).resolve().parent.parent / "calibration"
 
 
@@ -74,7 +119,10 @@ def load_elasticities(source: str | Path | dict, commodities: list[str]) -> xr.D
             raise DataError(f"{path}: no elasticities for commodities {missing}; "
                             f"the file has {list(frame.index)}")
         frame = frame.loc[commodities]
-        origin = str(path)
+        try:  # a set of the repository is named by its path in the repository
+            origin = str(path.resolve().relative_to(CALIBRATION_DIR.parent))
+        except ValueError:
+            origin = str(path)
         for col in ELASTICITY_COLUMNS:
             frame[col] = pd.to_numeric(frame[col], errors="coerce")
     for col in ELASTICITY_COLUMNS:
@@ -120,6 +168,7 @@ def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dic
     if clash:
         raise DataError(f"commodity names {sorted(clash)} clash with final-demand agent names")
 
+    unit = str(ds.attrs.get("unit", "US$ million"))
     p = xr.Dataset(coords=ds.coords)
     for key in ("vom", "vdfm", "vifm", "vfm", "vto", "vdfd", "vifd", "vtfd", "vxmd", "vtx",
                 "vtm", "vdtax", "vsav", "vtrf"):
@@ -136,7 +185,6 @@ def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dic
     # production: value added vs intermediate bundle, factor shares, intermediate shares
     va = ds.vfm.sum("factor")
     intm = (ds.vdfm + ds.vifm).sum("commodity")
-    p["va0"] = va
     p["int0"] = intm
     p["cost0"] = cost
     p["theta_va"] = _safe_div(va, va + intm)
@@ -162,9 +210,7 @@ def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dic
     net_trf = (ds.vtrf.sum("payer").rename(recipient="region")
                - ds.vtrf.sum("recipient").rename(payer="region"))
     taxes = tax_revenue(ds)
-    p["factor_income0"] = factor_income
     p["tax_revenue0"] = taxes
-    p["net_transfers0"] = net_trf
     p["inc0"] = factor_income + taxes + net_trf            # regional household income
     p["yh0"] = factor_income + net_trf                     # household income (separate inst.)
     p["yg0"] = ds.vdtax + taxes                            # government revenue (separate inst.)
@@ -181,6 +227,10 @@ def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dic
     for key in elasticities.data_vars:
         p[key] = elasticities[key].rename(commodity="commodity")
     p["esubva"] = p.esubva.rename(commodity="activity")
+    for key, (text, units) in PARAMETERS.items():
+        if key in p:
+            p[key].attrs.update(description=text, units=units.replace("data", unit))
     p.attrs = dict(benchmark.attrs)
     p.attrs["elasticity_source"] = elasticities.attrs.get("elasticity_source", "")
+    p.attrs["data_sha256"] = content_sha256(benchmark)
     return p

@@ -26,6 +26,79 @@ from cge.closures import add_closures
 from cge.options import ModelOptions
 
 
+@dataclass(frozen=True)
+class Pair:
+    """An equation family, the variable family it determines, and the block that owns both.
+    ``index`` maps an equation index to the variable index it pairs with (identity if None)."""
+
+    equation: str
+    variable: str
+    block: str
+    index: object = None
+
+
+def _defense_agent(r):
+    return ("defense", r)
+
+
+#: The model statement: every equation family paired with the variable it determines (as
+#: GTAPinGAMS declares the pairing of its MCP). Zero-profit conditions determine activity levels
+#: and unit-cost prices, market clearing determines prices, income equations incomes, spending
+#: rules final demands; the numeraire rule determines the Walras slack.
+PAIRING: tuple[Pair, ...] = (
+    Pair("prf_va", "pva", "production"),
+    Pair("prf_y", "Y", "production"),
+    Pair("prf_pa", "pa", "trade"),
+    Pair("prf_pim", "pim", "trade"),
+    Pair("mkt_pim", "qim", "trade"),
+    Pair("prf_fd", "pfd", "demand"),
+    Pair("dem_fd", "qfd", "demand"),
+    Pair("dem_def", "qfd", "demand", _defense_agent),
+    Pair("trev_def", "trev", "income"),
+    Pair("inc_ra", "inc", "income"),
+    Pair("inc_h", "yh", "income"),
+    Pair("inc_g", "yg", "income"),
+    Pair("fin_rule", "tsur", "financing"),
+    Pair("levy_rule", "levy", "financing"),
+    Pair("mkt_pd", "pd", "markets"),
+    Pair("mkt_pe", "pe", "markets"),
+    Pair("mkt_pf", "pf", "markets"),
+    Pair("mkt_pfs", "pfs", "markets"),
+    Pair("num_def", "walras", "closures"),
+    Pair("wage_rule", "lsup", "closures"),
+)
+
+
+def pairing_problems(m) -> list[str]:
+    """What in model ``m`` breaks :data:`PAIRING`: an active equation family or a free variable
+    family the table does not name, or a family whose active equations do not map one to one
+    onto the free variables of its partner. Empty when the model statement holds."""
+    problems = []
+    eqs = {c.name: c for c in m.component_objects(Constraint, active=True)}
+    known_eq = {p.equation for p in PAIRING}
+    known_var = {p.variable for p in PAIRING}
+    active = {name: [k for k, c in con.items() if c.active] for name, con in eqs.items()}
+    for name, keys in active.items():
+        if name not in known_eq and keys:
+            problems.append(f"equation family {name} is not in the pairing table")
+    for var in m.component_objects(Var):
+        if var.name not in known_var and any(not v.fixed for v in var.values()):
+            problems.append(f"free variable family {var.name} is not in the pairing table")
+    for variable in known_var:
+        var = getattr(m, variable, None)
+        free = set() if var is None else {k for k, v in var.items() if not v.fixed}
+        paired: list = []
+        for p in (p for p in PAIRING if p.variable == variable):
+            keys = active.get(p.equation, [])
+            paired += [p.index(k) for k in keys] if p.index else keys
+        if len(paired) != len(set(paired)) or set(paired) != free:
+            extra = sorted(map(str, set(paired) - free))[:3]
+            lacking = sorted(map(str, free - set(paired)))[:3]
+            problems.append(f"{variable}: equations without a free variable {extra}, free "
+                            f"variables without an equation {lacking}")
+    return problems
+
+
 @dataclass
 class CGEModel:
     """A built model: the Pyomo model, its build context and the benchmark point.
@@ -84,6 +157,13 @@ class CGEModel:
             raise RuntimeError(f"model is not square: {n_eq} equations, {n_var} free variables")
         return n_eq, n_var
 
+    def check_pairing(self) -> None:
+        """Raise unless every equation is paired with the free variable it determines
+        (:data:`PAIRING`)."""
+        problems = pairing_problems(self.m)
+        if problems:
+            raise RuntimeError("model statement broken: " + "; ".join(problems))
+
 
 def build_model(params: xr.Dataset, options: ModelOptions | None = None) -> CGEModel:
     """Build the Pyomo model for calibrated ``params`` (from :func:`cge.calibrate.calibrate`)."""
@@ -110,6 +190,7 @@ def build_model(params: xr.Dataset, options: ModelOptions | None = None) -> CGEM
     model = CGEModel(params=params, options=options, ctx=ctx, m=m)
     model.all_vars = list(model.variables())
     model.check_square()
+    model.check_pairing()
     model._benchmark = model.snapshot()
     model.last_solution = model._benchmark
     return model

@@ -16,6 +16,9 @@ INSTITUTIONS = ("regional_household", "separate")
 TRANSFORMATIONS = ("none", "cet")
 #: Final-demand agents that ``esub_final`` may name (as in ``cge.data.benchmark.FINAL_AGENTS``).
 FINAL_DEMAND_AGENTS = ("household", "government", "defense", "investment")
+#: Default σ of each final-demand bundle: Cobb–Douglas household, fixed-coefficient others.
+DEFAULT_ESUB_FINAL: dict[str, float] = {"household": 1.0, "government": 0.0, "defense": 0.0,
+                                        "investment": 0.0}
 
 
 class OptionsError(ValueError):
@@ -52,7 +55,9 @@ class ModelOptions:
     esub_top
         σ between value added and the intermediate bundle (0 = Leontief, GTAP default).
     esub_final
-        σ among commodities in each final-demand bundle (1 = Cobb–Douglas, 0 = Leontief).
+        σ among commodities in each final-demand bundle (1 = Cobb–Douglas, 0 = Leontief); an
+        agent left out keeps its default (:data:`DEFAULT_ESUB_FINAL`: household 1, the others
+        0), so ``{"government": 0.5}`` changes the government bundle only.
     labour, capital
         Names of the labour and capital factors in the data (used by the closures).
     """
@@ -64,8 +69,7 @@ class ModelOptions:
     external: str = "fixed_current_account"
     numeraire: str = "world_factor_price"
     esub_top: float = 0.0
-    esub_final: dict[str, float] = field(default_factory=lambda: {
-        "household": 1.0, "government": 0.0, "defense": 0.0, "investment": 0.0})
+    esub_final: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_ESUB_FINAL))
     labour: str = "labour"
     capital: str = "capital"
 
@@ -96,6 +100,11 @@ class ModelOptions:
             raise OptionsError("external = 'global_bank' is available with institutions = "
                                "'regional_household' only; use 'fixed_current_account'")
 
+    def final_sigmas(self) -> dict[str, float]:
+        """σ of every final-demand bundle: ``esub_final`` over the defaults."""
+        return {a: float(self.esub_final.get(a, DEFAULT_ESUB_FINAL[a]))
+                for a in FINAL_DEMAND_AGENTS}
+
     def with_closure(self, closure: dict[str, str]) -> ModelOptions:
         """A copy with the closure keys of a scenario applied (keys named as in scenario files)."""
         changes: dict[str, object] = {}
@@ -110,7 +119,7 @@ class ModelOptions:
         """Hosoe–Gasawa–Hashimoto textbook configuration: separate institutions, Cobb–Douglas
         final demands and a CET between domestic sales and exports."""
         return replace(self, institutions="separate", transformation="cet",
-                       esub_final={a: 1.0 for a in self.esub_final})
+                       esub_final=dict.fromkeys(FINAL_DEMAND_AGENTS, 1.0))
 
 
 def _check_number(name: str, value: object) -> None:

@@ -21,6 +21,8 @@ Dimensions: ``region``, ``commodity``/``activity``, ``factor``, ``agent``, ``exp
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import xarray as xr
 from pyomo.environ import value
@@ -29,9 +31,23 @@ from cge.model import CGEModel
 from cge.solve import Diagnostics
 from cge.welfare import WELFARE_PARTS, equivalent_variation, headline, welfare_parts
 
+#: Descriptions of the elasticities carried by every result.
+ELASTICITY_TEXT = {
+    "esubd": "elasticity of substitution between domestic goods and the import composite "
+             "(GTAP ESUBD)",
+    "esubm": "elasticity of substitution among import sources (GTAP ESUBM)",
+    "esubva": "elasticity of substitution among primary factors (GTAP ESUBVA)",
+}
+
 
 def _val(x) -> float:
     return float(value(x))
+
+
+def _code_version() -> str:
+    import cge
+
+    return str(cge.__version__)
 
 
 def extract_results(model: CGEModel, diag: Diagnostics, *, scenario: str = "",
@@ -231,7 +247,21 @@ def extract_results(model: CGEModel, diag: Diagnostics, *, scenario: str = "",
                                       100 * (ds.trade_volume / ds.trade_benchmark - 1), np.nan)
     ds.trade_volume_pct.attrs = {"description": "bilateral trade volume, % change", "units": "%"}
     o = model.options
+    params = model.params
+    for key, dim in (("esubd", "commodity"), ("esubm", "commodity"), ("esubva", "activity")):
+        ds[key] = xr.DataArray(np.asarray(params[key].values, dtype=float), dims=dim,
+                               attrs={"description": ELASTICITY_TEXT[key]})
     ds.attrs.update({
+        "data_year": params.attrs.get("year", ""),
+        "data_sha256": params.attrs.get("data_sha256", ""),
+        "data_notes": params.attrs.get("notes", ""),
+        "elasticity_source": params.attrs.get("elasticity_source", ""),
+        "esub_top": float(o.esub_top),
+        "esub_final": json.dumps({a: float(v) for a, v in o.final_sigmas().items()}),
+        "esub_cet": float(o.esub_cet),
+        "labour": o.labour,
+        "capital": o.capital,
+        "code_version": _code_version(),
         "scenario": scenario,
         "scenario_sha256": scenario_sha256,
         "scenario_text": scenario_text,

@@ -140,9 +140,7 @@ def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
         write_netcdf(stack, stage / "counterfactual.nc")
         from cge.report import pdf_page_count, write_report
 
-        pdf = write_report(results, stage / "counterfactual.pdf",
-                           data_attrs=dict(session.benchmark.attrs),
-                           elasticities=str(session.elasticities), stage=progress.stage)
+        pdf = write_report(results, stage / "counterfactual.pdf", stage=progress.stage)
         pages = pdf_page_count(pdf)
         _publish(stage, out_dir)
         published = True

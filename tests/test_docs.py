@@ -410,7 +410,7 @@ def _units_ok(doc: str, units: str, data_unit: str) -> bool:
         return doc == "%"
     if units == data_unit:
         return doc.startswith("data unit")
-    return units == "" and doc == "index"
+    return units == "" and doc in ("index", "elasticity")
 
 
 def test_results_md_documents_exactly_the_results(two_by_two_results, tmp_path):

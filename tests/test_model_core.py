@@ -639,3 +639,45 @@ def test_results_at_benchmark(name, opts):
             assert np.abs(vals - 1).max(initial=0.0) <= REPLICATION_TOL, key
     inc0 = sess.params.inc0.values
     assert np.abs(res.income.values - inc0).max() <= REPLICATION_TOL * inc0.max()
+
+
+def test_partial_esub_final_keeps_the_defaults():
+    """esub_final = {"government": 0.25} changes the government bundle only: the model equals
+    the one with every other agent at its documented default (household 1, others 0), and
+    differs from the one with all other bundles Cobb-Douglas (the bug: `.get(a, 1.0)`)."""
+    text = ('name = "t"\n[[tariff]]\nimporter = "R0"\nexporter = "R1"\ncommodities = "all"\n'
+            'add = 30\n')
+    runs = {}
+    for key, final in (("partial", {"government": 0.25}),
+                       ("full", {"household": 1.0, "government": 0.25, "defense": 0.0,
+                                 "investment": 0.0}),
+                       ("all_cd", {"household": 1.0, "government": 0.25, "defense": 1.0,
+                                   "investment": 1.0})):
+        sess = _session("random", 0, 3, 4, ModelOptions(esub_final=final))
+        runs[key] = sess.run(toml=text)
+    same = float(np.abs(runs["partial"].output_index - runs["full"].output_index).max())
+    other = float(np.abs(runs["partial"].output_index - runs["all_cd"].output_index).max())
+    assert same <= 1e-12
+    assert other > 1e-6
+
+
+@pytest.mark.parametrize("opts", [{}, {"institutions": "separate", "transformation": "cet"},
+                                  {"factor_market": "unemployment"},
+                                  {"factor_market": "sector_specific_capital",
+                                   "external": "global_bank"}],
+                         ids=["default", "textbook", "unemployment", "specific-global_bank"])
+def test_every_equation_determines_its_variable(opts):
+    """The model statement (cge.model.PAIRING): each active equation maps one to one onto the
+    free variable it determines, in every closure; a broken pairing is reported."""
+    from cge.model import PAIRING, pairing_problems
+
+    model = make_model(**opts)
+    assert pairing_problems(model.m) == []
+    assert {p.block for p in PAIRING} == {"production", "trade", "demand", "income",
+                                          "financing", "markets", "closures"}
+    # an equation dropped and a variable freed instead: counts still match, pairing does not
+    m = model.m
+    m.mkt_pim[next(iter(m.mkt_pim))].deactivate()
+    m.endow[next(iter(m.endow))].unfix()
+    problems = pairing_problems(m)
+    assert any("qim" in p for p in problems) and any("endow" in p for p in problems)

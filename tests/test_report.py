@@ -40,14 +40,10 @@ def report(tmp_path_factory):
     data = two_by_two()
     session = cge.Session(data, {"esubd": 2.0, "esubm": 4.0, "esubva": 1.0})
     results = [session.run(toml=text) for text in SCENARIOS.values()]
-    data_attrs = dict(data.attrs)
-    path = write_report(results, tmp_path_factory.mktemp("report") / "report.pdf",
-                        data_attrs=data_attrs,
-                        elasticities={"esubd": 2.0, "esubm": 4.0, "esubva": 1.0})
+    path = write_report(results, tmp_path_factory.mktemp("report") / "report.pdf")
     reader = pypdf.PdfReader(str(path))
     text = "\n".join(page.extract_text() for page in reader.pages)
-    return {"path": path, "reader": reader, "text": text, "results": results,
-            "data_attrs": data_attrs}
+    return {"path": path, "reader": reader, "text": text, "results": results}
 
 
 def test_formatting():
@@ -79,7 +75,7 @@ def test_report_names_and_headline_numbers(report):
         assert name in text, name
     for region in ("HOME", "FOREIGN"):
         assert region in text
-    unit = money_unit(results, report["data_attrs"])
+    unit = money_unit(results)
     assert unit.label == "US$ million of 2024"
     assert unit.label in text
     for ds in results:
@@ -109,3 +105,44 @@ def test_report_renders_to_png(report, tmp_path):
         im = Image.open(png).convert("L")
         dark = sum(im.histogram()[:200])
         assert dark > 0.002 * im.width * im.height, f"{png.name} looks blank"
+
+
+def test_report_states_what_was_run(tmp_path):
+    """Elasticities and options in the report come from the results, not from defaults or
+    input files: a run with esub_top = 0.5, a partial esub_final and its own elasticity dict
+    reports those values (before: esub_top 0.00 and the elasticity CSV of the data set)."""
+    from cge.options import ModelOptions
+    from cge.report.build import _Report
+
+    opts = ModelOptions(esub_top=0.5, esub_final={"government": 0.25})
+    session = cge.Session(two_by_two(), {"esubd": 2.5, "esubm": 4.5, "esubva": 0.8}, opts)
+    res = session.run(toml='name = "t"\n[[tariff]]\nimporter = "HOME"\nexporter = "FOREIGN"\n'
+                      'commodities = "all"\nadd = 10\n')
+    assert res.attrs["esub_top"] == 0.5
+    methods = _Report([res], tmp_path).methods()
+    other = {row[0]: row[1] for row in methods["other"]["rows"]}
+    assert other["σ between value added and intermediates (esub_top)"] == "0.50"
+    assert other["σ within the government bundle (esub_final)"] == "0.25"
+    assert other["σ within the household bundle (esub_final)"] == "1.00"   # default kept
+    assert other["σ within the defense bundle (esub_final)"] == "0.00"
+    assert {tuple(r[1:]) for r in methods["elasticities"]["rows"]} == {("2.50", "4.50", "0.80")}
+    assert "user dict" in methods["elasticities"]["caption"]
+
+
+def test_results_identify_the_data(tmp_path):
+    """data_sha256: the same for the same content however it is read, different when one
+    value changes."""
+    from cge.data.benchmark import content_sha256, load_benchmark, save_benchmark
+
+    ds = two_by_two()
+    sources = {k: "test" for k in ("vom", "vdfm", "vifm", "vfm", "vto", "vdfd", "vifd", "vtfd",
+                                   "vxmd", "vtx", "vtm", "vdtax", "vsav", "vtrf")}
+    save_benchmark(ds, tmp_path / "d", sources=sources)
+    again = load_benchmark(tmp_path / "d")
+    assert content_sha256(again) == content_sha256(ds)
+    res = cge.Session(again, {"esubd": 2.0, "esubm": 4.0, "esubva": 1.0}).run(
+        toml='name = "b"\n')
+    assert res.attrs["data_sha256"] == content_sha256(ds)
+    changed = ds.copy(deep=True)
+    changed["vfm"][0, 0, 0] = changed["vfm"][0, 0, 0] * (1 + 1e-12)
+    assert content_sha256(changed) != content_sha256(ds)

@@ -54,6 +54,8 @@ class Context:
         R, I, F = self.regions, self.commodities, self.factors
         opts = self.options
         self.cet = opts.transformation == "cet"
+        #: σ of each final-demand bundle (defaults filled in)
+        self.sigma_fd = opts.final_sigmas()
         #: activities with output
         self.YJ = [(j, r) for r in R for j in I if p["vom"][j, r] > 0]
         #: primary factor inputs
@@ -91,6 +93,8 @@ class Context:
         else:
             self.D = list(self.YJ)
             self.E = []
+        #: the market whose clearing equation carries the Walras slack: the largest domestic one
+        self.walras_market = max(self.D, key=lambda k: p["vom"][k]) if self.D else None
         #: import composites and bilateral flows (commodity, exporter, importer)
         self.IM = [(i, r) for r in R for i in I if any(p["vxmd"][i, s, r] > 0 for s in R)]
         self.TRD = [(i, s, r) for (i, r) in self.IM for s in R if p["vxmd"][i, s, r] > 0]
@@ -143,6 +147,11 @@ class Context:
         """Benchmark domestic purchases of i by agent a (activity or final agent) in r."""
         return self.p["vdfm"][i, a, r] if a in self.is_activity else self.p["vdfd"][i, a, r]
 
+    def theta_d(self, i: str, a: str, r: str) -> float:
+        """Domestic share of agent a's benchmark purchases of i in r (calibrated)."""
+        key = "theta_dm" if a in self.is_activity else "theta_df"
+        return self.p[key][i, a, r]
+
     def vi0(self, i: str, a: str, r: str) -> float:
         """Benchmark imported purchases of i by agent a in r (landed prices)."""
         return self.p["vifm"][i, a, r] if a in self.is_activity else self.p["vifd"][i, a, r]
@@ -156,4 +165,4 @@ class Context:
 
     def esub_fd(self, a: str) -> float:
         """σ among commodities in final agent a's bundle."""
-        return float(self.options.esub_final.get(a, 1.0))
+        return self.sigma_fd[a]

@@ -23,7 +23,6 @@ from cge.blocks.trade import domestic_demand, export_supply_demand
 
 def add_markets(m, ctx: Context) -> None:
     """Variables ``pd``, ``pe`` (CET), ``pf``, ``pfs``, ``walras``; market clearing equations."""
-    p = ctx.p
     m.pd = Var(ctx.D, initialize=1.0, bounds=(1e-8, None), doc="price of domestic sales")
     if ctx.cet:
         m.pe = Var(ctx.E, initialize=1.0, bounds=(1e-8, None), doc="export price")
@@ -32,7 +31,6 @@ def add_markets(m, ctx: Context) -> None:
     m.walras = Var(initialize=0.0, doc="Walras slack: excess supply in the dropped market")
     if ctx.options.factor_market == "unemployment":
         m.lsup = Var(ctx.regions, initialize=1.0, bounds=(0.0, None), doc="employment index")
-    ctx.walras_market = max(ctx.D, key=lambda k: p["vom"][k]) if ctx.D else None
 
 
 def add_market_clearing(m, ctx: Context) -> None:

@@ -54,13 +54,14 @@ def add_trade(m, ctx: Context) -> None:
     m.pm = Expression(ctx.TRD, rule=pm_rule, doc="landed price of imports by source")
 
     def prf_pa(m, i, a, r):
-        vd, vi = ctx.vd0(i, a, r), ctx.vi0(i, a, r)
-        prices = []
-        if vd > 0:
+        theta = ctx.theta_d(i, a, r)
+        shares, prices = [], []
+        if ctx.vd0(i, a, r) > 0:
+            shares.append(theta)
             prices.append(m.pd[i, r])
-        if vi > 0:
+        if ctx.vi0(i, a, r) > 0:
+            shares.append(1.0 - theta)
             prices.append(m.pim[i, r])
-        shares = [v / (vd + vi) for v in (vd, vi) if v > 0]
         return m.pa[i, a, r] == ces_price(shares, prices, p["esubd"][i])
 
     m.prf_pa = Constraint(ctx.ARM, rule=prf_pa, doc="Armington composite price (zero profit)")

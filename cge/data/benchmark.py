@@ -470,6 +470,22 @@ def load_benchmark(directory: str | Path, *, check: bool = True) -> xr.Dataset:
     return ds
 
 
+def content_sha256(ds: xr.Dataset) -> str:
+    """SHA-256 (hex) of a benchmark's content: set members and every array's values (float64,
+    in schema order), independent of file formatting and of how it was read."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for set_name in SET_DIMS:
+        h.update(("|".join(map(str, ds[set_name].values)) + "\n").encode())
+    for key in (*SCHEMA, *(k for k in OPTIONAL_SCHEMA if k in ds.data_vars)):
+        dims = (SCHEMA.get(key) or OPTIONAL_SCHEMA[key]).dims
+        h.update(key.encode())
+        h.update(np.ascontiguousarray(ds[key].transpose(*dims).values,
+                                      dtype=np.float64).tobytes())
+    return h.hexdigest()
+
+
 def check_direct_purchase_shares(shares: xr.DataArray, where: str) -> None:
     """Each (exporter, importer) pair's shares sum to 1 (or 0: not covered); no diagonal."""
     total = shares.sum("commodity")

@@ -14,7 +14,6 @@ import math
 import re
 import shutil
 import tempfile
-import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -67,16 +66,16 @@ def net_transfers(ds: xr.Dataset) -> xr.DataArray:
     return ds.current_account - ds.trade_balance
 
 
-def money_unit(results: Sequence[xr.Dataset], data_attrs: dict | None = None) -> MoneyUnit:
+def money_unit(results: Sequence[xr.Dataset]) -> MoneyUnit:
     """The money unit of the report, from the data unit, the year and the headline values
     (EV, trade balance change, net transfers)."""
-    data_attrs = data_attrs or {}
-    unit = data_attrs.get("unit") or (results[0].attrs.get("unit") if results else None)
+    first = results[0].attrs if results else {}
+    unit = first.get("unit")
     values: list[float] = []
     for ds in results:
         for da in (ds.EV, ds.trade_balance_change, net_transfers(ds)):
             values.extend(np.asarray(da.values, float).ravel().tolist())
-    return choose_money_unit(values, unit or "US$ million", data_attrs.get("year"))
+    return choose_money_unit(values, unit or "US$ million", first.get("data_year") or None)
 
 
 def pdf_page_count(path: str | Path) -> int:
@@ -105,13 +104,10 @@ def _table(caption: str, header: list, rows: list[list], *, align: str | None = 
 
 # ----------------------------------------------------------------------------- report
 class _Report:
-    def __init__(self, results: Sequence[xr.Dataset], data_attrs: dict | None,
-                 elasticities, fig_dir: Path) -> None:
+    def __init__(self, results: Sequence[xr.Dataset], fig_dir: Path) -> None:
         if not results:
             raise ValueError("write_report: no results")
         self.results = list(results)
-        self.data_attrs = dict(data_attrs or {})
-        self.elasticities = elasticities
         self.fig_dir = fig_dir
         self.names = [scenario_name(ds, k) for k, ds in enumerate(self.results)]
         bench = [k for k, ds in enumerate(self.results) if is_benchmark(ds)]
@@ -123,7 +119,7 @@ class _Report:
         self.regions = [str(r) for r in first.region.values]
         self.commodities = [str(c) for c in first.commodity.values]
         self.factors = [str(f) for f in first.factor.values]
-        self.money = money_unit(self.results, self.data_attrs)
+        self.money = money_unit(self.results)
         self.n_fig = 0
 
     # -- small pieces
@@ -151,16 +147,16 @@ class _Report:
 
     # -- sections
     def meta(self) -> dict:
-        da = self.data_attrs
-        data_set = da.get("name") or self.results[0].attrs.get("data_set", "")
-        unit = da.get("unit") or self.results[0].attrs.get("unit", "")
+        a = self.results[0].attrs
+        data_set, unit = a.get("data_set", ""), a.get("unit", "")
         rows = [[n, str(ds.attrs.get("scenario_sha256") or MISSING)]
                 for n, ds in zip(self.names, self.results, strict=True)]
         return {
             "version": cge.__version__,
             "data_set": str(data_set),
             "unit": str(unit),
-            "year": str(da.get("year", MISSING)),
+            "year": str(a.get("data_year") or MISSING),
+            "data_sha256": str(a.get("data_sha256") or MISSING),
             "date": _dt.date.today().isoformat(),
             "money": self.money.label,
             "benchmark": self.base_name or "",
@@ -448,41 +444,50 @@ class _Report:
         return {"items": items, "closures": closures}
 
     def methods(self) -> dict:
-        from cge.calibrate import load_elasticities
-        from cge.options import ModelOptions
-
-        source = self.elasticities if self.elasticities is not None else "gtap"
-        label = (f"calibration/elasticities/{source}.csv" if isinstance(source, str)
-                 and not Path(source).suffix else
-                 "user dictionary" if isinstance(source, dict) else str(source))
-        try:
-            el = load_elasticities(source, self.commodities)
-            rows = [[i, level(float(el.esubd.sel(commodity=i)), 2),
-                     level(float(el.esubm.sel(commodity=i)), 2),
-                     level(float(el.esubva.sel(commodity=i)), 2)] for i in self.commodities]
+        """Elasticities and options as run: read from the results (the first scenario's; a
+        scenario run with other values is named in a note)."""
+        first = self.results[0]
+        label = str(first.attrs.get("elasticity_source") or MISSING)
+        if all(k in first for k in ("esubd", "esubm", "esubva")):
+            rows = [[i, level(float(first.esubd.sel(commodity=i)), 2),
+                     level(float(first.esubm.sel(commodity=i)), 2),
+                     level(float(first.esubva.sel(activity=i)), 2)] for i in self.commodities]
             elast = _table(f"Elasticities used (source: {label}).",
                            ["Commodity", "Domestic vs imports σD (ESUBD)",
                             "Among import sources σM (ESUBM)",
                             "Labour vs capital σVA (ESUBVA)"], rows,
                            note="σD, σM and σVA are the elasticities of substitution of "
-                                "the equations above (GTAP parameter names in brackets).")
-        except Exception as exc:  # noqa: BLE001 - the report should still be written
-            elast = _table("Elasticities used.", ["Note"], [[f"not available: {exc}"]],
-                           align="l")
-        o = ModelOptions()
-        other = _table("Other elasticities (model defaults, cge.options.ModelOptions).",
-                       ["Parameter", "Value"],
+                                "the equations above (GTAP parameter names in brackets)."
+                                + self._differing(("esubd", "esubm", "esubva"), ()))
+        else:
+            elast = _table("Elasticities used.", ["Note"],
+                           [["not recorded in these results"]], align="l")
+        a = first.attrs
+        finals = json.loads(a["esub_final"]) if a.get("esub_final") else {}
+        other = _table("Other elasticities, as run.", ["Parameter", "Value"],
                        [["σ between value added and intermediates (esub_top)",
-                         level(o.esub_top, 2)],
-                        *[[f"σ within the {a} bundle (esub_final)", level(v, 2)]
-                          for a, v in o.esub_final.items()],
+                         level(_num(a.get("esub_top")), 2)],
+                        *[[f"σ within the {agent} bundle (esub_final)", level(v, 2)]
+                          for agent, v in finals.items()],
                         ["σT of the CET, when transformation = cet (esub_cet)",
-                         level(o.esub_cet, 2)]], align="lr")
+                         level(_num(a.get("esub_cet")), 2)]], align="lr",
+                       note=self._differing((), ("esub_top", "esub_final", "esub_cet")))
         return {"elasticities": elast, "other": other}
+
+    def _differing(self, variables: tuple[str, ...], attrs: tuple[str, ...]) -> str:
+        """A note naming the scenarios run with other elasticities than the first one."""
+        first = self.results[0]
+        odd = [n for n, ds in zip(self.names, self.results, strict=True)
+               if any(k in ds and k in first and not np.array_equal(ds[k].values,
+                                                                   first[k].values)
+                      for k in variables)
+               or any(ds.attrs.get(k) != first.attrs.get(k) for k in attrs)]
+        return (f" Scenarios run with other values: {', '.join(odd)}." if odd else "")
 
     def data(self) -> dict:
         sources, imputations = parse_sources(SOURCES_MD)
-        notes = [p.strip() for p in dataset_notes(self.data_attrs).split("\n") if p.strip()]
+        notes = [p.strip() for p in str(self.results[0].attrs.get("data_notes", "")).split("\n")
+                 if p.strip()]
         return {"sources": _table("Data sources (data/SOURCES.md).",
                                   ["Source", "Used for", "Citation"], sources, align="lll",
                                   size=7, widths=["1fr", "1fr", "2fr"], breakable=True)
@@ -520,20 +525,6 @@ def _num(x) -> float:
         return math.nan
 
 
-def dataset_notes(data_attrs: dict) -> str:
-    """The data set's notes: ``data_attrs["notes"]``, else ``notes`` of its ``dataset.toml``."""
-    if data_attrs.get("notes"):
-        return str(data_attrs["notes"])
-    path = data_attrs.get("path")
-    if path and (Path(path) / "dataset.toml").exists():
-        try:
-            with open(Path(path) / "dataset.toml", "rb") as fh:
-                return str(tomllib.load(fh).get("notes", ""))
-        except (OSError, tomllib.TOMLDecodeError):
-            return ""
-    return ""
-
-
 def _plain(md: str) -> str:
     """Markdown inline markup → plain text."""
     md = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", md)
@@ -565,15 +556,13 @@ def parse_sources(path: Path) -> tuple[list[list[str]], list[str]]:
 
 
 def write_report(results: Sequence[xr.Dataset], out_path: str | Path, *,
-                 data_attrs: dict | None = None, elasticities=None,
                  stage: Callable[[str], None] | None = None) -> Path:
     """Write the PDF report comparing solved scenarios (``Session.run`` results).
 
-    ``data_attrs``: the benchmark's attributes (name, unit, year, notes), for the title page,
-    units and the data section. ``elasticities``: what the session was calibrated with (a set
-    name, a CSV path or a dict, as for :func:`cge.calibrate.load_elasticities`; default
-    ``"gtap"``). ``stage`` is called with a line for each stage (tables and charts, PDF).
-    Written atomically; returns the path.
+    The report reads the results only: data set name, unit, year, content hash and notes,
+    elasticities and options as run are all in each result (``cge.results``). ``stage`` is
+    called with a line for each stage (tables and charts, PDF). Written atomically; returns
+    the path.
     """
     stage = stage or (lambda text: None)
     import typst
@@ -585,7 +574,7 @@ def write_report(results: Sequence[xr.Dataset], out_path: str | Path, *,
         for src in TEMPLATE_DIR.glob("*.typ"):
             shutil.copy(src, work / src.name)
         stage(f"report: tables and charts for {len(results)} scenario(s)")
-        data = _Report(results, data_attrs, elasticities, work).build()
+        data = _Report(results, work).build()
         stage("report: typesetting the PDF (Typst)")
         (work / "data.json").write_text(json.dumps(data, ensure_ascii=False, indent=1),
                                         encoding="utf-8")
