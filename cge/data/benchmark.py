@@ -457,6 +457,8 @@ def load_benchmark(directory: str | Path, *, check: bool = True) -> xr.Dataset:
     if "dpshare" in ds:
         check_direct_purchase_shares(ds["dpshare"], str(directory / "dpshare.csv"))
     ds.attrs["path"] = str(directory)
+    if meta.get("notes"):
+        ds.attrs["notes"] = str(meta["notes"])
     if meta.get("groups"):
         import json
 

@@ -231,55 +231,72 @@ class _Report:
             rows.append(row)
         return _table(caption, header, rows, breaks=breaks, note=note)
 
+    def _base_level(self, fn):
+        """A benchmark-level column for :meth:`_by_region` (None without a benchmark run)."""
+        if self.base is None:
+            return None
+        mo = self.money
+
+        def cell(r):
+            return mo.level(sum(fn(x) for x in self.regions) if r is None else fn(r))
+        return cell
+
     def welfare(self) -> dict:
+        tables = [*self._ev_tables(), *self._parts_tables(), *self._decomposition_tables(),
+                  *self._macro_tables()]
+        return {"tables": tables, "figures": self._welfare_figures()}
+
+    def _ev_tables(self) -> list[dict]:
+        """EV (headline, saying whose), EV in % of what it measures, private EV."""
         mu, mo = self.money.label, self.money
-        have_base = self.base is not None
-
-        def base_level(fn):
-            if not have_base:
-                return None
-
-            def cell(r):
-                if r is None:
-                    return mo.level(sum(fn(x) for x in self.regions))
-                return mo.level(fn(r))
-            return cell
-
-        tables = []
-        inc_col = (f"Benchmark income ({mu})", base_level(self._inc0)) if have_base else None
+        inc_col = ((f"Benchmark income ({mu})", self._base_level(self._inc0))
+                   if self.base is not None else None)
         private = [name for name, ds in self.cf if ds.EV.attrs.get("whose") == "private"]
         whose = ("regional EV: private consumption, civil government and saving"
                  + (f"; private EV (household consumption) for {', '.join(private)}, run "
                     "with separate institutions" if private else ""))
-        tables.append(self._by_region(
-            f"Equivalent variation, {mu} (benchmark prices).",
-            lambda ds, r: _val(ds, "EV", region=r), fmt=mo.change, base_col=inc_col,
-            world=lambda ds: float(ds.EV.sum()),
-            note=f"Positive: the region gains. Whose welfare: {whose}. Defense is outside "
-                 "utility. Income: regional household income."))
-        tables.append(self._by_region(
-            "Equivalent variation, % of the benchmark spending it measures.",
-            lambda ds, r: _val(ds, "EV_pct", region=r), fmt=pct,
-            world=lambda ds: 100 * float(ds.EV.sum()) / float(ds.welfare_base.sum())))
-        tables.append(self._by_region(
-            f"Private EV (household consumption only), {mu}.",
-            lambda ds, r: _val(ds, "EV_private", region=r), fmt=mo.change,
-            world=lambda ds: float(ds.EV_private.sum()),
-            note="What households alone gain or lose: civil government and saving left out. "
-                 "Tariff revenue and transfers that fund civil government show in the regional "
-                 "EV only."))
-        parts_hdr = ["Region", "private consumption", "civil government", "saving",
-                     "defense (not in utility)", "regional EV", "private EV"]
+        return [
+            self._by_region(
+                f"Equivalent variation, {mu} (benchmark prices).",
+                lambda ds, r: _val(ds, "EV", region=r), fmt=mo.change, base_col=inc_col,
+                world=lambda ds: float(ds.EV.sum()),
+                note=f"Positive: the region gains. Whose welfare: {whose}. Defense is outside "
+                     "utility. Income: regional household income."),
+            self._by_region(
+                "Equivalent variation, % of the benchmark spending it measures.",
+                lambda ds, r: _val(ds, "EV_pct", region=r), fmt=pct,
+                world=lambda ds: 100 * float(ds.EV.sum()) / float(ds.welfare_base.sum())),
+            self._by_region(
+                f"Private EV (household consumption only), {mu}.",
+                lambda ds, r: _val(ds, "EV_private", region=r), fmt=mo.change,
+                world=lambda ds: float(ds.EV_private.sum()),
+                note="What households alone gain or lose: civil government and saving left "
+                     "out. Tariff revenue and transfers that fund civil government show in "
+                     "the regional EV only."),
+        ]
+
+    def _parts_tables(self) -> list[dict]:
+        """One table per scenario: the real change of each welfare part."""
+        mu, mo = self.money.label, self.money
+        header = ["Region", "private consumption", "civil government", "saving",
+                  "defense (not in utility)", "regional EV", "private EV"]
+        tables = []
         for name, ds in self.cf:
             rows = [[r] + [mo.change(float(ds.welfare_parts.sel(part=a, region=r)))
                            for a in ("household", "government", "saving", "defense")]
                     + [mo.change(_val(ds, "EV_regional", region=r)),
                        mo.change(_val(ds, "EV_private", region=r))] for r in self.regions]
             tables.append(_table(
-                f"Welfare by part, {name}, {mu} (benchmark prices).", parts_hdr, rows,
+                f"Welfare by part, {name}, {mu} (benchmark prices).", header, rows,
                 note="Real change of each part at benchmark prices. The regional EV is the "
                      "Cobb–Douglas aggregate of private consumption, civil government and "
                      "saving, not their sum."))
+        return tables
+
+    def _decomposition_tables(self) -> list[dict]:
+        """One table per decomposed scenario: the parts of the regional EV."""
+        mu, mo = self.money.label, self.money
+        tables = []
         for name, ds in self.cf:
             if "EV_decomposition" not in ds or not np.isfinite(ds.EV_decomposition).all():
                 continue
@@ -299,13 +316,21 @@ class _Report:
                      "saving / P_I; composition = spending moving away from the benchmark "
                      "shares of consumption, government and saving; residual = what the "
                      "path integration misses."))
-        gdp_col = (f"Benchmark GDP ({mu})", base_level(self._gdp0)) if have_base else None
-        tables.append(self._by_region(
-            "Real GDP (expenditure side, benchmark prices), % change.",
-            lambda ds, r: _val(ds, "real_gdp_pct", region=r), fmt=pct, base_col=gdp_col))
-        tables.append(self._by_region(
-            "Terms of trade (Laspeyres export over import price index), % change.",
-            lambda ds, r: _val(ds, "tot_pct", region=r), fmt=pct))
+        return tables
+
+    def _macro_tables(self) -> list[dict]:
+        """Real GDP, terms of trade, real factor returns, trade balance."""
+        mu, mo = self.money.label, self.money
+        have_base = self.base is not None
+        gdp_col = ((f"Benchmark GDP ({mu})", self._base_level(self._gdp0)) if have_base
+                   else None)
+        tables = [
+            self._by_region(
+                "Real GDP (expenditure side, benchmark prices), % change.",
+                lambda ds, r: _val(ds, "real_gdp_pct", region=r), fmt=pct, base_col=gdp_col),
+            self._by_region(
+                "Terms of trade (Laspeyres export over import price index), % change.",
+                lambda ds, r: _val(ds, "tot_pct", region=r), fmt=pct)]
         for f in self.factors:
             what = "Real wage" if f == "labour" else f"Real return to {f}"
             tables.append(self._by_region(
@@ -315,7 +340,7 @@ class _Report:
         tb_col = None
         if have_base:
             tb_col = (f"Benchmark trade balance ({mu})",
-                      base_level(lambda r: _val(self.base, "trade_balance", region=r)))
+                      self._base_level(lambda r: _val(self.base, "trade_balance", region=r)))
         tables.append(self._by_region(
             f"Change in the trade balance (exports − imports, fob), {mu}.",
             lambda ds, r: _val(ds, "trade_balance_change", region=r), fmt=mo.change,
@@ -325,7 +350,11 @@ class _Report:
                 "Change in the trade balance, percentage points (pp) of benchmark GDP.",
                 lambda ds, r: 100 * _val(ds, "trade_balance_change", region=r) / self._gdp0(r),
                 fmt=pct, note="pp: difference of two shares, not a % change."))
+        return tables
 
+    def _welfare_figures(self) -> list[dict]:
+        """Bar charts of welfare and the macro results by region and scenario."""
+        mu, mo = self.money.label, self.money
         figs = []
         if self.cf:
             series = [n for n, _ in self.cf]
@@ -337,12 +366,12 @@ class _Report:
             ev_money = {n: [v * mo.scale for v in vs] for n, vs in vals("EV").items()}
             path = figures.grouped_bars(
                 [{"title": "Equivalent variation", "label": mu, "values": ev_money},
-                 {"title": "Equivalent variation, % of income", "label": "%",
+                 {"title": "Equivalent variation, % of spending measured", "label": "%",
                   "values": vals("EV_pct")}],
                 self.regions, series, self._fig("welfare"))
             figs.append({"file": path.name, "caption": "Welfare by region and scenario: "
-                         f"equivalent variation in {mu} (left) and in % of benchmark income "
-                         "(right)."})
+                         f"equivalent variation in {mu} (left) and in % of the benchmark spending "
+                         "it measures (right)."})
             lab = self._labour()
             panels = [{"title": "Real GDP", "label": "% change", "values": vals("real_gdp_pct")},
                       {"title": "Terms of trade", "label": "% change", "values": vals("tot_pct")}]
@@ -355,7 +384,7 @@ class _Report:
             figs.append({"file": path.name, "caption": "Macroeconomic results by region and "
                          "scenario: real GDP, terms of trade and real wage (% change), trade "
                          f"balance ({mu})."})
-        return {"tables": tables, "figures": figs}
+        return figs
 
     def sectors(self) -> list[dict]:
         out = []
