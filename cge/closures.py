@@ -1,19 +1,26 @@
-r"""Closure rules, chosen by name in ``ModelOptions``.
+r"""Closure rules, chosen by name in ``ModelOptions``: what is fixed and what adjusts.
 
-* Numeraire (``num_def``, paired with the Walras slack): a price index equals ``pnum`` (1):
-  ``world_factor_price`` — the benchmark-value-weighted average of all factor prices;
-  ``factor_price:<f>:<r>`` — one factor's price; ``cpi:<r>`` — a region's consumer price index.
-* Factor markets: ``mobile`` (default); ``sector_specific_capital`` — capital gets a price per
-  sector (``pfs``, built in ``cge.blocks.context``/``markets``); ``unemployment`` — the real wage
-  is fixed, :math:`p^f_{L,r} = \bar w_r\, p^{fd}_{hh,r}`, and the employment index ``lsup``
-  adjusts (``wage_rule``, paired with ``lsup``).
-* External balance: ``fixed_current_account`` (``fsav`` fixed in numeraire units) or
-  ``global_bank`` (investment a fixed share of world saving) — in ``cge.blocks.demand``.
+* **Numeraire** (``num_def``, paired with the Walras slack): a price index equals ``pnum`` (1).
+  ``world_factor_price`` (default) — the benchmark-value-weighted average of all factor
+  prices; ``factor_price:<f>:<r>`` — one factor's price; ``cpi:<r>`` — a region's consumer
+  price index. Fixed amounts (foreign saving, transfers, direct purchases) are in its units.
+* **Factor markets** (:func:`employed`): ``mobile`` (default) — endowments fixed, full
+  employment, one price per factor and region adjusts; ``sector_specific_capital`` — capital
+  fixed in each sector, a price per sector (``pfs``) adjusts (the sets are derived in
+  ``cge.blocks.context``, the market equations in ``cge.blocks.markets``); ``unemployment`` —
+  the real wage is fixed, :math:`p^f_{L,r} = \bar w_r\, p^{fd}_{hh,r}`, and the employment
+  index ``lsup`` adjusts (``wage_rule``, paired with ``lsup``).
+* **External balance** (:func:`investment_spending`): ``fixed_current_account`` (default) —
+  each region's foreign saving ``fsav`` is fixed in numeraire units, investment = domestic
+  saving + foreign saving adjusts with saving; ``global_bank`` — world saving is pooled and
+  each region's investment is a fixed share of it, so foreign saving adjusts.
+* **Institutions** (``regional_household`` or ``separate``) choose the income accounts
+  (``cge.blocks.income``) and the financing of extra outlays (``cge.blocks.financing``).
 """
 
 from __future__ import annotations
 
-from pyomo.environ import Constraint
+from pyomo.environ import Constraint, Var
 
 from cge.blocks.context import Context
 from cge.options import OptionsError
@@ -43,6 +50,31 @@ def numeraire_index(m, ctx: Context):
         return m.pfd["household", rest]
     raise OptionsError(f"numeraire {name!r} is not known; use 'world_factor_price', "
                        "'factor_price:<factor>:<region>' or 'cpi:<region>'")
+
+
+def add_closure_variables(m, ctx: Context) -> None:
+    """``lsup`` (unemployment closure): the employment index of labour by region."""
+    if ctx.options.factor_market == "unemployment":
+        m.lsup = Var(ctx.regions, initialize=1.0, bounds=(0.0, None), doc="employment index")
+
+
+def employed(m, ctx: Context, f: str, r: str):
+    """Employed endowment of the mobile factor f in r, benchmark value units: the endowment,
+    times the employment index for labour under the unemployment closure."""
+    supply = ctx.p["evom"][f, r] * m.endow[f, r]
+    if ctx.options.factor_market == "unemployment" and f == ctx.options.labour:
+        supply = supply * m.lsup[r]
+    return supply
+
+
+def investment_spending(m, ctx: Context, r: str):
+    """Investment expenditure of r under the external closure: domestic saving + foreign
+    saving (fixed current account), or r's benchmark share of world saving (global bank)."""
+    if ctx.options.external == "global_bank":
+        p = ctx.p
+        world_inv0 = sum(p["efd0"]["investment", s] for s in ctx.regions)
+        return p["efd0"]["investment", r] / world_inv0 * sum(m.saving[s] for s in ctx.regions)
+    return m.saving[r] + m.fsav[r] * m.pnum
 
 
 def add_closures(m, ctx: Context) -> None:

@@ -22,7 +22,7 @@ from cge.blocks.instruments import add_instruments
 from cge.blocks.markets import add_market_clearing, add_markets
 from cge.blocks.production import add_production, add_production_variables
 from cge.blocks.trade import add_trade, add_trade_variables
-from cge.closures import add_closures
+from cge.closures import add_closure_variables, add_closures
 from cge.options import ModelOptions
 
 
@@ -173,6 +173,7 @@ def build_model(params: xr.Dataset, options: ModelOptions | None = None) -> CGEM
     # variables first: instruments (fixed), prices and quantities of every block
     add_instruments(m, ctx)
     add_markets(m, ctx)
+    add_closure_variables(m, ctx)
     add_production_variables(m, ctx)
     add_trade_variables(m, ctx)
     add_final_demand_variables(m, ctx)

@@ -27,6 +27,7 @@ import numpy as np
 import xarray as xr
 from pyomo.environ import value
 
+from cge.blocks.flows import direct_sales, export_price, shipped
 from cge.model import CGEModel
 from cge.solve import Diagnostics
 from cge.welfare import WELFARE_PARTS, equivalent_variation, headline, welfare_parts
@@ -73,8 +74,8 @@ def _trade(model: CGEModel) -> dict[str, np.ndarray]:
     tariff = np.zeros(nr)
     for (i, s, r) in ctx.TRD:
         a, b, c = I.index(i), R.index(s), R.index(r)
-        vol = _val(m.imp[i, s, r]) * _val(m.ice[i, s, r]) * p["vxmd"][i, s, r]
-        price = _val(m.pe[i, s]) if ctx.cet else _val(m.pd[i, s])
+        vol = _val(shipped(m, ctx, i, s, r))
+        price = _val(export_price(m, ctx, i, s))
         tq[a, b, c] = vol * (1.0 + p["tx0"][i, s, r])
         tv[a, b, c] = vol * price * (1.0 + _val(m.tx[i, s, r]))
         tv0[a, b, c] = p["vxmd"][i, s, r] * (1.0 + p["tx0"][i, s, r])
@@ -85,8 +86,7 @@ def _trade(model: CGEModel) -> dict[str, np.ndarray]:
     for (s, r), weights in ctx.dp_weights.items():
         amount = _val(m.dpur[s, r]) * pnum
         dpv[R.index(s), R.index(r)] = amount
-        dp_real_sold[R.index(s)] += sum(amount * w / _val(m.pd[i, s])
-                                        for i, w in weights.items())
+        dp_real_sold[R.index(s)] += sum(_val(direct_sales(m, ctx, i, s, r)) for i in weights)
     exports_0, imports_0 = tv0.sum(axis=(0, 2)), tv0.sum(axis=(0, 1))
     # Laspeyres price indices: sum(p1 q0) / sum(p0 q0), unit values per flow
     px_l, pm_l = np.ones(nr), np.ones(nr)

@@ -25,6 +25,8 @@ import math
 
 from pyomo.environ import value
 
+from cge.blocks.flows import direct_sales, export_price, shipped
+from cge.closures import employed
 from cge.model import CGEModel
 
 #: Components of utility (regional EV) and the parts reported next to it.
@@ -129,27 +131,17 @@ def _state(model: CGEModel) -> dict:
     st["trade"] = {}
     for k in ctx.TRD:
         i, s, r = k
-        pexp = val(m.pe[i, s]) if ctx.cet else val(m.pd[i, s])
-        qty = val(m.imp[k]) * val(m.ice[k]) * p["vxmd"][k]
+        pexp = val(export_price(m, ctx, i, s))
+        qty = val(shipped(m, ctx, i, s, r))
         st["trade"][k] = (qty, pexp, val(m.tx[k]), val(m.tm[k]))
-    st["direct_sales"] = {}
-    pnum = val(m.pnum)
-    for (s, b), weights in ctx.dp_weights.items():
-        amount = val(m.dpur[s, b]) * pnum
-        for i, w in weights.items():
-            price = val(m.pd[i, s])
-            st["direct_sales"][i, s, b] = (amount * w / price, price)
+    st["direct_sales"] = {(i, s, b): (val(direct_sales(m, ctx, i, s, b)), val(m.pd[i, s]))
+                          for (s, b), weights in ctx.dp_weights.items() for i in weights}
     st["output"] = {k: (val(m.Y[k]) * p["cost0"][k], val(m.cost_y[k]), val(m.to_eff[k]))
                     for k in ctx.YJ}
     st["final"] = {k: (val(m.qfd[k]) * p["vfd"][k], val(m.pfd[k]), val(m.tfd_eff[k]))
                    for k in ctx.FDA}
-    unemp = model.options.factor_market == "unemployment"
-    st["factor"] = {}
-    for (f, r) in ctx.FAC:
-        supply = p["evom"][f, r] * val(m.endow[f, r])
-        if unemp and f == model.options.labour:
-            supply *= val(m.lsup[r])
-        st["factor"][f, r] = (supply, val(m.pf[f, r]))
+    st["factor"] = {(f, r): (val(employed(m, ctx, f, r)), val(m.pf[f, r]))
+                    for (f, r) in ctx.FAC}
     for (f, j, r) in ctx.FSP:
         st["factor"][f, j, r] = (p["vfm"][f, j, r] * val(m.endow[f, r]), val(m.pfs[f, j, r]))
     st["transfers"] = {r: val(m.net_transfers[r]) for r in ctx.regions}

@@ -34,6 +34,7 @@ from pyomo.environ import Constraint, Expression, Var
 from cge.blocks.ces import ces_price
 from cge.blocks.context import Context
 from cge.blocks.financing import extra_outlays, levy_amount
+from cge.closures import investment_spending
 
 HOUSEHOLD, GOVERNMENT, DEFENSE, INVESTMENT = "household", "government", "defense", "investment"
 
@@ -82,8 +83,6 @@ def add_expenditure_rules(m, ctx: Context) -> None:
     """
     p = ctx.p
     separate = ctx.options.institutions == "separate"
-    global_bank = ctx.options.external == "global_bank"
-    world_inv0 = sum(p["efd0"][INVESTMENT, r] for r in ctx.regions)
     m.direct_purchases = Expression(
         ctx.regions, rule=lambda m, r: m.pnum * sum(
             m.dpur[s, r] for s in ctx.regions if (s, r) in ctx.dp_weights),
@@ -107,10 +106,7 @@ def add_expenditure_rules(m, ctx: Context) -> None:
                 rhs = (p["efd0"][a, r] / p["inc0"][r] * m.budget[r]
                        - m.fin_cut[r] * extra_outlays(m, ctx, r))
         elif a == INVESTMENT:
-            if global_bank:
-                rhs = e0 / world_inv0 * sum(m.saving[s] for s in ctx.regions)
-            else:
-                rhs = m.saving[r] + m.fsav[r] * m.pnum
+            rhs = investment_spending(m, ctx, r)
         else:  # pragma: no cover - agents are fixed by the data format
             raise ValueError(f"unknown final demand agent {a!r}")
         return m.efd[a, r] / e0 == rhs / e0

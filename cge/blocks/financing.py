@@ -40,6 +40,7 @@ from __future__ import annotations
 from pyomo.environ import Constraint, Expression, Var
 
 from cge.blocks.context import Context
+from cge.blocks.flows import output_at_cost, purchases
 
 
 def add_financing_variables(m, ctx: Context) -> None:
@@ -87,15 +88,13 @@ def consumption_surcharge(m, ctx: Context, r: str):
     """Revenue of the consumption-tax surcharge of r (part of indirect tax revenue)."""
     if ("household", r) not in ctx.fd_set:
         return 0.0
-    return m.tsur_c[r] * m.tsur[r] * (m.pfd["household", r] * m.qfd["household", r]
-                                      * ctx.p["vfd"]["household", r])
+    return m.tsur_c[r] * m.tsur[r] * purchases(m, ctx, "household", r)
 
 
 def output_surcharge(m, ctx: Context, r: str):
     """Revenue of the output-tax surcharge of r (part of indirect tax revenue)."""
-    p = ctx.p
-    return m.tsur_o[r] * m.tsur[r] * sum(
-        m.cost_y[j, rr] * m.Y[j, rr] * p["cost0"][j, rr] for (j, rr) in ctx.YJ if rr == r)
+    return m.tsur_o[r] * m.tsur[r] * sum(output_at_cost(m, ctx, j, rr)
+                                         for (j, rr) in ctx.YJ if rr == r)
 
 
 def direct_surcharge(m, ctx: Context, r: str):

@@ -34,7 +34,8 @@ from pyomo.environ import Constraint, Expression, Var
 
 from cge.blocks.context import Context
 from cge.blocks.financing import household_financing, levy_amount
-from cge.blocks.trade import export_price
+from cge.blocks.flows import export_price, output_at_cost, purchases, shipped
+from cge.closures import employed
 
 
 def add_income(m, ctx: Context) -> None:
@@ -49,10 +50,7 @@ def add_income(m, ctx: Context) -> None:
         total = 0.0
         for (f, rr) in ctx.FAC:
             if rr == r:
-                supply = p["evom"][f, r] * m.endow[f, r]
-                if ctx.options.factor_market == "unemployment" and f == ctx.options.labour:
-                    supply = supply * m.lsup[r]
-                total = total + m.pf[f, r] * supply
+                total = total + m.pf[f, r] * employed(m, ctx, f, r)
         for (f, j, rr) in ctx.FSP:
             if rr == r:
                 total = total + m.pfs[f, j, r] * p["vfm"][f, j, r] * m.endow[f, r]
@@ -66,17 +64,17 @@ def add_income(m, ctx: Context) -> None:
         terms = []
         for j in ctx.commodities:
             if (j, r) in yj:
-                terms.append(p["cost0"][j, r] * m.to_eff[j, r] * m.cost_y[j, r] * m.Y[j, r])
+                terms.append(m.to_eff[j, r] * output_at_cost(m, ctx, j, r))
         for a in ctx.agents:
             if (a, r) in ctx.fd_set:
-                terms.append(p["vfd"][a, r] * m.tfd_eff[a, r] * m.pfd[a, r] * m.qfd[a, r])
+                terms.append(m.tfd_eff[a, r] * purchases(m, ctx, a, r))
         for i in ctx.commodities:
             for d in ctx.trd_from.get((i, r), []):  # export taxes collected by the exporter
-                terms.append(p["vxmd"][i, r, d] * m.tx[i, r, d] * export_price(m, ctx, i, r)
-                             * m.ice[i, r, d] * m.imp[i, r, d])
+                terms.append(m.tx[i, r, d] * export_price(m, ctx, i, r)
+                             * shipped(m, ctx, i, r, d))
             for s in ctx.trd_to.get((i, r), []):  # tariffs collected by the importer
-                terms.append(p["vxmd"][i, s, r] * m.tm[i, s, r] * (1.0 + m.tx[i, s, r])
-                             * export_price(m, ctx, i, s) * m.ice[i, s, r] * m.imp[i, s, r])
+                terms.append(m.tm[i, s, r] * (1.0 + m.tx[i, s, r]) * export_price(m, ctx, i, s)
+                             * shipped(m, ctx, i, s, r))
         return terms
 
     # Tax revenue is a variable of its own (relative to benchmark GDP) with one defining

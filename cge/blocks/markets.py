@@ -18,7 +18,9 @@ from __future__ import annotations
 from pyomo.environ import Constraint, Var
 
 from cge.blocks.context import Context
+from cge.blocks.flows import direct_sales
 from cge.blocks.trade import domestic_demand, export_supply_demand
+from cge.closures import employed
 
 
 def add_markets(m, ctx: Context) -> None:
@@ -29,8 +31,6 @@ def add_markets(m, ctx: Context) -> None:
     m.pf = Var(ctx.FAC, initialize=1.0, bounds=(1e-8, None), doc="price of a mobile factor")
     m.pfs = Var(ctx.FSP, initialize=1.0, bounds=(1e-8, None), doc="price of a specific factor")
     m.walras = Var(initialize=0.0, doc="Walras slack: excess supply in the dropped market")
-    if ctx.options.factor_market == "unemployment":
-        m.lsup = Var(ctx.regions, initialize=1.0, bounds=(0.0, None), doc="employment index")
 
 
 def add_market_clearing(m, ctx: Context) -> None:
@@ -51,8 +51,7 @@ def add_market_clearing(m, ctx: Context) -> None:
             scale = p["vom"][i, r]
         direct = [b for b in ctx.regions if i in ctx.dp_weights.get((r, b), {})]
         if direct:  # foreign governments' direct purchases at home-market prices
-            demand = demand + sum(m.dpur[r, b] * ctx.dp_weights[r, b][i] for b in direct) * (
-                m.pnum / m.pd[i, r])
+            demand = demand + sum(direct_sales(m, ctx, i, r, b) for b in direct)
         return (supply - demand) / scale == slack
 
     m.mkt_pd = Constraint(ctx.D, rule=mkt_pd, doc="domestic goods market clearing")
@@ -67,10 +66,7 @@ def add_market_clearing(m, ctx: Context) -> None:
 
     def mkt_pf(m, f, r):
         demand = sum(p["vfm"][f, j, r] * m.qf[f, j, r] for j in ctx.activities_using[f, r])
-        supply = p["evom"][f, r] * m.endow[f, r]
-        if ctx.options.factor_market == "unemployment" and f == ctx.options.labour:
-            supply = supply * m.lsup[r]
-        return (demand - supply) / p["evom"][f, r] == 0
+        return (demand - employed(m, ctx, f, r)) / p["evom"][f, r] == 0
 
     m.mkt_pf = Constraint(ctx.FAC, rule=mkt_pf, doc="mobile factor market clearing")
 

@@ -27,11 +27,7 @@ from pyomo.environ import Constraint, Expression, Var
 
 from cge.blocks.ces import ces_price, demand_index
 from cge.blocks.context import Context
-
-
-def export_price(m, ctx: Context, i: str, s: str):
-    """Price received by exporter s for commodity i: ``pe`` with a CET, else ``pd``."""
-    return m.pe[i, s] if ctx.cet else m.pd[i, s]
+from cge.blocks.flows import export_price, shipped
 
 
 def add_trade_variables(m, ctx: Context) -> None:
@@ -105,6 +101,4 @@ def domestic_demand(m, ctx: Context, i: str, r: str):
 
 def export_supply_demand(m, ctx: Context, i: str, s: str):
     """Foreign demand for s's exports of i (exporter units, benchmark value units)."""
-    p = ctx.p
-    return sum(p["vxmd"][i, s, r] * m.imp[i, s, r] * m.ice[i, s, r]
-               for r in ctx.trd_from.get((i, s), []))
+    return sum(shipped(m, ctx, i, s, r) for r in ctx.trd_from.get((i, s), []))

@@ -1,0 +1,48 @@
+r"""Value flows at current prices, defined once: the model's equations, the results and the
+welfare decomposition all read them from here.
+
+Each function returns a Pyomo expression (evaluate it with ``pyomo.environ.value`` for a
+number). Quantities are in benchmark-value units (the data unit at benchmark prices); prices are
+indices (benchmark 1).
+
+* :func:`export_price` — the exporter's price of i, :math:`p^x_{is}`: ``pe`` with a CET, else
+  ``pd``;
+* :func:`shipped` — the quantity of i shipped from s to r,
+  :math:`\tau_{isr}\, m_{isr}\, V^X_{isr}`;
+* :func:`output_at_cost` — output at unit cost, :math:`c^y_{jr} Y_{jr} V^C_{jr}` (the base of
+  output taxes);
+* :func:`purchases` — a final agent's purchases before commodity taxes,
+  :math:`p^{fd}_{ar} q^{fd}_{ar} V^{fd}_{ar}` (the base of final-demand taxes);
+* :func:`direct_sales` — the quantity of i that s's producers sell to b's government directly
+  (stationing, FMS): :math:`DP_{sb}\, w_{isb}\, p^{num} / p^d_{is}`.
+"""
+
+from __future__ import annotations
+
+from cge.blocks.context import Context
+
+
+def export_price(m, ctx: Context, i: str, s: str):
+    """Price received by exporter s for commodity i: ``pe`` with a CET, else ``pd``."""
+    return m.pe[i, s] if ctx.cet else m.pd[i, s]
+
+
+def shipped(m, ctx: Context, i: str, s: str, r: str):
+    """Quantity of i shipped from s to r (iceberg losses included), benchmark-value units."""
+    return ctx.p["vxmd"][i, s, r] * m.imp[i, s, r] * m.ice[i, s, r]
+
+
+def output_at_cost(m, ctx: Context, j: str, r: str):
+    """Value of j's output in r at unit cost (before output tax)."""
+    return ctx.p["cost0"][j, r] * m.cost_y[j, r] * m.Y[j, r]
+
+
+def purchases(m, ctx: Context, a: str, r: str):
+    """Final agent a's purchases in r before commodity taxes."""
+    return ctx.p["vfd"][a, r] * m.pfd[a, r] * m.qfd[a, r]
+
+
+def direct_sales(m, ctx: Context, i: str, s: str, b: str):
+    """Quantity of i bought by b's government directly from s's producers (benchmark-value
+    units, at s's domestic price)."""
+    return m.dpur[s, b] * ctx.dp_weights[s, b][i] * (m.pnum / m.pd[i, s])
