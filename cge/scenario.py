@@ -51,6 +51,11 @@ File format
     share_of_payer_gdp = 0.1           # percent of the payer's GDP; or amount = 4000.0 (data unit)
     between = "governments"            # default; or "households" (a private transfer)
 
+    [[capital_flow]]                   # saving of the payer invested in the recipient
+    payer = "JPN"
+    recipient = "USA"
+    amount = 157143.0                  # data unit per year; or share_of_payer_gdp (percent)
+
     [[defense]]                        # real government defense purchases
     region = "JPN"
     scale = 1.5                        # x 1.5; or share_of_gdp = 2.0 (percent of GDP), or
@@ -201,8 +206,8 @@ FINANCING: tuple[str, ...] = ("lump_sum", "consumption_tax", "output_tax", "dire
 TRANSFER_PARTIES: tuple[str, ...] = ("governments", "households")
 #: Defense rules other than a target (``[[defense]] rule``).
 DEFENSE_RULES: tuple[str, ...] = ("budget_share",)
-TABLE_ARRAYS: tuple[str, ...] = (*INSTRUMENTS, "transfer", "defense", "stationing",
-                                 *FACTOR_KINDS)
+TABLE_ARRAYS: tuple[str, ...] = (*INSTRUMENTS, "transfer", "capital_flow", "defense",
+                                 "stationing", *FACTOR_KINDS)
 TOP_LEVEL_KEYS: tuple[str, ...] = ("name", "description", "groups", "closure", *TABLE_ARRAYS)
 GROUP_KINDS: tuple[str, ...] = ("regions", "commodities", "factors")
 
@@ -394,6 +399,22 @@ class Transfer:
 
 
 @dataclass(frozen=True)
+class CapitalFlow:
+    """Saving of ``payer`` invested in ``recipient`` (an investment pledge, a capital flow):
+    exactly one of ``amount`` (data unit per year, >= 0) or ``share_of_payer_gdp`` (a
+    fraction) is set. The payer's foreign saving falls and the recipient's rises by the amount
+    (numeraire units), so investment moves from the payer to the recipient and each current
+    account moves by the amount; no income changes hands (unlike a transfer), and the static
+    model counts no return on the investment."""
+
+    payer: str
+    recipient: str
+    amount: float | None
+    share_of_payer_gdp: float | None
+    where: str
+
+
+@dataclass(frozen=True)
 class DefenseShock:
     """Defense purchases of ``region``: ``mode="scale"`` multiplies real defense purchases by
     ``value``; ``mode="share_of_gdp"`` targets ``value`` (a fraction: TOML 2 % -> 0.02) of GDP: real
@@ -460,12 +481,13 @@ class Scenario:
     text: str = field(repr=False)
     sha256: str
     stationing: tuple[Stationing, ...] = ()
+    capital_flows: tuple[CapitalFlow, ...] = ()
 
     @property
     def is_benchmark(self) -> bool:
         """True when the scenario has no shocks at all (closure settings are not shocks)."""
         return not (self.rate_shocks or self.transfers or self.defense or self.factor_shocks
-                    or self.stationing)
+                    or self.stationing or self.capital_flows)
 
 
 # --------------------------------------------------------------------------------------------
@@ -763,6 +785,21 @@ class _Parser:
             raise self.fail(vpath, f"share_of_payer_gdp is a percent in (0, 100), got {raw:g}")
         return Transfer(ends["payer"], ends["recipient"], None, raw / 100.0, path, between)
 
+    def capital_flow(self, path: str, table: Mapping[str, Any]) -> CapitalFlow:
+        self.check_keys(table, path, ("payer", "recipient", "amount", "share_of_payer_gdp"))
+        ends = self.region_pair(table, path, ("payer", "recipient"))
+        mode = self.one_of(table, ("amount", "share_of_payer_gdp"), path)
+        vpath = f"{path}.{mode}"
+        raw = self.number(table[mode], vpath)
+        if mode == "amount":
+            if raw < 0:
+                raise self.fail(vpath, f"amount must be >= 0 (data unit per year), got {raw:g};"
+                                       f" swap payer and recipient for a flow the other way")
+            return CapitalFlow(ends["payer"], ends["recipient"], raw, None, path)
+        if not 0 < raw < 100:
+            raise self.fail(vpath, f"share_of_payer_gdp is a percent in (0, 100), got {raw:g}")
+        return CapitalFlow(ends["payer"], ends["recipient"], None, raw / 100.0, path)
+
     def defense(self, path: str, table: Mapping[str, Any]) -> list[DefenseShock]:
         self.check_keys(table, path, (*_SYNONYMS["region"], "scale", "share_of_gdp", "rule",
                                       "from_region", "from_share", "financing"))
@@ -873,6 +910,7 @@ class _Parser:
         transfers: list[Transfer] = []
         defense: list[DefenseShock] = []
         stationing: list[Stationing] = []
+        capital_flows: list[CapitalFlow] = []
         factor_shocks: list[FactorShock] = []
         for key in TABLE_ARRAYS:
             if key not in data:
@@ -882,6 +920,8 @@ class _Parser:
                     rate_shocks.append(self.rate_shock(key, path, table))
                 elif key == "transfer":
                     transfers.append(self.transfer(path, table))
+                elif key == "capital_flow":
+                    capital_flows.append(self.capital_flow(path, table))
                 elif key == "defense":
                     defense.extend(self.defense(path, table))
                 elif key == "stationing":
@@ -904,6 +944,7 @@ class _Parser:
             defense=tuple(defense),
             factor_shocks=tuple(factor_shocks),
             stationing=tuple(stationing),
+            capital_flows=tuple(capital_flows),
             closure=MappingProxyType(closure),
             source=self.source,
             text=text,

@@ -86,6 +86,9 @@ def apply_scenario(model: CGEModel, scenario: Scenario) -> ShockReport:
     for t in scenario.transfers:
         _apply_transfer(model, t, scenario.source, paid)
         report.changed += 1
+    for cf in scenario.capital_flows:
+        _apply_capital_flow(model, cf, scenario.source)
+        report.changed += 1
     for d in scenario.defense:
         _apply_defense(model, d, scenario.source)
         report.changed += 1
@@ -149,6 +152,27 @@ def _apply_transfer(model: CGEModel, t, src: str, paid: dict[str, float]) -> Non
     _pay(model, t.payer, amount, t.where, src, paid)
     var = (model.m.gtrf if t.between == "governments" else model.m.trf)[t.payer, t.recipient]
     var.fix(var.value + amount)
+
+
+def _apply_capital_flow(model: CGEModel, cf, src: str) -> None:
+    """Move foreign saving: the payer's falls, the recipient's rises by the amount. Needs the
+    fixed current account (with a global bank foreign saving is not an instrument); the
+    payer's investment must stay positive at benchmark prices."""
+    m, p = model.m, model.ctx.p
+    if model.options.external != "fixed_current_account":
+        raise ScenarioError(src, cf.where, "a capital flow moves fixed foreign saving: it needs "
+                            "external = 'fixed_current_account' (with a global bank, foreign "
+                            "saving is not set by policy)")
+    amount = cf.amount if cf.amount is not None else cf.share_of_payer_gdp * p["gdp0"][cf.payer]
+    m.fsav[cf.payer].fix(m.fsav[cf.payer].value - amount)
+    m.fsav[cf.recipient].fix(m.fsav[cf.recipient].value + amount)
+    investment = p["sav0"][cf.payer] + m.fsav[cf.payer].value
+    if investment <= 0:
+        raise ScenarioError(src, cf.where, f"{cf.payer}'s investment would be "
+                            f"{investment:.6g} at benchmark prices (saving "
+                            f"{p['sav0'][cf.payer]:.6g} plus foreign saving "
+                            f"{m.fsav[cf.payer].value:.6g} after this and earlier capital "
+                            f"flows); it must stay positive")
 
 
 def _apply_defense(model: CGEModel, d, src: str) -> None:
