@@ -764,6 +764,22 @@ class _Parser:
                                                  f"{ends[keys[0]]!r}; they must differ")
         return ends
 
+    def amount_or_share(self, path: str, table: Mapping[str, Any]) -> tuple[float | None,
+                                                                            float | None]:
+        """(amount, share of the payer's GDP as a fraction): exactly one is given; an amount
+        is >= 0 (data unit per year), a share a percent in (0, 100)."""
+        mode = self.one_of(table, ("amount", "share_of_payer_gdp"), path)
+        vpath = f"{path}.{mode}"
+        raw = self.number(table[mode], vpath)
+        if mode == "amount":
+            if raw < 0:
+                raise self.fail(vpath, f"amount must be >= 0 (data unit), got {raw:g}; "
+                                       f"swap payer and recipient for a reverse flow")
+            return raw, None
+        if not 0 < raw < 100:
+            raise self.fail(vpath, f"share_of_payer_gdp is a percent in (0, 100), got {raw:g}")
+        return None, raw / 100.0
+
     def transfer(self, path: str, table: Mapping[str, Any]) -> Transfer:
         self.check_keys(table, path, ("payer", "recipient", "amount", "share_of_payer_gdp",
                                       "between"))
@@ -773,32 +789,14 @@ class _Parser:
             raise self.fail(f"{path}.between", f"between must be one of "
                                                f"{_fmt_list(TRANSFER_PARTIES)}, got "
                                                f"{_show(between)}")
-        mode = self.one_of(table, ("amount", "share_of_payer_gdp"), path)
-        vpath = f"{path}.{mode}"
-        raw = self.number(table[mode], vpath)
-        if mode == "amount":
-            if raw < 0:
-                raise self.fail(vpath, f"amount must be >= 0 (data unit), got {raw:g}; "
-                                       f"swap payer and recipient for a reverse flow")
-            return Transfer(ends["payer"], ends["recipient"], raw, None, path, between)
-        if not 0 < raw < 100:
-            raise self.fail(vpath, f"share_of_payer_gdp is a percent in (0, 100), got {raw:g}")
-        return Transfer(ends["payer"], ends["recipient"], None, raw / 100.0, path, between)
+        amount, share = self.amount_or_share(path, table)
+        return Transfer(ends["payer"], ends["recipient"], amount, share, path, between)
 
     def capital_flow(self, path: str, table: Mapping[str, Any]) -> CapitalFlow:
         self.check_keys(table, path, ("payer", "recipient", "amount", "share_of_payer_gdp"))
         ends = self.region_pair(table, path, ("payer", "recipient"))
-        mode = self.one_of(table, ("amount", "share_of_payer_gdp"), path)
-        vpath = f"{path}.{mode}"
-        raw = self.number(table[mode], vpath)
-        if mode == "amount":
-            if raw < 0:
-                raise self.fail(vpath, f"amount must be >= 0 (data unit per year), got {raw:g};"
-                                       f" swap payer and recipient for a flow the other way")
-            return CapitalFlow(ends["payer"], ends["recipient"], raw, None, path)
-        if not 0 < raw < 100:
-            raise self.fail(vpath, f"share_of_payer_gdp is a percent in (0, 100), got {raw:g}")
-        return CapitalFlow(ends["payer"], ends["recipient"], None, raw / 100.0, path)
+        amount, share = self.amount_or_share(path, table)
+        return CapitalFlow(ends["payer"], ends["recipient"], amount, share, path)
 
     def defense(self, path: str, table: Mapping[str, Any]) -> list[DefenseShock]:
         self.check_keys(table, path, (*_SYNONYMS["region"], "scale", "share_of_gdp", "rule",
