@@ -22,6 +22,7 @@ from cge.calibrate import calibrate
 from cge.data.benchmark import DataError, load_benchmark
 from cge.model import CGEModel, build_model
 from cge.options import ModelOptions, OptionsError
+from cge.paths import DATA_DIR, REPORTS_DIR, ROOT, SCENARIO_DIR, where_hint  # noqa: F401
 from cge.results import extract_results
 from cge.scenario import (
     ClosureError,
@@ -34,11 +35,6 @@ from cge.scenario import (
 from cge.shocks import apply_scenario
 from cge.solve import RESIDUAL_TOL, Diagnostics, SolveError, nlp_residual, solve
 from cge.welfare import COMPONENT_FORMULAS, COMPONENTS, decompose_ev
-
-ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = ROOT / "data"
-SCENARIO_DIR = ROOT / "scenarios"
-REPORTS_DIR = ROOT / "reports"
 
 
 class BenchmarkReplicationError(RuntimeError):
@@ -64,7 +60,8 @@ def load_data(name_or_path: str | Path = DEFAULT_DATA) -> xr.Dataset:
     if not path.exists():
         known = sorted(p.parent.name for p in DATA_DIR.glob("*/dataset.toml"))
         raise DataError(f"data set {str(name_or_path)!r} not found: neither a folder of "
-                        f"{DATA_DIR} ({', '.join(known)}) nor an existing path")
+                        f"{DATA_DIR} ({', '.join(known) or 'none'}) nor an existing path; "
+                        f"{where_hint()}")
     return load_benchmark(path)
 
 
@@ -120,6 +117,8 @@ def scenario_path(source: str | Path) -> Path:
     hint = ("this looks like TOML text, not a file: save it in a .toml file (in Python: "
             "Session.run(toml=...))" if ("=" in name or "\n" in name)
             else "`python -m cge list` shows the library")
+    if not any(SCENARIO_DIR.glob("*.toml")):
+        hint = f"no scenario library at {SCENARIO_DIR}; {where_hint()}"
     raise ScenarioError(name[:80], None, f"no such scenario file or library name ({hint})")
 
 

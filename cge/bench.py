@@ -172,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         line = f"standard scenario library + PDF (make counterfactual work): {t:.1f} s"
         print(line)
         lines.append(line)
-    out = Path(__file__).resolve().parent.parent / "reports" / "bench.txt"
+    from cge.paths import REPORTS_DIR
+
+    out = REPORTS_DIR / "bench.txt"
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     print(f"written to {out}")

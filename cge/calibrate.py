@@ -20,6 +20,7 @@ from cge.data.benchmark import (
     final_expenditure,
     tax_revenue,
 )
+from cge.paths import CALIBRATION_DIR, where_hint
 
 ELASTICITY_COLUMNS = ("esubd", "esubm", "esubva")
 
@@ -61,7 +62,6 @@ PARAMETERS: dict[str, tuple[str, str]] = {
     "esubm": ("elasticity of substitution among import sources (ESUBM)", "elasticity"),
     "esubva": ("elasticity of substitution among primary factors (ESUBVA)", "elasticity"),
 }
-CALIBRATION_DIR = Path(__file__).resolve().parent.parent / "calibration"
 
 
 def load_elasticities(source: str | Path | dict, commodities: list[str]) -> xr.Dataset:
@@ -100,7 +100,8 @@ def load_elasticities(source: str | Path | dict, commodities: list[str]) -> xr.D
         if not path.suffix:
             path = CALIBRATION_DIR / "elasticities" / f"{source}.csv"
         if not path.exists():
-            raise DataError(f"elasticity set {source!r} not found (looked for {path})")
+            raise DataError(f"elasticity set {source!r} not found (looked for {path}; "
+                            f"{where_hint()})")
         try:
             frame = pd.read_csv(path)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,

@@ -101,6 +101,13 @@ def _command(args: argparse.Namespace) -> None:
         from cge.runner import STANDARD_SCENARIOS
 
         rows = list_scenarios()
+        if not rows:
+            from cge.api import SCENARIO_DIR
+            from cge.paths import where_hint
+            from cge.scenario import ScenarioError
+
+            raise ScenarioError(str(SCENARIO_DIR), None, f"no scenario files here; "
+                                f"{where_hint()}")
         width = max(len(n) for n, _ in rows)
         for name, text in rows:
             star = "*" if name in STANDARD_SCENARIOS else " "

@@ -31,8 +31,8 @@ from pathlib import Path
 from cge.atomic import swap_folder
 from cge.data import default2024, update, wiod
 from cge.data.benchmark import load_benchmark
+from cge.paths import DATA_DIR as REPO_DATA
 
-REPO_DATA = Path(__file__).resolve().parents[2] / "data"
 #: The data sets built, in order (folder names under ``data/`` or ``out_dir``).
 STAGES: tuple[str, ...] = ("wiod2011", "wiod_update2024", "default2024")
 

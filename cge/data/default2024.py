@@ -50,8 +50,8 @@ from cge.data.policy import (
 )
 from cge.data.update import DEFAULT_OUT_DIR as UPDATE_DIR
 from cge.data.update import read_groups
+from cge.paths import ROOT as REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT_DIR = REPO_ROOT / "data" / "default2024"
 NAME = "default2024"
 #: Elasticity file (``calibration/elasticities/<name>.csv``) that matches these sectors.

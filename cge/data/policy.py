@@ -57,8 +57,8 @@ import pandas as pd
 import xarray as xr
 
 from cge.data.benchmark import DataError, check_balance, complete
+from cge.paths import ROOT as REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 POLICY_DIR = REPO_ROOT / "data" / "policy"
 BASE_TARIFFS = POLICY_DIR / "base_tariffs.csv"
 DEFENSE = POLICY_DIR / "defense.csv"

@@ -78,8 +78,8 @@ from cge.data.benchmark import (
     tax_revenue,
     write_csv,
 )
+from cge.paths import ROOT as REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_DIR = REPO_ROOT / "data" / "wiod2011"
 TARGETS_DIR = REPO_ROOT / "data" / "targets2024"
 DEFAULT_OUT_DIR = REPO_ROOT / "data" / "wiod_update2024"

@@ -83,11 +83,11 @@ from cge.data.benchmark import (
     save_benchmark,
     write_csv,
 )
+from cge.paths import ROOT as REPO_ROOT
 
 #: WIOD's five final-demand categories, in the column order of the world table.
 WIOD_FINAL_CATEGORIES: tuple[str, ...] = ("CONS_h", "CONS_np", "CONS_g", "GFCF", "INVEN")
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MAPPING = REPO_ROOT / "data" / "maps" / "wiod2011.toml"
 DEFAULT_OUT_DIR = REPO_ROOT / "data" / "wiod2011"
 #: Where the raw file is looked for, in this order (the first is git-ignored; raw data is never

@@ -22,12 +22,12 @@ import xarray as xr
 
 import cge
 from cge.atomic import atomic_file
+from cge.paths import DATA_DIR
 from cge.report import figures
 from cge.report.fmt import MISSING, MoneyUnit, choose_money_unit, level, pct, sci
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-ROOT = Path(cge.__file__).resolve().parent.parent
-SOURCES_MD = ROOT / "data" / "SOURCES.md"
+SOURCES_MD = DATA_DIR / "SOURCES.md"
 ZWSP = "\u200b"
 CLOSURE_KEYS = ("institutions", "transformation", "factor_market", "external", "numeraire")
 
