@@ -50,12 +50,18 @@ class Context:
         self.factors = list(map(str, ds.factor.values))
         self.agents = list(map(str, ds.agent.values))
         self.p = {k: lookup(ds[k]) for k in ds.data_vars}
-        p = self.p
-        R, I, F = self.regions, self.commodities, self.factors
-        opts = self.options
-        self.cet = opts.transformation == "cet"
+        self.cet = self.options.transformation == "cet"
         #: σ of each final-demand bundle (defaults filled in)
-        self.sigma_fd = opts.final_sigmas()
+        self.sigma_fd = self.options.final_sigmas()
+        self._production_sets()
+        self._demand_sets()
+        self._trade_sets()
+        self._groupings()
+        self._direct_purchase_weights()
+
+    def _production_sets(self) -> None:
+        """Activities, factor inputs, mobile and sector-specific factor markets (closure)."""
+        p, R, I, F, opts = self.p, self.regions, self.commodities, self.factors, self.options
         #: activities with output
         self.YJ = [(j, r) for r in R for j in I if p["vom"][j, r] > 0]
         #: primary factor inputs
@@ -72,6 +78,11 @@ class Context:
         self.FAC = [(f, r) for r in R for f in F
                     if f != self.specific and p["evom"][f, r] > 0]
         self.FSP = [(f, j, r) for (f, j, r) in self.VAF if f == self.specific]
+
+    def _demand_sets(self) -> None:
+        """Armington nests of activities and final agents; final agents; defense; government
+        accounts."""
+        p, R, I = self.p, self.regions, self.commodities
         #: intermediate Armington nests (i, j, r) and final-demand ones (i, a, r)
         self.INT = [(i, j, r) for (j, r) in self.YJ for i in I
                     if p["vdfm"][i, j, r] + p["vifm"][i, j, r] > 0]
@@ -86,6 +97,10 @@ class Context:
         #: and no defense purchases); their taxes and transfers accrue to the household
         self.no_gov = {r for r in R if ("government", r) not in self.fd_set
                        and ("defense", r) not in self.fd_set}
+
+    def _trade_sets(self) -> None:
+        """Domestic and export markets, the Walras market, import composites, bilateral flows."""
+        p, R = self.p, self.regions
         #: domestic-sales markets and export markets
         if self.cet:
             self.D = [(i, r) for (i, r) in self.YJ if p["vom"][i, r] - p["vxs"][i, r] > 0]
@@ -96,10 +111,13 @@ class Context:
         #: the market whose clearing equation carries the Walras slack: the largest domestic one
         self.walras_market = max(self.D, key=lambda k: p["vom"][k]) if self.D else None
         #: import composites and bilateral flows (commodity, exporter, importer)
-        self.IM = [(i, r) for r in R for i in I if any(p["vxmd"][i, s, r] > 0 for s in R)]
+        self.IM = [(i, r) for r in R for i in self.commodities
+                   if any(p["vxmd"][i, s, r] > 0 for s in R)]
         self.TRD = [(i, s, r) for (i, r) in self.IM for s in R if p["vxmd"][i, s, r] > 0]
         self.PAIRS = [(s, r) for s in R for r in R if s != r]
-        # convenience groupings
+
+    def _groupings(self) -> None:
+        """Lookups from a market or an agent to the flows it takes part in."""
         self.trd_from: dict[tuple[str, str], list[str]] = {}
         self.trd_to: dict[tuple[str, str], list[str]] = {}
         for (i, s, r) in self.TRD:
@@ -120,11 +138,14 @@ class Context:
         self.activities_using: dict[tuple[str, str], list[str]] = {}
         for (f, j, r) in self.VAF:
             self.activities_using.setdefault((f, r), []).append(j)
-        self.is_activity = set(I)
-        #: commodity weights of direct government purchases (seller s, buyer r): the data set's
-        #: composition (``dp_share``: what forces stationed abroad and arms purchases buy)
-        #: where it covers the pair, else the buyer's defense bundle (else its government or
-        #: household bundle); restricted to goods the seller sells at home
+        self.is_activity = set(self.commodities)
+
+    def _direct_purchase_weights(self) -> None:
+        """Commodity weights of direct government purchases (seller s, buyer r): the data set's
+        composition (``dp_share``: what forces stationed abroad and arms purchases buy) where it
+        covers the pair, else the buyer's defense bundle (else its government or household
+        bundle); restricted to goods the seller sells at home."""
+        p, I = self.p, self.commodities
         self.dp_weights: dict[tuple[str, str], dict[str, float]] = {}
         self.dp_source: dict[tuple[str, str], str] = {}
         domestic = set(self.D)
