@@ -1,4 +1,4 @@
-"""The model on the default WIOD 2011 benchmark: replication in every configuration, signs.
+"""The model on the WIOD 2011 data set (wiod2011): replication in every configuration, signs.
 
 Benchmark replication is the gate every counterfactual passes first: with all instruments at
 their benchmark values every equation holds at the calibrated point (all prices and quantity

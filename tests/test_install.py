@@ -40,9 +40,9 @@ def test_without_a_project_folder_the_error_says_how(installed, tmp_path) -> Non
 
 
 def test_cge_home_finds_data_elasticities_and_scenarios(installed, tmp_path) -> None:
-    code = ("import cge, cge.paths as p; assert p.ROOT == p.Path(r'%s'); "
+    code = (f"import cge, cge.paths as p; assert p.ROOT == p.Path(r'{ROOT}'); "
             "s = cge.Session(); print(len(s.params.region)); "
-            "print(cge.api.scenario_path('jpn_deal_15').name)" % ROOT)
+            "print(cge.api.scenario_path('jpn_deal_15').name)")
     proc = _run(installed, ["-c", code], ROOT, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["8", "jpn_deal_15.toml"]

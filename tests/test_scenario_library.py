@@ -98,6 +98,36 @@ def test_leading_comment_cites_a_source_and_date(path, request):
     assert DATE_RE.search(head), "the leading comment must give a date (year)"
 
 
+#: Phrases of the 2011, tariff-free, pre-December-2026 library that must not come back (matched
+#: case-insensitively in the leading comment and the description, which the PDF report prints).
+STALE_PHRASES = (
+    "2011 benchmark", "of 2011", "no MFN", "has NO tariffs", "zero base", "zero-tariff benchmark",
+    "to be verified", "to verify", "a later issue", "household to household",
+    "share of the budget", "not re-opened", "WIOD c15",
+)
+#: Words a ``# Status:`` line starts with.
+STATUS_WORDS = ("in force", "expired", "announced", "pledged", "hypothetical", "uncertain",
+                "counterfactual")
+
+
+@pytest.mark.parametrize("path", FILES, ids=IDS)
+def test_leading_comment_is_current(session, path):
+    """The header and description describe the library as it runs on ``default2024`` (base
+    tariffs, defense fixed in real terms, transfers between governments), with a status."""
+    if path.stem in NO_MEASURE:
+        pytest.skip(NO_MEASURE[path.stem])
+    head = leading_comment(path)
+    text = f"{head}\n{session.scenario(path).description}".lower()
+    stale = [p for p in STALE_PHRASES if p.lower() in text]
+    assert not stale, f"stale phrases in the leading comment or description: {stale}"
+    status = [line for line in head.splitlines() if line.startswith("# Status:")]
+    assert status, "no line starting with '# Status:' in the leading comment"
+    for line in status:
+        word = line.removeprefix("# Status:").strip().lower()
+        assert word.startswith(STATUS_WORDS), f"status must start with one of {STATUS_WORDS}: " \
+                                              f"{line}"
+
+
 @pytest.mark.parametrize("path", FILES, ids=IDS)
 def test_solves(run, path):
     res = run(path.stem)
@@ -142,7 +172,7 @@ def test_korea_to_us_transfer(run):
 
 
 def test_defense_to_two_percent_crowds_out_consumption(run):
-    """Japan's defense at 2% of GDP (0.99% in the 2011 benchmark) takes resources that
+    """Japan's defense at 2% of GDP (1.4% in the 2024 benchmark) takes resources that
     private consumption would otherwise use: real household demand falls."""
     res = run("jpn_defense_2pct")
     assert res.final_demand_real.sel(agent="household", region="JPN").item() < 1
