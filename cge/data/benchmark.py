@@ -382,8 +382,48 @@ def load_benchmark(directory: str | Path, *, check: bool = True) -> xr.Dataset:
     """
     directory = Path(directory)
     meta_path = directory / "dataset.toml"
+    meta = _read_meta(meta_path)
+    ds = empty_benchmark(meta["region"], meta["commodity"], meta["factor"],
+                         name=str(meta.get("name", directory.name)),
+                         unit=str(meta.get("unit", "US$ million")), year=meta.get("year"))
+    arrays_meta = meta.get("arrays", {})
+    if not isinstance(arrays_meta, dict):
+        raise DataError(f"{meta_path}: 'arrays' must be a table of [arrays.<name>] entries")
+    unknown = sorted(set(arrays_meta) - set(SCHEMA) - set(OPTIONAL_SCHEMA))
+    if unknown:
+        raise DataError(f"{meta_path}: unknown arrays {unknown}; valid: "
+                        f"{[*SCHEMA, *OPTIONAL_SCHEMA]}")
+    present = [k for k in OPTIONAL_SCHEMA if (directory / f"{k}.csv").exists()]
+    for key, spec in [*SCHEMA.items(), *((k, OPTIONAL_SCHEMA[k]) for k in present)]:
+        entry = arrays_meta.get(key, {})
+        if not isinstance(entry, dict) or not entry.get("source"):
+            if (directory / f"{key}.csv").exists():
+                raise DataError(f"{meta_path}: array '{key}' has no source")
+        _read_array(ds, directory / f"{key}.csv", key, spec)
+        ds[key].attrs["source"] = entry["source"]
+    if "dpshare" in ds:
+        check_direct_purchase_shares(ds["dpshare"], str(directory / "dpshare.csv"))
+    ds.attrs["path"] = str(directory)
+    if meta.get("notes"):
+        ds.attrs["notes"] = str(meta["notes"])
+    if meta.get("groups"):
+        import json
+
+        _check_groups(meta["groups"], ds, str(meta_path))
+        ds.attrs["groups"] = json.dumps(meta["groups"])
+    if check:
+        try:
+            check_balance(ds)
+        except DataError as exc:
+            raise DataError(f"{directory}: {exc}") from None
+    return ds
+
+
+def _read_meta(meta_path: Path) -> dict:
+    """``dataset.toml``, with its sets checked (present, non-empty, unique names; agents,
+    institutions and activities as the format fixes them)."""
     if not meta_path.exists():
-        raise DataError(f"{directory}: no dataset.toml (is this a benchmark directory?)")
+        raise DataError(f"{meta_path.parent}: no dataset.toml (is this a benchmark directory?)")
     try:
         meta = tomllib.loads(meta_path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
@@ -405,71 +445,44 @@ def load_benchmark(directory: str | Path, *, check: bool = True) -> xr.Dataset:
     if meta["activity"] != meta["commodity"]:
         raise DataError(f"{meta_path}: activity must equal commodity (one sector makes one "
                         f"commodity); got {meta['activity']} and {meta['commodity']}")
-    ds = empty_benchmark(meta["region"], meta["commodity"], meta["factor"],
-                         name=str(meta.get("name", directory.name)),
-                         unit=str(meta.get("unit", "US$ million")), year=meta.get("year"))
-    arrays_meta = meta.get("arrays", {})
-    if not isinstance(arrays_meta, dict):
-        raise DataError(f"{meta_path}: 'arrays' must be a table of [arrays.<name>] entries")
-    unknown = sorted(set(arrays_meta) - set(SCHEMA) - set(OPTIONAL_SCHEMA))
-    if unknown:
-        raise DataError(f"{meta_path}: unknown arrays {unknown}; valid: "
-                        f"{[*SCHEMA, *OPTIONAL_SCHEMA]}")
-    present = [k for k in OPTIONAL_SCHEMA if (directory / f"{k}.csv").exists()]
-    for key, spec in [*SCHEMA.items(), *((k, OPTIONAL_SCHEMA[k]) for k in present)]:
-        path = directory / f"{key}.csv"
-        if not path.exists():
-            raise DataError(f"{path}: file missing (array '{key}': {spec.description})")
-        if key in OPTIONAL_SCHEMA:
-            ds[key] = xr.DataArray(np.zeros(tuple(ds.sizes[d] for d in spec.dims)),
-                                   dims=spec.dims, attrs={"description": spec.description})
-        entry = arrays_meta.get(key, {})
-        if not isinstance(entry, dict) or not entry.get("source"):
-            raise DataError(f"{meta_path}: array '{key}' has no source")
-        try:
-            raw = pd.read_csv(path, keep_default_na=False, dtype=str, header=None)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
-                OSError) as exc:
-            raise DataError(f"{path}: not a readable CSV file: {exc}") from None
-        expected = [*spec.dims, "value"]
-        if list(raw.iloc[0]) != expected:
-            raise DataError(f"{path}: columns {list(raw.iloc[0])}, expected {expected}")
-        frame = raw.iloc[1:].set_axis(expected, axis=1).reset_index(drop=True)
-        da = ds[key]
-        for dim in spec.dims:
-            unknown = set(frame[dim]) - set(map(str, ds[dim].values))
-            if unknown:
-                raise DataError(f"{path}: unknown {dim} {sorted(unknown)}; valid: "
-                                f"{[str(v) for v in ds[dim].values]}")
-        if frame.duplicated(list(spec.dims)).any():
-            raise DataError(f"{path}: duplicated rows for {spec.dims}")
-        values = _csv_values(frame["value"], path)
-        if key in NONNEGATIVE and bool((values < 0).any()):
-            row = int(np.argmax(values < 0))
-            raise DataError(f"{path}: line {row + 2}: value {values[row]:g} is negative; "
-                            f"'{key}' ({spec.description}) must be >= 0")
-        if len(frame):
-            idx = tuple(ds.indexes[d].get_indexer(frame[d]) for d in spec.dims)
-            data = da.values.copy()
-            data[idx] = values
-            ds[key] = da.copy(data=data)
-        ds[key].attrs["source"] = entry["source"]
-    if "dpshare" in ds:
-        check_direct_purchase_shares(ds["dpshare"], str(directory / "dpshare.csv"))
-    ds.attrs["path"] = str(directory)
-    if meta.get("notes"):
-        ds.attrs["notes"] = str(meta["notes"])
-    if meta.get("groups"):
-        import json
+    return meta
 
-        _check_groups(meta["groups"], ds, str(meta_path))
-        ds.attrs["groups"] = json.dumps(meta["groups"])
-    if check:
-        try:
-            check_balance(ds)
-        except DataError as exc:
-            raise DataError(f"{directory}: {exc}") from None
-    return ds
+
+def _read_array(ds: xr.Dataset, path: Path, key: str, spec: ArraySpec) -> None:
+    """One array's CSV (long format, zero cells omitted) into ``ds[key]``, checked: the file
+    exists and reads, its columns, labels, duplicates, numbers and signs."""
+    if not path.exists():
+        raise DataError(f"{path}: file missing (array '{key}': {spec.description})")
+    if key in OPTIONAL_SCHEMA:
+        ds[key] = xr.DataArray(np.zeros(tuple(ds.sizes[d] for d in spec.dims)),
+                               dims=spec.dims, attrs={"description": spec.description})
+    try:
+        raw = pd.read_csv(path, keep_default_na=False, dtype=str, header=None)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            OSError) as exc:
+        raise DataError(f"{path}: not a readable CSV file: {exc}") from None
+    expected = [*spec.dims, "value"]
+    if list(raw.iloc[0]) != expected:
+        raise DataError(f"{path}: columns {list(raw.iloc[0])}, expected {expected}")
+    frame = raw.iloc[1:].set_axis(expected, axis=1).reset_index(drop=True)
+    da = ds[key]
+    for dim in spec.dims:
+        unknown = set(frame[dim]) - set(map(str, ds[dim].values))
+        if unknown:
+            raise DataError(f"{path}: unknown {dim} {sorted(unknown)}; valid: "
+                            f"{[str(v) for v in ds[dim].values]}")
+    if frame.duplicated(list(spec.dims)).any():
+        raise DataError(f"{path}: duplicated rows for {spec.dims}")
+    values = _csv_values(frame["value"], path)
+    if key in NONNEGATIVE and bool((values < 0).any()):
+        row = int(np.argmax(values < 0))
+        raise DataError(f"{path}: line {row + 2}: value {values[row]:g} is negative; "
+                        f"'{key}' ({spec.description}) must be >= 0")
+    if len(frame):
+        idx = tuple(ds.indexes[d].get_indexer(frame[d]) for d in spec.dims)
+        data = da.values.copy()
+        data[idx] = values
+        ds[key] = da.copy(data=data)
 
 
 def content_sha256(ds: xr.Dataset) -> str:
