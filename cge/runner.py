@@ -37,7 +37,9 @@ STANDARD_SCENARIOS = (
     "package_jpn_deal15_full_cost",
     "us_2025_landscape",
     "landscape_2026_s232_only",
-    "landscape_2026_s232_s122_15",
+    "landscape_2026_s232_s122_10",
+    "package_jpn_deal15_invest550",
+    "jpn_defense_3p5pct",
 )
 
 

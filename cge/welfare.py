@@ -105,8 +105,10 @@ COMPONENT_FORMULAS = {
     "transfers": "change in net international transfers received (numeraire units)",
     "endowment": "factor price x change in employed endowment",
     "defense": "- defense price x change in real defense - change in direct purchases abroad",
-    "investment_saving": "- P_inv x change in (foreign saving / P_inv): real investment "
-                         "financed by foreign saving is not domestic saving",
+    "investment_saving": "change in foreign saving - P_inv x change in (foreign saving / "
+                         "P_inv): investment financed by foreign saving adds to absorption "
+                         "but not to domestic saving (about foreign saving x the change in "
+                         "P_inv)",
     "composition": "sum over private consumption, civil government and saving of (marginal "
                    "utility - money-metric weight x price) x change in quantity",
     "residual": "EV - sum of the named parts (path-integration error)",
@@ -186,7 +188,8 @@ def _resource_parts(a: dict, b: dict, out: dict) -> None:
             out[r]["defense"] -= mid(p0, p1) * (q1 - q0)
         out[r]["defense"] -= b["direct"][r] - a["direct"][r]
         (pi0, f0), (pi1, f1) = a["FS"][r], b["FS"][r]
-        out[r]["investment_saving"] -= mid(pi0, pi1) * (f1 - f0)
+        # absorption gains the change in foreign saving; utility counts domestic saving only
+        out[r]["investment_saving"] += (pi1 * f1 - pi0 * f0) - mid(pi0, pi1) * (f1 - f0)
 
 
 def _step(a: dict, b: dict, regions: list[str]) -> dict[str, dict[str, float]]:
