@@ -170,7 +170,7 @@ class _Report:
     def summary(self) -> dict:
         mu = self.money.label
         lab = self._labour()
-        header = ["Scenario", "Region", f"EV ({mu})", "EV (% of income)", "Real GDP (%)",
+        header = ["Scenario", "Region", f"EV ({mu})", "EV (% of spending measured)", "Real GDP (%)",
                   "Terms of trade (%)", f"Real wage (%, {lab})" if lab else "Real wage (%)",
                   f"ΔTrade balance ({mu})"]
         rows, breaks = [], []
