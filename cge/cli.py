@@ -122,7 +122,7 @@ def _command(args: argparse.Namespace) -> None:
                       out_dir=Path(args.out) if args.out else None, echo=not args.quiet,
                       progress=make_progress(args.quiet))
     elif args.command == "build-data":
-        from cge.data.build import build_all
+        from cge.databuild.build import build_all
 
         echo = (lambda text: None) if args.quiet else print
         build_all(Path(args.out) if args.out else None, echo=echo)

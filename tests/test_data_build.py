@@ -1,6 +1,6 @@
-"""Reproducible data builds (cge/data/build.py, cge/data/balance.py): the same bytes whatever the
-FPU state, the CPU's SIMD level, the BLAS kernel and threads; nothing written in the repository
-when an output folder is given; a failed stage leaves the earlier folder as it was; the
+"""Reproducible data builds (cge/databuild/build.py, cge/databuild/balance.py): the same bytes
+whatever the FPU state, the CPU's SIMD level, the BLAS kernel and threads; nothing written in the
+repository when an output folder is given; a failed stage leaves the earlier folder as it was; the
 balancing's stopping rule is attainable in floating point and still fails loudly."""
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cge.data import default2024, wiod
-from cge.data.balance import Target, balance, ieee_exp, mask
 from cge.data.benchmark import DataError, write_csv
-from cge.data.build import STAGES, build_all, replace_folder
 from cge.data.examples import two_by_two
+from cge.databuild import default2024, wiod
+from cge.databuild.balance import Target, balance, ieee_exp, mask
+from cge.databuild.build import STAGES, build_all, replace_folder
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
@@ -59,7 +59,7 @@ def assert_same_files(built: Path, committed: Path) -> None:
 def _build_in_subprocess(out: Path, *, prelude: str = "", env: dict[str, str] | None = None
                          ) -> None:
     """``build_all(out)`` in a fresh interpreter, after running ``prelude`` there."""
-    code = (f"{prelude}\nfrom pathlib import Path\nfrom cge.data.build import build_all\n"
+    code = (f"{prelude}\nfrom pathlib import Path\nfrom cge.databuild.build import build_all\n"
             f"build_all(Path({str(out)!r}), echo=lambda s: None)\n")
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                          env={**os.environ, **(env or {})}, timeout=300)

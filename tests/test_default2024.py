@@ -1,4 +1,4 @@
-"""The default benchmark ``data/default2024`` (cge/data/default2024.py): wiod_update2024 plus
+"""The default benchmark ``data/default2024`` (cge/databuild/default2024.py): wiod_update2024 plus
 base-year tariffs, with the data-set groups that the scenario files use."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pytest
 import cge
 from cge.api import data_elasticities
 from cge.data.benchmark import SCHEMA, benchmark_groups, check_balance, load_benchmark
-from cge.data.default2024 import build_default2024
-from cge.data.policy import load_base_tariffs, tariff_summary
+from cge.databuild.default2024 import build_default2024
+from cge.databuild.policy import load_base_tariffs, tariff_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "default2024"
@@ -142,7 +142,7 @@ def test_defense_share_of_gdp_matches_sipri_2024() -> None:
     """Headline check against the source: Japan's defense spending is 1.4 % of GDP in 2024
     (SIPRI via Jiji, data/policy/defense.csv); the USA 3.4 %; every region matches its row."""
     import cge
-    from cge.data.default2024 import defense_shares_2024
+    from cge.databuild.default2024 import defense_shares_2024
 
     ds = cge.load_data("default2024")
     p = cge.calibrate(ds, "gtap_autos_split")
@@ -157,7 +157,7 @@ def test_labour_income_is_the_published_share_of_gdp():
     """Labour income of each region = its targets.csv labour_share (PWT 10.01 labsh 2019) x its
     published 2024 GDP; the base tariffs' input costs come out of capital income, so labour's
     share of factor income is at or a little above the published share."""
-    from cge.data.update import read_targets
+    from cge.databuild.update import read_targets
 
     ds = _data()
     table = read_targets()

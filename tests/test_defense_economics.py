@@ -179,7 +179,7 @@ def _csv_shares(item: str, buyer: str, seller: str) -> dict[str, float]:
     """Shares read straight from data/policy/defense_purchases.csv (not through the loader)."""
     import pandas as pd
 
-    from cge.data.policy import POLICY_DIR
+    from cge.databuild.policy import POLICY_DIR
 
     f = pd.read_csv(POLICY_DIR / "defense_purchases.csv")
     rows = f[(f["item"] == item) & (f["buyer"] == buyer) & (f["seller"] == seller)
@@ -297,7 +297,7 @@ def test_bad_purchase_compositions_are_refused(tmp_path) -> None:
     import xarray as xr
 
     from cge.data.benchmark import DataError, check_direct_purchase_shares
-    from cge.data.policy import PURCHASE_COLUMNS, load_defense_purchases
+    from cge.databuild.policy import PURCHASE_COLUMNS, load_defense_purchases
 
     bad = tmp_path / "p.csv"
     bad.write_text(",".join(PURCHASE_COLUMNS) + "\n"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from cge.data.benchmark import DataError, check_balance, load_benchmark
-from cge.data.policy import (
+from cge.databuild.policy import (
     BASE_TARIFFS,
     MEASURES,
     apply_base_tariffs,

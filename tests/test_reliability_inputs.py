@@ -779,10 +779,10 @@ def test_unknown_labour_factor_is_options_error():
 
 
 def test_build_data_command_calls_the_builder(monkeypatch, capsys, tmp_path):
-    """`make data` / `cge build-data [--out X]` runs :func:`cge.data.build.build_all` with the
+    """`make data` / `cge build-data [--out X]` runs :func:`cge.databuild.build.build_all` with the
     output folder (None: the repository's data/) and prints its notes unless --quiet; what the
     builder does without the raw WIOD file is tested in tests/test_data_build.py."""
-    import cge.data.build as build
+    import cge.databuild.build as build
 
     calls: list = []
 

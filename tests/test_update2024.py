@@ -1,4 +1,4 @@
-"""The 2024 benchmark data/wiod_update2024 (cge/data/update.py): balance, targets, autos split,
+"""The 2024 benchmark data/wiod_update2024 (cge/databuild/update.py): balance, targets, autos split,
 reproducibility, and the model's replication gate on it."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import xarray as xr
 
 import cge
 from cge.data.benchmark import load_benchmark
-from cge.data.build import build_all
-from cge.data.update import (
+from cge.databuild.build import build_all
+from cge.databuild.update import (
     SERVICES,
     make_targets,
     read_targets,

@@ -1,4 +1,4 @@
-"""The committed default benchmark data/wiod2011 (built by cge/data/wiod.py from WIOD 2011)."""
+"""The committed default benchmark data/wiod2011 (built by cge/databuild/wiod.py from WIOD 2011)."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_imputations_recorded() -> None:
 
 def test_rebuild_reproduces_committed_files(tmp_path: Path) -> None:
     """wiod2011 rebuilt from the raw WIOD table: the committed files, byte for byte."""
-    from cge.data import wiod
+    from cge.databuild import wiod
 
     try:
         wiod.find_raw_file()

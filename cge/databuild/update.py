@@ -29,7 +29,7 @@ quality grade) and the split shares ``data/targets2024/autos_split_shares.csv``.
    positive (no cap is needed) and the 2011 pattern across activities is kept in log-odds.
    wiod2011 has one labour share per region in every activity, so every activity of ``r`` ends
    with labour share ``S_r``.
-3. **Balancing** (:func:`cge.data.balance.balance`, minimum cross-entropy / generalized RAS):
+3. **Balancing** (:func:`cge.databuild.balance.balance`, minimum cross-entropy / generalized RAS):
    every account balances and these totals are held exactly: GDP of each region (= factor income
    here: the WIOD world table has no product-tax rows, net product taxes are inside value added,
    so GDP at basic prices in the data is matched to published GDP at market prices); US goods
@@ -52,7 +52,7 @@ source and status),
 ``targets_achieved.csv`` (every row of targets.csv with the value achieved), and
 ``balance_summary.csv`` / ``balance_largest_moves.csv`` (how far the balancing moved cells away
 from the prior). Building twice, here or on another machine, gives byte-identical files: every
-step uses IEEE-754 basic operations in a fixed order (:mod:`cge.data.balance`; the labour-share
+step uses IEEE-754 basic operations in a fixed order (:mod:`cge.databuild.balance`; the labour-share
 factor by bisection with ``sqrt``), and numbers are written by
 :func:`cge.data.benchmark.write_csv` (shortest round-trip decimals).
 """
@@ -66,7 +66,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cge.data.balance import FLOW_ARRAYS, Target, balance, mask
 from cge.data.benchmark import (
     SCHEMA,
     DataError,
@@ -78,6 +77,7 @@ from cge.data.benchmark import (
     tax_revenue,
     write_csv,
 )
+from cge.databuild.balance import FLOW_ARRAYS, Target, balance, mask
 from cge.paths import ROOT as REPO_ROOT
 
 BASE_DIR = REPO_ROOT / "data" / "wiod2011"
@@ -132,7 +132,7 @@ def read_groups(ds: xr.Dataset, path: Path | None = None) -> str:
     as ``ds.attrs["groups"]`` JSON text, checked against ``ds``'s sets."""
     import tomllib
 
-    from cge.data.wiod import groups_json
+    from cge.databuild.wiod import groups_json
 
     path = TARGETS_DIR / "groups.toml" if path is None else Path(path)
     try:
@@ -503,7 +503,7 @@ def _sources() -> dict[str, str]:
     split = ("transport equipment split into motor_vehicles and other_transport with the shares "
              "of data/targets2024/autos_split_shares.csv (WIOD 2016 release, C29/(C29+C30) of "
              "gross output, 2011)")
-    bal = ("levels scaled to 2024 and balanced by minimum cross-entropy (cge/data/balance.py) "
+    bal = ("levels scaled to 2024 and balanced by minimum cross-entropy (cge/databuild/balance.py) "
            "to the targets of data/targets2024/targets.csv")
     s = {k: f"{base}; {split}; {bal}" for k in SCHEMA}
     s["vfm"] = (f"{base}; {split}; value added held at 2024 GDP by region "
@@ -546,7 +546,8 @@ def _notes(ds: xr.Dataset, shares: pd.DataFrame, growth: xr.DataArray, gdp_2011:
                        f"{float(lab.sel(region=r)):.4f}" for r in ds.region.values)
     kept = [str(r) for r in ds.region.values if r not in published.region.values]
     lines = [
-        "Built by cge/data/update.py (build_update2024) from data/wiod2011 (WIOD 2013 release, "
+        "Built by cge/databuild/update.py (build_update2024) from data/wiod2011 "
+        "(WIOD 2013 release, "
         "wiot_2011; structure: input-output coefficients, trade shares, final demand mix) and "
         "the 2024 figures of data/targets2024/targets.csv (source URL, quote and quality grade "
         "P/N/S/derived for each).",
@@ -560,7 +561,7 @@ def _notes(ds: xr.Dataset, shares: pd.DataFrame, growth: xr.DataArray, gdp_2011:
         "published 52.3 bn.",
         "Levels: prior = region arrays x (GDP 2024 / GDP 2011), bilateral trade x geometric "
         "mean of the partners' factors (assumption); then minimum cross-entropy balancing "
-        "(generalized RAS, cge/data/balance.py) holding exactly: GDP by region, US goods "
+        "(generalized RAS, cge/databuild/balance.py) holding exactly: GDP by region, US goods "
         "exports/imports by partner (JPN, EU, KOR, CHN, CAN, MEX) and in total, US services "
         "exports/imports (services + public_admin), US imports of motor vehicles and parts "
         "from Japan, labour income by region (labour share x GDP) "

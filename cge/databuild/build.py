@@ -2,12 +2,13 @@
 
 :func:`build_all` runs the three stages, each reading the previous one's output:
 
-1. ``wiod2011`` (:func:`cge.data.wiod.build_default`) from the raw WIOD table and
-   ``data/maps/wiod2011.toml``, when the raw file is found (:func:`cge.data.wiod.find_raw_file`);
+1. ``wiod2011`` (:func:`cge.databuild.wiod.build_default`) from the raw WIOD table and
+   ``data/maps/wiod2011.toml``, when the raw file is found
+   (:func:`cge.databuild.wiod.find_raw_file`);
    without it a note says so and the committed ``data/wiod2011`` is the input of stage 2;
-2. ``wiod_update2024`` (:func:`cge.data.update.build_update2024`) from stage 1 and
+2. ``wiod_update2024`` (:func:`cge.databuild.update.build_update2024`) from stage 1 and
    ``data/targets2024``;
-3. ``default2024`` (:func:`cge.data.default2024.build_default2024`) from stage 2 and
+3. ``default2024`` (:func:`cge.databuild.default2024.build_default2024`) from stage 2 and
    ``data/policy``.
 
 The inputs that are not built (raw table, maps, targets, policy tables) always come from the
@@ -17,8 +18,8 @@ repository's ``data/``; the outputs go to ``data/`` or, with ``out_dir``, all of
 Each data set is built in a temporary folder next to its destination and moved into place only
 when complete, i.e. when it loads as a balanced benchmark (:func:`replace_folder`), so a failed
 or interrupted stage leaves the earlier version of that folder exactly as it was. The builds are
-deterministic to the byte (see :mod:`cge.data.balance` and :func:`cge.data.benchmark.write_csv`):
-rebuilding a clean clone leaves ``git status`` clean.
+deterministic to the byte (see :mod:`cge.databuild.balance` and
+:func:`cge.data.benchmark.write_csv`): rebuilding a clean clone leaves ``git status`` clean.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cge.atomic import swap_folder
-from cge.data import default2024, update, wiod
 from cge.data.benchmark import load_benchmark
+from cge.databuild import default2024, update, wiod
 from cge.paths import DATA_DIR as REPO_DATA
 
 #: The data sets built, in order (folder names under ``data/`` or ``out_dir``).

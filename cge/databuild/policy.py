@@ -215,7 +215,7 @@ def apply_base_tariffs(ds: xr.Dataset, rates: xr.DataArray) -> xr.Dataset:
     out.attrs["base_tariffs"] = (
         f"vtm = rate x (vxmd + vtx) ({rates.attrs.get('source', 'rates given')}); landed imports "
         "raised by the duty pro rata to users; activities' extra cost taken from capital income; "
-        "vdtax and household saving re-derived by complete() (cge/data/policy.py)")
+        "vdtax and household saving re-derived by complete() (cge/databuild/policy.py)")
     out.attrs["name"] = f"{ds.attrs.get('name', 'benchmark')}+base_tariffs"
     out.attrs.pop("path", None)
     check_balance(out)

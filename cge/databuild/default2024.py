@@ -1,12 +1,13 @@
 """The default benchmark ``default2024``: ``wiod_update2024`` plus base-year (2024) tariffs.
 
 Built by :func:`build_default2024` (``python -m cge build-data``, after
-:func:`cge.data.update.build_update2024`):
+:func:`cge.databuild.update.build_update2024`):
 
 1. load ``data/wiod_update2024`` (WIOD 2011 input-output structure, levels balanced to 2024
    published totals, motor vehicles split from other transport equipment; see
-   :mod:`cge.data.update`);
-2. :func:`cge.data.policy.apply_base_tariffs` with :func:`cge.data.policy.load_base_tariffs`
+   :mod:`cge.databuild.update`);
+2. :func:`cge.databuild.policy.apply_base_tariffs` with
+   :func:`cge.databuild.policy.load_base_tariffs`
    (``data/policy/base_tariffs.csv``: applied MFN and preferential rates in force in 2024, before
    the 2025 US measures; Section 232/301 and other trade remedies are *not* in the base): world
    prices ``vxmd`` stay, ``vtm = rate x vxmd``, landed imports rise by the duty, activities pay
@@ -39,7 +40,7 @@ from cge.data.benchmark import (
     tax_revenue,
     write_csv,
 )
-from cge.data.policy import (
+from cge.databuild.policy import (
     BASE_TARIFFS,
     apply_base_tariffs,
     direct_purchase_shares,
@@ -48,8 +49,8 @@ from cge.data.policy import (
     tariff_adjustment_report,
     tariff_summary,
 )
-from cge.data.update import DEFAULT_OUT_DIR as UPDATE_DIR
-from cge.data.update import read_groups
+from cge.databuild.update import DEFAULT_OUT_DIR as UPDATE_DIR
+from cge.databuild.update import read_groups
 from cge.paths import ROOT as REPO_ROOT
 
 DEFAULT_OUT_DIR = REPO_ROOT / "data" / "default2024"
@@ -139,7 +140,7 @@ def _sources() -> dict[str, str]:
            "to the published 2024 targets of data/targets2024/targets.csv, motor vehicles split "
            "from other transport equipment (data/targets2024/autos_split_shares.csv)")
     tariffs = ("base-year (2024) applied MFN/preferential tariffs of data/policy/base_tariffs.csv "
-               "added by cge.data.policy.apply_base_tariffs")
+               "added by cge.databuild.policy.apply_base_tariffs")
     s = {k: f"{struct}; {upd}" for k in SCHEMA}
     s["vtm"] = (f"{tariffs}: vtm = rate x (vxmd + vtx) on the trade flows of "
                 "data/wiod_update2024 (" + struct + ")")
@@ -163,7 +164,8 @@ def _sources() -> dict[str, str]:
     for k in ("vto", "vtfd"):
         s[k] = "zero: the WIOD world table has no product-tax rows (taxes are inside value added)"
     s["vtx"] = "zero: WIOD has no export taxes"
-    s["dpshare"] = ("data/policy/defense_purchases.csv (cge.data.policy.direct_purchase_shares): "
+    s["dpshare"] = ("data/policy/defense_purchases.csv "
+                    "(cge.databuild.policy.direct_purchase_shares): "
                     "stationing_composition rows for US purchases in Japan (Japan's host-nation "
                     "support items, MOFA) and Korea (SMA labour/construction/logistics split), "
                     "fms_composition rows for purchases from US producers (Japan's own, else "
@@ -186,7 +188,8 @@ def _notes(base: xr.Dataset, ds: xr.Dataset, summary) -> str:
     cap = ", ".join(f"{r} {100 * moved.loc[r, 'capital_income'] / va[r]:.2f}%"
                     for r in moved.index)
     return "\n".join([
-        "Built by cge/data/default2024.py (build_default2024): data/wiod_update2024 (WIOD 2013 "
+        "Built by cge/databuild/default2024.py (build_default2024): data/wiod_update2024 "
+        "(WIOD 2013 "
         "release, wiot_2011 structure, Timmer et al. 2015; levels updated to 2024 published "
         "totals of data/targets2024/targets.csv; motor vehicles split from other transport "
         "equipment) plus base-year tariffs.",
@@ -195,7 +198,8 @@ def _notes(base: xr.Dataset, ds: xr.Dataset, summary) -> str:
         "retaliation, safeguards and anti-dumping duties are NOT in the base: "
         "data/policy/measures_not_in_base.csv). Each rate with its source and status "
         "(published / derived / assumption) is in that file.",
-        "Treatment (cge/data/policy.py, apply_base_tariffs): world-price flows vxmd unchanged; "
+        "Treatment (cge/databuild/policy.py, apply_base_tariffs): world-price flows vxmd "
+        "unchanged; "
         "vtm = rate x vxmd; landed imports vifm/vifd raised by the duty pro rata to users; "
         "activities pay the extra input cost out of capital income (output unchanged); final "
         "demand spends more; direct tax and household saving re-derived by complete() "

@@ -489,7 +489,7 @@ def _notes(mapping: Mapping[str, Any], regions: list[str], gdp: np.ndarray, labs
     no_imports = [r for r, gi in zip(regions, gov_import, strict=True) if gi == 0.0]
     map_name = Path(str(mapping.get("path", "data/maps/wiod2011.toml"))).name
     lines = [
-        f"Built by cge/data/wiod.py from {CITATION}, with mapping {map_name}.",
+        f"Built by cge/databuild/wiod.py from {CITATION}, with mapping {map_name}.",
         "Aggregation: WIOD countries to regions (EU = the 26 of today's 27 EU members in WIOD; "
         "Croatia is in WIOD's RoW and GBR in ROW), 35 industries to sectors (motor_vehicles = all "
         "of WIOD c15 transport equipment; WIOD does not split motor vehicles), final demand "
