@@ -264,8 +264,10 @@ def _add_flows(out: _Out, fd: dict, trade: dict) -> None:
             "unit")
 
 
-def _run_attrs(model: CGEModel, whose_text: str) -> dict:
-    """What was run: data set, elasticity source, every option, code version."""
+def _run_attrs(model: CGEModel, whose_text: str) -> tuple[dict, dict]:
+    """What was run, as two groups of attributes (they frame the scenario's own attributes in
+    the file): data and elasticities, options and code version; then data set name, unit and
+    closures."""
     o, params = model.options, model.params
     return {
         "data_year": params.attrs.get("year", ""),

@@ -147,11 +147,18 @@ def _pay(model: CGEModel, payer: str, amount: float, where: str, src: str,
 
 
 def _apply_transfer(model: CGEModel, t, src: str, paid: dict[str, float]) -> None:
-    p = model.ctx.p
-    amount = t.amount if t.amount is not None else t.share_of_payer_gdp * p["gdp0"][t.payer]
+    amount = _amount(model, t)
     _pay(model, t.payer, amount, t.where, src, paid)
     var = (model.m.gtrf if t.between == "governments" else model.m.trf)[t.payer, t.recipient]
     var.fix(var.value + amount)
+
+
+def _amount(model: CGEModel, table) -> float:
+    """A transfer's or capital flow's amount (data unit): given, or its share of the payer's
+    benchmark GDP."""
+    if table.amount is not None:
+        return table.amount
+    return table.share_of_payer_gdp * model.ctx.p["gdp0"][table.payer]
 
 
 def _apply_capital_flow(model: CGEModel, cf, src: str) -> None:
@@ -163,7 +170,7 @@ def _apply_capital_flow(model: CGEModel, cf, src: str) -> None:
         raise ScenarioError(src, cf.where, "a capital flow moves fixed foreign saving: it needs "
                             "external = 'fixed_current_account' (with a global bank, foreign "
                             "saving is not set by policy)")
-    amount = cf.amount if cf.amount is not None else cf.share_of_payer_gdp * p["gdp0"][cf.payer]
+    amount = _amount(model, cf)
     m.fsav[cf.payer].fix(m.fsav[cf.payer].value - amount)
     m.fsav[cf.recipient].fix(m.fsav[cf.recipient].value + amount)
     investment = p["sav0"][cf.payer] + m.fsav[cf.payer].value
@@ -177,20 +184,25 @@ def _apply_capital_flow(model: CGEModel, cf, src: str) -> None:
 
 def _apply_defense(model: CGEModel, d, src: str) -> None:
     m, ctx = model.m, model.ctx
-    p = ctx.p
     if d.region not in ctx.DEF:
         raise ScenarioError(src, d.where, f"region {d.region} has no defense spending in "
                             f"the benchmark; regions with defense: {ctx.DEF}")
     r = d.region
     if d.mode == "budget_share":
         m.def_rule_budget[r].fix(1.0)
-        if d.financing != "lump_sum":
-            _financing(model, d, src)
-        return
-    e0 = p["efd0"]["defense", r]
-    # the target at benchmark prices and GDP (a real level); a share of the increase may be
-    # bought directly abroad
-    target = d.value * e0 if d.mode == "scale" else d.value * p["gdp0"][r]
+    else:
+        _set_defense_target(model, d, src)
+    if d.financing != "lump_sum":
+        _financing(model, d, src)
+
+
+def _set_defense_target(model: CGEModel, d, src: str) -> None:
+    """Real defense of ``d.region`` at its target (benchmark prices and GDP); a share of the
+    increase may be bought directly from ``d.from_region``'s producers."""
+    m, ctx = model.m, model.ctx
+    r = d.region
+    e0 = ctx.p["efd0"]["defense", r]
+    target = d.value * e0 if d.mode == "scale" else d.value * ctx.p["gdp0"][r]
     direct = d.from_share * max(target - e0, 0.0) if d.from_region else 0.0
     if direct > 0 and (d.from_region, r) not in ctx.dp_weights:
         raise ScenarioError(src, d.where, f"{d.from_region} produces none of the goods in "
@@ -198,8 +210,6 @@ def _apply_defense(model: CGEModel, d, src: str) -> None:
     m.def_real[r].fix((target - direct) / e0)
     if direct > 0:
         _buy_from(model, d.from_region, r, direct, d.where, src)
-    if d.financing != "lump_sum":
-        _financing(model, d, src)
 
 
 def _financing(model: CGEModel, d, src: str) -> None:

@@ -33,7 +33,7 @@ from pyomo.environ import Constraint, Expression, Var
 
 from cge.blocks.ces import ces_price
 from cge.blocks.context import Context
-from cge.blocks.financing import extra_outlays, levy_amount
+from cge.blocks.financing import add_extra_outlays, levy_amount
 from cge.closures import investment_spending
 
 HOUSEHOLD, GOVERNMENT, DEFENSE, INVESTMENT = "household", "government", "defense", "investment"
@@ -87,6 +87,7 @@ def add_expenditure_rules(m, ctx: Context) -> None:
         ctx.regions, rule=lambda m, r: m.pnum * sum(
             m.dpur[s, r] for s in ctx.regions if (s, r) in ctx.dp_weights),
         doc="direct government purchases abroad (stationing, FMS), financed like defense")
+    add_extra_outlays(m, ctx)
 
     def dem_fd(m, a, r):
         e0 = p["efd0"][a, r]
@@ -104,7 +105,7 @@ def add_expenditure_rules(m, ctx: Context) -> None:
                 rhs = m.gov_funds[r] - spending(m, ctx, DEFENSE, r) - m.direct_purchases[r]
             else:
                 rhs = (p["efd0"][a, r] / p["inc0"][r] * m.budget[r]
-                       - m.fin_cut[r] * extra_outlays(m, ctx, r))
+                       - m.fin_cut[r] * m.extra_outlays[r])
         elif a == INVESTMENT:
             rhs = investment_spending(m, ctx, r)
         else:  # pragma: no cover - agents are fixed by the data format

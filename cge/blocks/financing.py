@@ -129,13 +129,21 @@ def extra_outlays(m, ctx: Context, r: str):
     return extra
 
 
+def add_extra_outlays(m, ctx: Context) -> None:
+    """Expression ``extra_outlays`` (:func:`extra_outlays` for each region), built once and
+    shared by the financing rules and the spending-cut rule of civil government. Needs
+    ``direct_purchases`` (``cge.blocks.demand``)."""
+    m.extra_outlays = Expression(ctx.regions, rule=lambda m, r: extra_outlays(m, ctx, r),
+                                 doc="extra government outlays to be financed")
+
+
 def add_financing_rule(m, ctx: Context) -> None:
     """``fin_rule`` (↔ ``tsur``): tsur = 0, or the surcharge revenue equals the extra outlays;
     with separate institutions ``levy_rule`` (↔ ``levy``): the levy equals the extra outlays
     under lump-sum financing, else 0."""
 
     def fin_rule(m, r):
-        gap = (surcharge_revenue(m, ctx, r) - extra_outlays(m, ctx, r)) / gdp_scale(ctx, r)
+        gap = (surcharge_revenue(m, ctx, r) - m.extra_outlays[r]) / gdp_scale(ctx, r)
         return (1.0 - m.fin_tax[r]) * m.tsur[r] + m.fin_tax[r] * gap == 0.0
 
     m.fin_rule = Constraint(ctx.regions, rule=fin_rule, doc="financing rule: surcharge")
@@ -144,6 +152,6 @@ def add_financing_rule(m, ctx: Context) -> None:
 
     def levy_rule(m, r):
         lump_sum = 1.0 - m.fin_tax[r] - m.fin_cut[r]
-        return m.levy[r] == lump_sum * extra_outlays(m, ctx, r) / gdp_scale(ctx, r)
+        return m.levy[r] == lump_sum * m.extra_outlays[r] / gdp_scale(ctx, r)
 
     m.levy_rule = Constraint(ctx.regions, rule=levy_rule, doc="financing rule: lump-sum levy")
