@@ -21,6 +21,10 @@ where the linear constraints ``A x = b`` are
   ``vifm + vifd`` equals minus the export taxes and tariffs ``vtx + vtm`` on them;
 * every **target** (a :class:`Target`: a weighted sum of flow cells equal to a number).
 
+A target with a ``tolerance`` (relative to its value) is **soft**: instead of an equality it
+enters the objective as a quadratic penalty on its miss (below). Accounts and targets without a
+tolerance are equalities.
+
 Taxes (``vto, vtfd, vtx, vtm``) and transfers ``vtrf`` are held as they are (constants). The
 solution has the multiplicative form ``x = x0 * exp(A' lambda)``: each cell is multiplied by the
 product of one factor per account it enters (a row factor and a column factor, as in RAS, plus a
@@ -31,6 +35,25 @@ activity and the defense/civil split of each government purchase are preserved e
 one per constraint; cells normalised to sum 1 and each constraint divided by its size ``|A| x0``,
 so residuals are relative) is minimised by Newton's method from ``lambda = 0`` with a
 backtracking line search.
+
+Soft targets (a figure known only to a few percent, or several figures from different sources
+that cannot all hold at once: US imports by sector from Census and output by sector from
+ADB MRIO, ...). With ``g_k = (a_k x - b_k) / s_k`` the miss of target ``k`` relative to its
+size ``s_k = |a_k| x0`` and ``tau_k`` its tolerance expressed in the same unit (``tolerance_k
+|b_k| / s_k``), the primal adds ``sum_k rho_k g_k^2 / 2`` with ``rho_k = S w_k / tau_k``,
+``w_k`` the target's share of all prior flows and ``S`` = :data:`SOFT_STIFFNESS`. In the dual
+this is ``+ sum_k lambda_k^2 / (2 rho_k)`` (the Hessian gains ``1 / rho_k`` on the diagonal)
+and at the optimum ``g_k = -lambda_k / rho_k``. As the target's own multiplier scales its cells
+by ``exp(mu_k)``, ``mu_k = lambda_k / w_k``, this reads ``g_k / tau_k = -mu_k / S``: a target is
+missed by its whole tolerance only where holding it would take its own multiplier to move its
+cells by a factor ``e**S``. With ``S = 100`` a target that no other figure contradicts is held
+to a small fraction of its tolerance (it is, in effect, an equality that cannot make the
+problem infeasible), while figures that contradict each other (the same total published twice,
+or sector figures of one source against totals of another) share the difference **in
+proportion to their tolerances** (one total given twice: ``g_1 / tau_1 = g_2 / tau_2``).
+Whether every soft target ends within its tolerance is reported (``targets.within``) and
+checked by the caller (:func:`check_tolerances`): a miss beyond it means the figures conflict
+more than their stated precision allows.
 
 Stopping rule. Newton stops at the **first** iterate at which every constraint's residual is at
 most ``max(tol, floor_k)``: ``tol`` relative to its size (default 1e-12), but never less than
@@ -90,6 +113,8 @@ class Target:
     name: str
     weights: Mapping[str, xr.DataArray | float]
     value: float
+    #: Relative tolerance (of ``|value|``); 0: held exactly (an equality), > 0: soft target.
+    tolerance: float = 0.0
 
     def total(self, ds: xr.Dataset) -> float:
         """The value of the targeted sum in ``ds``."""
@@ -146,6 +171,9 @@ def _constraints(ds: xr.Dataset, targets: Sequence[Target]
     nr, nc = len(regions), len(goods)
     m_bal = 2 * nc * nr
     A = np.zeros((m_bal + len(targets), n))
+    if any(not t.tolerance >= 0.0 for t in targets):
+        bad = next(t for t in targets if not t.tolerance >= 0.0)
+        raise DataError(f"target '{bad.name}': tolerance {bad.tolerance} is not >= 0")
 
     def mk(c: np.ndarray, r: np.ndarray) -> np.ndarray:    # market (activity) row of (c, r)
         return c * nr + r
@@ -223,8 +251,12 @@ def balance(ds: xr.Dataset, targets: Sequence[Target] = (), *, tol: float = 1e-1
     support = x0 > 0
     total0 = float(x0[support].sum())
     xr0 = x0[support] / total0
-    a, bn, kept_names, dropped = _normalised(A[:, support], b, total0, xr0, names)
-    x, g, iterations = _newton(a, bn, xr0, kept_names, tol=tol, max_iter=max_iter)
+    tolerance = np.zeros(len(b))
+    tolerance[len(b) - len(targets):] = [t.tolerance for t in targets]
+    a, bn, kept_names, dropped, inv_rho = _normalised(A[:, support], b, total0, xr0, names,
+                                                      tolerance)
+    x, g, iterations = _newton(a, bn, xr0, kept_names, tol=tol, max_iter=max_iter,
+                               inv_rho=inv_rho)
     xfull = np.zeros_like(x0)
     xfull[support] = x * total0
     return _result(ds, targets, x0, xfull, g, iterations, dropped)
@@ -239,6 +271,9 @@ EPS = float(np.finfo(float).eps)
 FLOOR_FACTOR = 4.0
 #: A pivot below this fraction of its diagonal marks a linearly dependent constraint.
 PIVOT_RTOL = 1e-12
+#: Soft targets: the log-move of a target's cells by its own multiplier at which it is missed by
+#: its whole tolerance (module docstring).
+SOFT_STIFFNESS = 100.0
 
 _LN2_HI = 6.93147180369123816490e-01   # fdlibm's split of ln 2: k * _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10
@@ -363,10 +398,12 @@ def _solve(h: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 # Newton's method on the dual
 # --------------------------------------------------------------------------------------------
 def _normalised(a_support: np.ndarray, b: np.ndarray, total0: float, xr0: np.ndarray,
-                names: list[str]) -> tuple[_Sparse, np.ndarray, list[str], list[str]]:
+                names: list[str], tolerance: np.ndarray
+                ) -> tuple[_Sparse, np.ndarray, list[str], list[str], np.ndarray]:
     """The constraints on the prior's support, each divided by its size ``|A| x0`` (cells
     normalised to sum 1), so residuals are relative; constraints on no cell are dropped (an
-    error if their right-hand side is not 0)."""
+    error if their right-hand side is not 0). Also ``1 / rho_k`` of each kept constraint (0 for
+    equalities; soft targets: module docstring)."""
     a = _Sparse.from_dense(a_support)
     size = a.abs_matvec(xr0)
     keep = size > 0
@@ -377,28 +414,37 @@ def _normalised(a_support: np.ndarray, b: np.ndarray, total0: float, xr0: np.nda
                             f"prior but must equal {b[k]:.6g}: infeasible")
         dropped.append(names[k])
     kept = [nm for nm, k in zip(names, keep, strict=True) if k]
-    return a.keep_rows(keep, size), b[keep] / total0 / size[keep], kept, dropped
+    bn = b[keep] / total0 / size[keep]
+    w = size[keep]
+    # tau = tolerance |b| / size in the normalised unit; rho = S w / tau.
+    tau = tolerance[keep] * np.abs(bn)
+    inv_rho = np.where(tau > 0, tau / (SOFT_STIFFNESS * np.where(w > 0, w, 1.0)), 0.0)
+    return a.keep_rows(keep, size), bn, kept, dropped, inv_rho
 
 
-def _dual(a: _Sparse, xr0: np.ndarray, bn: np.ndarray,
-          lam: np.ndarray) -> tuple[np.ndarray, float]:
-    """The cells ``x = x0 exp(A' lambda)`` and the dual objective ``sum x - bn' lambda``."""
+def _dual(a: _Sparse, xr0: np.ndarray, bn: np.ndarray, lam: np.ndarray,
+          inv_rho: np.ndarray) -> tuple[np.ndarray, float]:
+    """The cells ``x = x0 exp(A' lambda)`` and the dual objective ``sum x - bn' lambda +
+    sum lambda^2 / (2 rho)``."""
     with np.errstate(over="ignore", invalid="ignore"):
         x = xr0 * ieee_exp(a.rmatvec(lam))
-        return x, float(np.sum(x) - np.sum(bn * lam))
+        return x, float(np.sum(x) - np.sum(bn * lam) + np.sum(0.5 * inv_rho * lam * lam))
 
 
-def _residual(a: _Sparse, x: np.ndarray, bn: np.ndarray,
-              tol: float) -> tuple[np.ndarray, np.ndarray]:
-    """The residual ``A x - bn`` of every constraint and its ratio to the stopping limit.
+def _residual(a: _Sparse, x: np.ndarray, bn: np.ndarray, tol: float, lam: np.ndarray,
+              inv_rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The gradient ``A x - bn + lambda / rho`` of every constraint (for an equality its
+    residual) and its ratio to the stopping limit.
 
     The limit of constraint ``k`` is ``max(tol, floor_k)``, where ``floor_k = FLOOR_FACTOR eps
     (n_k + 4) (|A_k| x + |bn_k|)`` bounds the rounding error of computing the residual of its
     ``n_k`` terms at the exactly rounded solution (``n_k`` ulps of the sequential sum, a few
     ulps of each term from ``exp`` and its argument), so that a limit is always attainable."""
     with np.errstate(invalid="ignore"):
-        g = a.matvec(x) - bn
-        floor = FLOOR_FACTOR * EPS * (a.row_counts() + 4) * (a.abs_matvec(x) + np.abs(bn))
+        penalty = inv_rho * lam
+        g = a.matvec(x) - bn + penalty
+        floor = FLOOR_FACTOR * EPS * (a.row_counts() + 5) * (a.abs_matvec(x) + np.abs(bn)
+                                                             + np.abs(penalty))
         return g, np.abs(g) / np.maximum(tol, floor)
 
 
@@ -409,21 +455,24 @@ def _failure(what: str, g: np.ndarray, excess: np.ndarray, names: list[str]) -> 
 
 
 def _newton(a: _Sparse, bn: np.ndarray, xr0: np.ndarray, names: list[str], *, tol: float,
-            max_iter: int) -> tuple[np.ndarray, np.ndarray, int]:
+            max_iter: int, inv_rho: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Minimise the dual from ``lambda = 0``; stop at the first iterate whose residuals are all
     within their limits (:func:`_residual`). Returns the cells, the residuals and the number of
     Newton iterations."""
     lam = np.zeros(a.shape[0])
-    x, f = _dual(a, xr0, bn, lam)
+    x, f = _dual(a, xr0, bn, lam, inv_rho)
     pattern = a.gram_pattern()
+    diag = np.arange(a.shape[0])
     for it in range(max_iter + 1):
-        g, excess = _residual(a, x, bn, tol)
+        g, excess = _residual(a, x, bn, tol, lam, inv_rho)
         if np.all(excess <= 1.0):
             return x, g, it
         if it == max_iter:
             raise _failure(f"no convergence after {max_iter} Newton iterations", g, excess, names)
-        d = _solve(_gram(pattern, x, a.shape[0]), -g)
-        step = _line_search(a, xr0, bn, tol, lam, d, f, g, float(np.max(excess)))
+        hessian = _gram(pattern, x, a.shape[0])
+        hessian[diag, diag] += inv_rho
+        d = _solve(hessian, -g)
+        step = _line_search(a, xr0, bn, tol, lam, d, f, g, float(np.max(excess)), inv_rho)
         if step is None:
             raise _failure(f"no progress at Newton iteration {it + 1} (neither the dual "
                            "objective nor the residual decreases along the Newton direction: "
@@ -433,8 +482,8 @@ def _newton(a: _Sparse, bn: np.ndarray, xr0: np.ndarray, names: list[str], *, to
 
 
 def _line_search(a: _Sparse, xr0: np.ndarray, bn: np.ndarray, tol: float, lam: np.ndarray,
-                 d: np.ndarray, f: float, g: np.ndarray,
-                 worst: float) -> tuple[np.ndarray, np.ndarray, float] | None:
+                 d: np.ndarray, f: float, g: np.ndarray, worst: float,
+                 inv_rho: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
     """Backtrack from the Newton step (shortened so that no cell changes by more than a factor
     ``e**5``) by halving. A step is accepted if it gives Armijo's sufficient decrease of the dual
     or, where the decrease that asks for is below the dual's rounding error (next to the
@@ -446,9 +495,9 @@ def _line_search(a: _Sparse, xr0: np.ndarray, bn: np.ndarray, tol: float, lam: n
     resolution = 8.0 * EPS * max(1.0, abs(f))
     while t >= 1e-12:
         lam_t = lam + t * d
-        x_t, f_t = _dual(a, xr0, bn, lam_t)
+        x_t, f_t = _dual(a, xr0, bn, lam_t, inv_rho)
         if -t * slope <= resolution:
-            if np.max(_residual(a, x_t, bn, tol)[1]) < worst:
+            if np.max(_residual(a, x_t, bn, tol, lam_t, inv_rho)[1]) < worst:
                 return lam_t, x_t, f_t
         elif f_t <= f + 1e-4 * t * slope:
             return lam_t, x_t, f_t
@@ -491,17 +540,34 @@ def _result(ds: xr.Dataset, targets: Sequence[Target], x0: np.ndarray, xfull: np
     tgt_rows = []
     for target in targets:
         achieved = target.total(out)
+        gap = (achieved - target.value) / abs(target.value) if target.value else achieved
         tgt_rows.append({"target": target.name, "value": float(target.value),
-                         "prior": target.total(ds), "achieved": achieved,
-                         "rel_gap": (achieved - target.value) / target.value
-                         if target.value else achieved})
+                         "prior": target.total(ds), "achieved": achieved, "rel_gap": gap,
+                         "tolerance": float(target.tolerance),
+                         "within": bool(abs(gap) <= target.tolerance) if target.tolerance
+                         else True})
     return BalanceResult(
         dataset=out,
         changes=xr.Dataset(changes),
         summary=pd.DataFrame(rows),
         targets=pd.DataFrame(tgt_rows, columns=["target", "value", "prior", "achieved",
-                                                "rel_gap"]),
+                                                "rel_gap", "tolerance", "within"]),
         iterations=iterations,
         max_residual=float(np.max(np.abs(g))) if g.size else 0.0,
         dropped=dropped,
     )
+
+
+def check_tolerances(result: BalanceResult) -> None:
+    """Raise :class:`DataError` naming every soft target that :func:`balance` missed by more
+    than its tolerance (largest first): the figures conflict more than their tolerances allow,
+    and the data set must not be built until a figure or a tolerance is corrected."""
+    t = result.targets
+    bad = t[~t.within.astype(bool)]
+    if len(bad):
+        bad = bad.reindex(bad.rel_gap.abs().sort_values(ascending=False).index)
+        lines = "; ".join(f"{r.target}: {r.achieved:.6g} vs {r.value:.6g} "
+                          f"({100 * r.rel_gap:+.2f} %, tolerance {100 * r.tolerance:.1f} %)"
+                          for r in bad.head(10).itertuples())
+        raise DataError(f"balance: {len(bad)} target(s) missed by more than their tolerance: "
+                        f"{lines}")

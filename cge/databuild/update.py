@@ -77,7 +77,7 @@ from cge.data.benchmark import (
     tax_revenue,
     write_csv,
 )
-from cge.databuild.balance import FLOW_ARRAYS, Target, balance, mask
+from cge.databuild.balance import FLOW_ARRAYS, Target, balance, check_tolerances, mask
 from cge.paths import ROOT as REPO_ROOT
 
 BASE_DIR = REPO_ROOT / "data" / "wiod2011"
@@ -94,6 +94,14 @@ LABOUR_SHARE = "labour_share"
 LABOUR_SHARE_UNIT = "share of value added"
 TARGET_COLUMNS = ["item", "region", "partner", "value", "unit", "year", "source_url",
                   "quote_or_note", "quality", "status", "role"]
+#: Columns of the other target tables: by commodity (or activity), with a tolerance.
+SECTOR_TARGET_COLUMNS = ["item", "region", "partner", "commodity", "value", "unit", "year",
+                         "source_url", "quote_or_note", "quality", "status", "role", "tolerance"]
+#: The target tables besides targets.csv, read when present (data/targets2024/README section in
+#: data/SOURCES.md says what each holds): US trade by commodity and partner (Census HS10 x
+#: country, cge/databuild/census.py), goods trade totals and energy balances of the other regions,
+#: gross output and value added by activity and region (ADB MRIO, cge/databuild/adb.py).
+SECTOR_TARGET_FILES = ("us_trade_by_sector.csv", "region_trade.csv", "output_structure.csv")
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,6 +133,42 @@ def read_targets(path: Path | None = None) -> pd.DataFrame:
         raise DataError(f"{path}: {LABOUR_SHARE} rows must be shares in (0, 1) ({LABOUR_SHARE_UNIT}"
                         "), one per region with a GDP target")
     return frame
+
+
+def read_sector_targets(path: Path) -> pd.DataFrame:
+    """One target table by commodity (:data:`SECTOR_TARGET_COLUMNS`), checked: grades, statuses,
+    roles, US$ bn, tolerance >= 0 (0: held exactly)."""
+    try:
+        frame = pd.read_csv(path, keep_default_na=False,
+                            dtype={"value": float, "year": int, "tolerance": float})
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read the target table: {exc}") from None
+    if list(frame.columns) != SECTOR_TARGET_COLUMNS:
+        raise DataError(f"{path}: columns {list(frame.columns)}, expected "
+                        f"{SECTOR_TARGET_COLUMNS}")
+    bad = frame[~frame.quality.isin(["P", "N", "S", "derived"])
+                | ~frame.status.isin(["published", "derived", "assumption"])
+                | ~frame.role.isin(["target", "input", "cross-check"])
+                | ~(frame.tolerance >= 0.0)
+                | ((frame.role == "target") & (frame.unit != "US$ bn"))]
+    if len(bad):
+        raise DataError(f"{path}: line {int(bad.index[0]) + 2}: bad quality/status/role/unit/"
+                        f"tolerance ({bad.iloc[0].to_dict()})")
+    return frame
+
+
+def read_all_targets(folder: Path | None = None) -> pd.DataFrame:
+    """``targets.csv`` (tolerance 0: held exactly; no commodity) and every table of
+    :data:`SECTOR_TARGET_FILES` found in ``folder`` (default ``data/targets2024``), one frame
+    with a ``file`` column and a fresh index."""
+    folder = TARGETS_DIR if folder is None else Path(folder)
+    base = read_targets(folder / "targets.csv").assign(commodity="", tolerance=0.0,
+                                                       file="targets.csv")
+    frames = [base[[*SECTOR_TARGET_COLUMNS, "file"]]]
+    for name in SECTOR_TARGET_FILES:
+        if (folder / name).exists():
+            frames.append(read_sector_targets(folder / name).assign(file=name))
+    return pd.concat(frames, ignore_index=True)
 
 
 def read_groups(ds: xr.Dataset, path: Path | None = None) -> str:
@@ -297,8 +341,49 @@ def odds_factor(va: np.ndarray, s0: np.ndarray, target: float, region: str = "?"
 # --------------------------------------------------------------------------------------------
 # Step 3: targets
 # --------------------------------------------------------------------------------------------
+def _commodity_set(ds: xr.Dataset, name: str) -> list[str]:
+    """A commodity name, ``goods`` (all but :data:`SERVICES`) or ``services_all``."""
+    if name == "goods":
+        return [str(c) for c in ds.commodity.values if str(c) not in SERVICES]
+    if name == "services_all":
+        return [c for c in SERVICES if c in ds.commodity.values]
+    if name not in ds.commodity.values:
+        raise DataError(f"target tables: unknown commodity {name!r}")
+    return [name]
+
+
+def _sector_weights(ds: xr.Dataset, row) -> dict[str, xr.DataArray]:
+    """The cells of one row of a sector target table (its ``item``): trade of ``region`` with
+    ``partner`` (``ALL``: every other region) in ``commodity``; the energy trade balance
+    (exports minus imports); value added or gross output (at cost: intermediates + factors) of
+    activity ``commodity`` in ``region``."""
+    item, reg = row["item"], row.region
+    others = [str(r) for r in ds.region.values if r != reg]
+    p = others if row.partner in ("ALL", "") else [row.partner]
+    com = _commodity_set(ds, row.commodity) if item not in ("value_added", "gross_output") \
+        else None
+    if item in ("goods_imports", "services_imports"):
+        return {"vxmd": mask(ds, "vxmd", commodity=com, exporter=p, importer=reg)}
+    if item in ("goods_exports", "services_exports"):
+        return {"vxmd": mask(ds, "vxmd", commodity=com, exporter=reg, importer=p)}
+    if item == "energy_balance":
+        return {"vxmd": mask(ds, "vxmd", commodity=com, exporter=reg, importer=p)
+                - mask(ds, "vxmd", commodity=com, exporter=p, importer=reg)}
+    if row.commodity not in ds.activity.values:
+        raise DataError(f"{row.file}: {item} of unknown activity {row.commodity!r}")
+    va = {"vfm": mask(ds, "vfm", activity=row.commodity, region=reg)}
+    if item == "value_added":
+        return va
+    if item == "gross_output":
+        return {**va, "vdfm": mask(ds, "vdfm", activity=row.commodity, region=reg),
+                "vifm": mask(ds, "vifm", activity=row.commodity, region=reg)}
+    raise DataError(f"{row.file}: no rule for target item {item!r}")
+
+
 def make_targets(ds: xr.Dataset, table: pd.DataFrame) -> list[tuple[int, Target]]:
-    """One :class:`Target` (US$ million) per row of ``targets.csv`` whose role is ``target``."""
+    """One :class:`Target` (US$ million) per row whose role is ``target``: of ``targets.csv``
+    (:func:`read_targets`, held exactly) and, in a frame of :func:`read_all_targets`, of the
+    sector tables (with their tolerance)."""
     goods = [str(c) for c in ds.commodity.values if str(c) not in SERVICES]
     services = [c for c in SERVICES if c in ds.commodity.values]
     partners = [str(r) for r in ds.region.values if r != "USA"]
@@ -307,7 +392,14 @@ def make_targets(ds: xr.Dataset, table: pd.DataFrame) -> list[tuple[int, Target]
     for idx, row in table[table.role == "target"].iterrows():
         value = float(row.value) * BN
         p = partners if row.partner == "ALL" else [row.partner]
-        name = f"{row['item']} {row.region}" + (f"-{row.partner}" if row.partner else "")
+        name = (f"{row['item']} {row.region}" + (f"-{row.partner}" if row.partner else "")
+                + (f" {row.commodity}" if row.get("commodity", "") else ""))
+        if row.get("file", "targets.csv") != "targets.csv":
+            if row["item"] == "gross_output":   # output at cost = value - output tax
+                value -= float(ds.vto.sel(activity=row.commodity, region=row.region))
+            out.append((int(idx), Target(name, _sector_weights(ds, row), value,
+                                         float(row.tolerance))))
+            continue
         if row["item"] == "gdp":
             w = {"vfm": mask(ds, "vfm", region=row.region)}
         elif row["item"] == LABOUR_SHARE:   # labour income = share x GDP target
@@ -346,14 +438,18 @@ def _labour_share_targets(table: pd.DataFrame) -> xr.DataArray:
 # Build
 # --------------------------------------------------------------------------------------------
 def build_update2024(out_dir: str | Path | None = None, *,
-                     base_dir: str | Path | None = None) -> xr.Dataset:
+                     base_dir: str | Path | None = None,
+                     targets_dir: str | Path | None = None) -> xr.Dataset:
     """Build ``wiod_update2024`` (see the module docstring) from the benchmark in ``base_dir``
-    (default ``data/wiod2011``) and the targets of ``data/targets2024``, and write it to
-    ``out_dir`` (default ``data/wiod_update2024``). Returns the balanced, checked data set."""
+    (default ``data/wiod2011``) and the targets of ``targets_dir`` (default
+    ``data/targets2024``), and write it to ``out_dir`` (default ``data/wiod_update2024``).
+    Returns the balanced, checked data set; raises :class:`DataError` if a target is missed by
+    more than its tolerance."""
+    tdir = TARGETS_DIR if targets_dir is None else Path(targets_dir)
     out = DEFAULT_OUT_DIR if out_dir is None else Path(out_dir)
     base = load_benchmark(BASE_DIR if base_dir is None else Path(base_dir))
-    table = read_targets()
-    shares = read_split_shares()
+    table = read_all_targets(tdir)
+    shares = read_split_shares(tdir / "autos_split_shares.csv")
     share = xr.DataArray(shares.motor_vehicles_share.values, dims="region",
                          coords={"region": shares.region.values})
 
@@ -372,9 +468,10 @@ def build_update2024(out_dir: str | Path | None = None, *,
 
     targets = make_targets(prior, table)
     res = balance(prior, [t for _, t in targets])
+    check_tolerances(res)
     ds = complete(res.dataset)
     ds.attrs.update(name="wiod_update2024", unit="US$ million", year=2024)
-    ds.attrs["groups"] = read_groups(ds)
+    ds.attrs["groups"] = read_groups(ds, tdir / "groups.toml")
     check_balance(ds)
 
     achieved = _achieved(ds, table, targets)
@@ -392,6 +489,8 @@ def build_update2024(out_dir: str | Path | None = None, *,
 
 def _achieved(ds: xr.Dataset, table: pd.DataFrame,
               targets: list[tuple[int, Target]]) -> pd.DataFrame:
+    """Every row of the target tables with the value in ``ds``: held (role target: within its
+    tolerance, or exactly) or only compared (cross-checks)."""
     by_idx = dict(targets)
     rows = []
     for idx, row in table.iterrows():
@@ -401,22 +500,25 @@ def _achieved(ds: xr.Dataset, table: pd.DataFrame,
             target_mn = by_idx[idx].value
         if held:
             got = by_idx[idx].total(ds)
+            if row["item"] == "gross_output":
+                got += float(ds.vto.sel(activity=row.commodity, region=row.region))
+        elif row.file != "targets.csv" and row.unit == "US$ bn":
+            got = Target("", _sector_weights(ds, row), 0.0).total(ds)
         elif row["item"] == "gdp_imf":
             got = float(ds.vfm.sel(region="JPN").sum())
         elif row["item"] == "us_goods_services_deficit":
             x = ds.vxmd
             got = float(x.sel(importer="USA").sum() - x.sel(exporter="USA").sum())
-        elif row["item"] == "jpn_exports_to_us_yen":
-            target_mn = np.nan
-            got = np.nan
         else:
             got = np.nan
+        gap = ((got - target_mn) / abs(target_mn) if np.isfinite(got) and target_mn
+               else np.nan)
         rows.append({
             "item": row["item"], "region": row.region, "partner": row.partner,
-            "target_usd_mn": target_mn, "achieved_usd_mn": got,
-            "rel_gap": (got - target_mn) / target_mn if np.isfinite(got) and target_mn else np.nan,
-            "held_fixed": held, "role": row.role, "quality": row.quality,
-            "status": row.status,
+            "commodity": row.commodity, "target_usd_mn": target_mn, "achieved_usd_mn": got,
+            "rel_gap": gap, "held_fixed": held, "tolerance": float(row.tolerance),
+            "within_tolerance": bool(not held or abs(gap) <= max(row.tolerance, 1e-6)),
+            "role": row.role, "quality": row.quality, "status": row.status, "file": row.file,
         })
     frame = pd.DataFrame(rows)
     # the motor-vehicle share of US goods imports from Japan, for the record
@@ -426,8 +528,10 @@ def _achieved(ds: xr.Dataset, table: pd.DataFrame,
     frame.loc[len(frame)] = {
         "item": "motor_vehicle_share_of_us_goods_imports", "region": "USA", "partner": "JPN",
         "target_usd_mn": 52.3 / 148.2, "achieved_usd_mn": mv / jp,
-        "rel_gap": (mv / jp) / (52.3 / 148.2) - 1.0, "held_fixed": False,
-        "role": "derived (ratio, not US$ mn)", "quality": "derived", "status": "published"}
+        "commodity": SPLIT_FROM, "rel_gap": (mv / jp) / (52.3 / 148.2) - 1.0,
+        "held_fixed": False, "tolerance": 0.0, "within_tolerance": True,
+        "role": "derived (ratio, not US$ mn)", "quality": "derived", "status": "published",
+        "file": "targets.csv"}
     return frame
 
 
