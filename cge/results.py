@@ -273,6 +273,7 @@ def _run_attrs(model: CGEModel, whose_text: str) -> tuple[dict, dict]:
         "data_year": params.attrs.get("year", ""),
         "data_sha256": params.attrs.get("data_sha256", ""),
         "data_notes": params.attrs.get("notes", ""),
+        "data_validation": params.attrs.get("validation", ""),
         "elasticity_source": params.attrs.get("elasticity_source", ""),
         "esub_top": float(o.esub_top),
         "esub_final": json.dumps({a: float(v) for a, v in o.final_sigmas().items()}),

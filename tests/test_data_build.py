@@ -119,7 +119,9 @@ def test_build_all_with_out_dir_writes_nothing_in_the_repository(tmp_path: Path)
     assert _snapshot(DATA) == before
     names = [n for n in STAGES if n != "wiod2011" or _raw_available()]
     assert written == [tmp_path / "out" / n for n in names]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(names)
+    # the input tables (copied, with those derived from raw files rebuilt) next to the data sets
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        [*names, "policy", "targets2024"])
 
 
 def test_build_all_without_the_raw_table_reads_the_committed_2011_data(
@@ -168,7 +170,7 @@ def test_stage_writing_no_benchmark_replaces_nothing(
     assert {k: v for k, v in after.items() if k.startswith("default2024")} == {
         k: v for k, v in before.items() if k.startswith("default2024")}
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        n for n in STAGES if n != "wiod2011" or _raw_available())
+        [*(n for n in STAGES if n != "wiod2011" or _raw_available()), "policy", "targets2024"])
 
 
 def test_write_csv_writes_shortest_round_trip_decimals(tmp_path: Path) -> None:

@@ -26,7 +26,9 @@ DATA_SETS = ("wiod2011", "default2024")
 #: US trade-weighted average tariff on goods in the MFN/preferential base (no Section 232/301):
 #: duties collected / goods imports were about 1.4% before 2018; the 2024 AETR of about
 #: 2.2-2.4% includes the Section 301 and 232 duties that are not in the base.
-US_BAND_PCT = (1.0, 2.5)
+#: US customs duties collected / goods imports, 2024 (data/policy/duties_collected.csv, FY2024,
+#: US$ 77.0 bn / 3267.4 bn): the base's US average must be within 0.3 pp of it (issue 15).
+US_DUTIES_PCT = 2.357
 #: The group names every data set defines, so that one scenario file runs on all of them.
 COMMODITY_GROUPS = {"goods", "goods_ex_232", "autos", "services_all"}
 REGION_GROUPS = {"deal_partners", "usmca"}
@@ -79,7 +81,7 @@ def test_us_average_base_tariff_plausible():
     us = summary.loc["USA", "rate_goods_pct"]
     print("base-year trade-weighted average tariff on goods, %:",
           summary.rate_goods_pct.round(2).to_dict())
-    assert US_BAND_PCT[0] <= us <= US_BAND_PCT[1], us
+    assert abs(us - US_DUTIES_PCT) <= 0.3, us
     assert (summary.rate_goods_pct > 0).all() and (summary.rate_goods_pct < 6).all()
     committed = pd.read_csv(DATA / "tariff_summary.csv", index_col="importer")
     np.testing.assert_allclose(committed.rate_goods_pct, summary.rate_goods_pct, rtol=1e-9)
@@ -90,12 +92,19 @@ def test_base_tariffs_cover_the_2024_sectors():
     rates = load_base_tariffs(regions=list(ds.region.values),
                               commodities=list(ds.commodity.values)) * 100
     ot = rates.sel(commodity="other_transport")
-    for a in ("USA", "EU", "JPN", "CAN"):  # Agreement on Trade in Civil Aircraft signatories
+    for a in ("EU", "JPN", "CAN"):  # Agreement on Trade in Civil Aircraft signatories
         for b in ("USA", "EU", "JPN", "CAN"):
             assert float(ot.sel(importer=a, exporter=b)) == 0, (a, b)
-    assert float(ot.max()) <= 5
+    # the US rows are derived line by line: aircraft duty-free, motorcycles/ships/rail not
+    for b in ("EU", "JPN", "CAN"):
+        assert 0 < float(ot.sel(importer="USA", exporter=b)) <= 0.5, b
+    assert float(ot.max()) <= 21   # China: Section 301 on top of MFN
     mv = rates.sel(commodity="motor_vehicles")
-    assert float(mv.sel(importer="USA", exporter="JPN")) == pytest.approx(2.95)
+    us_rows = pd.read_csv(ROOT / "data" / "policy" / "us_tariffs_2024.csv")
+    jp = us_rows[(us_rows.exporter == "JPN") & (us_rows.commodity == "motor_vehicles")]
+    assert float(mv.sel(importer="USA", exporter="JPN")) == pytest.approx(
+        float(jp.rate_pct.iloc[0]))
+    assert 2.3 <= float(mv.sel(importer="USA", exporter="JPN")) <= 2.7   # cars 2.5, parts ~2.5
     assert float(mv.sel(importer="EU", exporter="CHN")) == pytest.approx(8.5)
     np.testing.assert_allclose(_data().vtm, (rates / 100 * ds.vxmd).transpose(*ds.vtm.dims),
                                rtol=1e-12)

@@ -104,6 +104,9 @@ STALE_PHRASES = (
     "2011 benchmark", "of 2011", "no MFN", "has NO tariffs", "zero base", "zero-tariff benchmark",
     "to be verified", "to verify", "a later issue", "household to household",
     "share of the budget", "not re-opened", "WIOD c15",
+    # the base before the 2024 US regime was derived from the HTS (issue 15)
+    "0-4 % by sector", "Section 301 tariffs on China are not modelled",
+    "1.29% (MFN and preferential rates only", "China 301 tariffs pull it down",
 )
 #: Words a ``# Status:`` line starts with.
 STATUS_WORDS = ("in force", "expired", "announced", "pledged", "hypothetical", "uncertain",

@@ -16,6 +16,7 @@ from cge.databuild.build import build_all
 from cge.databuild.update import (
     SERVICES,
     make_targets,
+    read_all_targets,
     read_targets,
     set_labour_shares,
 )
@@ -53,16 +54,25 @@ def test_sets_and_split(ds: xr.Dataset) -> None:
     assert float(ds.vom.sel(activity="other_transport").min()) > 0
 
 
-def test_targets_held_fixed(ds: xr.Dataset, table: pd.DataFrame) -> None:
+def test_targets_held_fixed(ds: xr.Dataset) -> None:
+    """targets.csv exactly; the sector tables (US imports by commodity x partner, region trade
+    totals, ADB output structure) each within its tolerance, recomputed here from the data."""
+    table = read_all_targets()
     held = make_targets(ds, table)
-    assert len(held) == int((table.role == "target").sum()) >= 23
+    assert len(held) == int((table.role == "target").sum()) >= 250
+    n_soft = 0
     for _, target in held:
         got = target.total(ds)
-        assert got == pytest.approx(target.value, rel=1e-6), target.name
+        if target.tolerance == 0:
+            assert got == pytest.approx(target.value, rel=1e-6), target.name
+        else:
+            n_soft += 1
+            assert abs(got - target.value) <= target.tolerance * abs(target.value), target.name
+    assert n_soft >= 200
     achieved = pd.read_csv(DATA_DIR / "targets_achieved.csv")
     fixed = achieved[achieved.held_fixed]
-    assert len(fixed) == len(held)
-    assert float(np.abs(fixed.rel_gap).max()) <= 1e-6
+    assert len(fixed) == len(held) and fixed.within_tolerance.all()
+    assert float(np.abs(fixed[fixed.tolerance == 0].rel_gap).max()) <= 1e-6
 
 
 def test_every_target_row_is_sourced(table: pd.DataFrame) -> None:
@@ -141,6 +151,13 @@ def test_rebuild_reproduces_committed_files(tmp_path: Path) -> None:
         assert sorted(p.name for p in folder.iterdir()) == names, folder.name
         differ = [n for n in names if (folder / n).read_bytes() != (committed / n).read_bytes()]
         assert not differ, f"{folder.name}: rebuilt {differ} differ from the committed files"
+    from cge.databuild.build import DERIVED
+    from cge.databuild.raw import missing
+    for _what, keys, sub, names, _builder in DERIVED:   # tables derived from raw files
+        if not missing(keys):
+            for name in names:
+                assert ((tmp_path / sub / name).read_bytes()
+                        == (REPO / "data" / sub / name).read_bytes()), f"{sub}/{name}"
 
 
 def test_model_replicates_the_updated_benchmark() -> None:

@@ -406,6 +406,8 @@ def load_benchmark(directory: str | Path, *, check: bool = True) -> xr.Dataset:
     ds.attrs["path"] = str(directory)
     if meta.get("notes"):
         ds.attrs["notes"] = str(meta["notes"])
+    if (directory / "validation.csv").exists():   # hold-out validation, cge.databuild.validation
+        ds.attrs["validation"] = (directory / "validation.csv").read_text(encoding="utf-8")
     if meta.get("groups"):
         import json
 

@@ -1,6 +1,12 @@
 """Building every shipped data set in order: ``python -m cge build-data`` / ``make data``.
 
-:func:`build_all` runs the three stages, each reading the previous one's output:
+:func:`build_all` first derives the tables that come from raw public files (:data:`DERIVED`,
+each when all its raw files are found by :func:`cge.databuild.raw.locate`, SHA-256 checked;
+otherwise a note says which are missing and where to get them, and the committed table is
+kept): US goods imports by commodity and partner (:mod:`cge.databuild.census`), gross output
+and value added by activity and region (:mod:`cge.databuild.adb`), the 2024 US tariff regime
+(:mod:`cge.databuild.us_tariffs`). Then it runs the three stages, each reading the previous
+one's output:
 
 1. ``wiod2011`` (:func:`cge.databuild.wiod.build_default`) from the raw WIOD table and
    ``data/maps/wiod2011.toml``, when the raw file is found
@@ -24,6 +30,7 @@ deterministic to the byte (see :mod:`cge.databuild.balance` and
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -31,11 +38,28 @@ from pathlib import Path
 
 from cge.atomic import swap_folder
 from cge.data.benchmark import load_benchmark
-from cge.databuild import default2024, update, wiod
+from cge.databuild import adb, census, default2024, raw, update, us_tariffs, wiod
 from cge.paths import DATA_DIR as REPO_DATA
 
 #: The data sets built, in order (folder names under ``data/`` or ``out_dir``).
 STAGES: tuple[str, ...] = ("wiod2011", "wiod_update2024", "default2024")
+
+#: The tables derived from raw files: (what, raw file keys, folder under data/, files written,
+#: builder writing them into a given folder).
+DERIVED: tuple[tuple[str, tuple[str, ...], str, tuple[str, ...], Callable[[Path], object]],
+               ...] = (
+    ("US imports by commodity and partner",
+     ("us_import_weights_2024", "census_codes"), "targets2024", ("us_trade_by_sector.csv",),
+     lambda d: census.build_us_trade_targets(d / "us_trade_by_sector.csv")),
+    ("gross output and value added by activity (ADB MRIO)",
+     ("adb_mrio_summary72", "adb_mrio_countries"), "targets2024", ("output_structure.csv",),
+     lambda d: adb.build_output_targets(d / "output_structure.csv")),
+    ("the 2024 US tariff regime",
+     ("us_import_weights_2024", "census_codes", "mfn_rates_2025", "hts_2025_basic",
+      "s301_product_lists", "usmca_product_shares_2024"), "policy",
+     ("us_tariffs_2024.csv", "us_tariffs_2024_mfn_only.csv"),
+     us_tariffs.build_us_tariff_tables),
+)
 
 
 def build_all(out_dir: Path | None = None, *, echo: Callable[[str], object] = print
@@ -47,6 +71,11 @@ def build_all(out_dir: Path | None = None, *, echo: Callable[[str], object] = pr
     folders written, in order."""
     root = REPO_DATA if out_dir is None else Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
+    if root.resolve() != REPO_DATA.resolve():
+        # a self-contained tree: the input tables next to the data sets built from them
+        for sub in ("targets2024", "policy"):
+            shutil.copytree(REPO_DATA / sub, root / sub, dirs_exist_ok=True)
+    derive_tables(root, echo=echo)
     written: list[Path] = []
     base = REPO_DATA / "wiod2011"
     try:
@@ -60,12 +89,40 @@ def build_all(out_dir: Path | None = None, *, echo: Callable[[str], object] = pr
                               check=_check_benchmark)
         written.append(base)
     upd = replace_folder(root / "wiod_update2024",
-                         lambda tmp: update.build_update2024(tmp, base_dir=base),
+                         lambda tmp: update.build_update2024(
+                             tmp, base_dir=base, targets_dir=root / "targets2024"),
                          check=_check_benchmark)
     written.append(upd)
+    us = root / "policy" / "us_tariffs_2024.csv"
     written.append(replace_folder(root / "default2024",
-                                  lambda tmp: default2024.build_default2024(tmp, update_dir=upd),
+                                  lambda tmp: default2024.build_default2024(
+                                      tmp, update_dir=upd, us_tariffs=us),
                                   check=_check_benchmark))
+    return written
+
+
+def derive_tables(root: Path, *, echo: Callable[[str], object] = print) -> list[Path]:
+    """Write each table of :data:`DERIVED` whose raw files are all found into ``root/<folder>``
+    (each built in a temporary folder, then moved into place file by file, so a failure leaves
+    the earlier tables as they were); for the others echo which raw files are missing and keep
+    the tables that are there. Returns the files written."""
+    written: list[Path] = []
+    for what, keys, sub, names, builder in DERIVED:
+        absent = raw.missing(keys)
+        if absent:
+            echo(f"note: keeping the committed {', '.join(names)} ({what}): "
+                 + "; ".join(absent))
+            continue
+        dest = root / sub
+        dest.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".derived-", dir=dest))
+        try:
+            builder(tmp)
+            for name in names:
+                os.replace(tmp / name, dest / name)
+                written.append(dest / name)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return written
 
 

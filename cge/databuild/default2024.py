@@ -9,15 +9,21 @@ Built by :func:`build_default2024` (``python -m cge build-data``, after
 2. :func:`cge.databuild.policy.apply_base_tariffs` with
    :func:`cge.databuild.policy.load_base_tariffs`
    (``data/policy/base_tariffs.csv``: applied MFN and preferential rates in force in 2024, before
-   the 2025 US measures; Section 232/301 and other trade remedies are *not* in the base): world
-   prices ``vxmd`` stay, ``vtm = rate x vxmd``, landed imports rise by the duty, activities pay
+   the 2025 US measures; the US rows replaced by ``data/policy/us_tariffs_2024.csv``, the 2024
+   US regime derived line by line from the HTS with FTA preferences, Section 301 on China and
+   Section 232 on steel and aluminium, :mod:`cge.databuild.us_tariffs`): world prices ``vxmd``
+   stay, ``vtm = rate x vxmd``, landed imports rise by the duty, activities pay
    the extra input cost out of capital income, direct tax and household saving re-derived;
 3. the named groups of ``data/targets2024/groups.toml`` (``goods``, ``goods_ex_232``, ``autos``,
    ``services_all``; ``deal_partners``, ``usmca``);
 4. :func:`cge.data.benchmark.save_benchmark` to ``data/default2024/`` with
    ``elasticities = "gtap_autos_split"`` in ``dataset.toml`` (read by :class:`cge.Session` when
    no elasticities are given) and ``tariff_summary.csv`` (trade-weighted average tariff by
-   importer) next to it.
+   importer) next to it;
+5. ``tariff_vs_duties.csv``: each importer's average tariff against its customs duties
+   collected / imports (``data/policy/duties_collected.csv``; a check, not a fit), and
+   ``validation.csv``: the hold-out figures of ``data/validation2024/holdout.csv`` (figures the
+   data are not fitted to), ours vs published (:mod:`cge.databuild.validation`).
 
 Deterministic: building twice, here or on another machine, gives byte-identical files
 (arithmetic only, no BLAS or transcendental functions; numbers written by
@@ -51,7 +57,10 @@ from cge.databuild.policy import (
 )
 from cge.databuild.update import DEFAULT_OUT_DIR as UPDATE_DIR
 from cge.databuild.update import read_groups
+from cge.databuild.validation import write_validation
 from cge.paths import ROOT as REPO_ROOT
+
+DUTIES = REPO_ROOT / "data" / "policy" / "duties_collected.csv"
 
 DEFAULT_OUT_DIR = REPO_ROOT / "data" / "default2024"
 NAME = "default2024"
@@ -60,14 +69,16 @@ ELASTICITIES = "gtap_autos_split"
 
 
 def build_default2024(out_dir: str | Path | None = None, *,
-                      update_dir: str | Path | None = None) -> xr.Dataset:
+                      update_dir: str | Path | None = None,
+                      us_tariffs: str | Path | bool = True) -> xr.Dataset:
     """Build ``default2024`` (module docstring) from the benchmark in ``update_dir`` (default
     ``data/wiod_update2024``) and the policy tables of ``data/policy``, and write it to
     ``out_dir`` (default ``data/default2024``). Returns the balanced, checked data set."""
     out = DEFAULT_OUT_DIR if out_dir is None else Path(out_dir)
     base = load_benchmark(UPDATE_DIR if update_dir is None else Path(update_dir))
     rates = load_base_tariffs(regions=[str(r) for r in base.region.values],
-                              commodities=[str(c) for c in base.commodity.values])
+                              commodities=[str(c) for c in base.commodity.values],
+                              us_tariffs=us_tariffs)
     ds = apply_base_tariffs(base, rates)
     ds = set_defense_shares(ds, defense_shares_2024(ds))
     ds["dpshare"] = direct_purchase_shares([str(r) for r in ds.region.values],
@@ -80,7 +91,51 @@ def build_default2024(out_dir: str | Path | None = None, *,
     save_benchmark(ds, out, sources=_sources(), notes=_notes(base, ds, summary))
     _add_elasticities_key(out / "dataset.toml")
     write_csv(summary.reset_index(), out / "tariff_summary.csv")
+    write_csv(tariff_vs_duties(summary), out / "tariff_vs_duties.csv")
+    write_validation(ds, out / "validation.csv")
     return ds
+
+
+def _rate_row_counts(us_tariffs: Path | None = None) -> str:
+    """How many tariff rows in use are published (a page read), derived (computed from
+    published data or raw files) or assumptions, by file."""
+    import pandas as pd
+
+    from cge.databuild.policy import US_TARIFFS
+
+    us = US_TARIFFS if us_tariffs is None else us_tariffs
+    parts = []
+    base = pd.read_csv(BASE_TARIFFS, keep_default_na=False)
+    if us.is_file():
+        base = base[base.importer != "USA"]
+    for name, frame in ((BASE_TARIFFS.name + (" (importers other than USA)" if us.is_file()
+                                              else ""), base),
+                        *(((us.name, pd.read_csv(us, keep_default_na=False)),)
+                          if us.is_file() else ())):
+        counts = frame.status.value_counts()
+        parts.append(f"{name}: " + ", ".join(f"{int(counts.get(k, 0))} {k}"
+                                             for k in ("published", "derived", "assumption")))
+    return "Tariff rows in use by status: " + "; ".join(parts) + "."
+
+
+def tariff_vs_duties(summary, path: Path | None = None):
+    """Average tariff on goods imports (``tariff_summary``) against customs duties collected /
+    goods imports of ``data/policy/duties_collected.csv``, by importer, in percent and
+    percentage points. A check of the tariff rows: they are derived from schedules and
+    preference coverage, never fitted to the duties."""
+    import pandas as pd
+
+    duties = pd.read_csv(DUTIES if path is None else path, keep_default_na=False)
+    rows = []
+    for d in duties.itertuples():
+        if d.importer not in summary.index:
+            raise DataError(f"{DUTIES.name}: importer {d.importer!r} is not a region")
+        ours = float(summary.loc[d.importer, "rate_goods_pct"])
+        rows.append({"importer": d.importer, "model_rate_pct": ours,
+                     "duties_over_imports_pct": float(d.ratio_pct),
+                     "gap_pp": ours - float(d.ratio_pct), "duties_year": str(d.year),
+                     "quality": d.quality, "source_url": d.source_url})
+    return pd.DataFrame(rows)
 
 
 def defense_shares_2024(ds: xr.Dataset) -> dict[str, float]:
@@ -139,8 +194,11 @@ def _sources() -> dict[str, str]:
     upd = ("levels of data/wiod_update2024: scaled to 2024 and balanced by minimum cross-entropy "
            "to the published 2024 targets of data/targets2024/targets.csv, motor vehicles split "
            "from other transport equipment (data/targets2024/autos_split_shares.csv)")
-    tariffs = ("base-year (2024) applied MFN/preferential tariffs of data/policy/base_tariffs.csv "
-               "added by cge.databuild.policy.apply_base_tariffs")
+    tariffs = ("base-year (2024) applied tariffs of data/policy/base_tariffs.csv (MFN and "
+               "preferential; the US rows replaced by data/policy/us_tariffs_2024.csv: HTS MFN "
+               "with FTA preferences, Section 301 on China, Section 232 on steel and aluminium, "
+               "import-weighted with 2024 Census HS10 imports) added by "
+               "cge.databuild.policy.apply_base_tariffs")
     s = {k: f"{struct}; {upd}" for k in SCHEMA}
     s["vtm"] = (f"{tariffs}: vtm = rate x (vxmd + vtx) on the trade flows of "
                 "data/wiod_update2024 (" + struct + ")")
@@ -194,10 +252,15 @@ def _notes(base: xr.Dataset, ds: xr.Dataset, summary) -> str:
         "totals of data/targets2024/targets.csv; motor vehicles split from other transport "
         "equipment) plus base-year tariffs.",
         f"Base tariffs: {BASE_TARIFFS.relative_to(REPO_ROOT)} (applied MFN and preferential rates "
-        "in force in 2024, before the 2025 US measures; Section 232, Section 301, China's "
-        "retaliation, safeguards and anti-dumping duties are NOT in the base: "
-        "data/policy/measures_not_in_base.csv). Each rate with its source and status "
-        "(published / derived / assumption) is in that file.",
+        "in force in 2024, before the 2025 US measures; preferences of FTA partners inside ROW "
+        "by coverage x utilisation) with its US rows replaced by data/policy/us_tariffs_2024.csv "
+        "(cge/databuild/us_tariffs.py: HTS 2025 basic MFN rates by HS8 with the FTA 'Special' "
+        "column (USMCA on the claimed share), Section 301 on China by list (the September 2024 "
+        "review increases for 96 of 366 days), Section 232 steel 25 % / aluminium 10 % with the "
+        "2024 exemptions and quotas; import-weighted with 2024 Census imports by HS10 x "
+        "country). Not in the base: China's retaliation, safeguards, anti-dumping and "
+        "countervailing duties (data/policy/measures_not_in_base.csv). Each rate with its "
+        "source and status (published / derived / assumption) is in those files.",
         "Treatment (cge/databuild/policy.py, apply_base_tariffs): world-price flows vxmd "
         "unchanged; "
         "vtm = rate x vxmd; landed imports vifm/vifd raised by the duty pro rata to users; "
@@ -207,6 +270,12 @@ def _notes(base: xr.Dataset, ds: xr.Dataset, summary) -> str:
         f"Trade-weighted average tariff on goods imports (world prices), by importer: {rates} "
         "(tariff_summary.csv).",
         f"Tariff revenue, US$ bn: {rev}. Capital income change, % of value added: {cap}.",
+        _rate_row_counts(),
+        "Against customs duties collected / imports (data/policy/duties_collected.csv; a check, "
+        "not a fit): " + "; ".join(
+            f"{r.importer} {r.model_rate_pct:.2f}% vs {r.duties_over_imports_pct:.2f}% "
+            f"({r.gap_pp:+.2f} pp)" for r in tariff_vs_duties(summary).itertuples())
+        + " (tariff_vs_duties.csv).",
         "Groups (data/targets2024/groups.toml): commodities goods, goods_ex_232 (goods except "
         "motor_vehicles and metals; other_transport is in it), autos (motor_vehicles), "
         "services_all (services, public_admin); regions deal_partners (JPN, EU, KOR), usmca "

@@ -15,6 +15,13 @@ importer's MFN row for a commodity, and an FTA exception for one commodity beats
 Two rows of equal specificity for a cell, a cell no row covers, an unknown name or a rate
 <= -100% are :class:`~cge.data.benchmark.DataError`. The diagonal (importer = exporter) is 0.
 
+The US rows: when ``data/policy/us_tariffs_2024.csv`` exists (built from 2024 HS10 x country
+imports by :mod:`cge.databuild.us_tariffs`: MFN, FTA preferences, Section 301 on China and
+Section 232 steel/aluminium as applied in 2024, basis ``applied``), its rows replace every row
+of ``base_tariffs.csv`` whose importer is USA (``load_base_tariffs(us_tariffs=...)``: a path,
+or ``False`` for the hand-set rows). The US base then includes the 2018-20 measures that were in
+force in 2024; ``us_tariffs_2024_mfn_only.csv`` is the same without them (pre-2018 regime).
+
 Applying tariffs to the WIOD benchmark: the treatment
 -----------------------------------------------------
 WIOD values every flow at *basic prices*: imports at the exporter's basic price plus
@@ -63,6 +70,10 @@ POLICY_DIR = REPO_ROOT / "data" / "policy"
 BASE_TARIFFS = POLICY_DIR / "base_tariffs.csv"
 DEFENSE = POLICY_DIR / "defense.csv"
 MEASURES = POLICY_DIR / "measures_not_in_base.csv"
+#: The 2024 US applied tariffs by (exporter, commodity) derived from HS10 data
+#: (:mod:`cge.databuild.us_tariffs`); when present, its rows replace the USA rows of
+#: ``base_tariffs.csv`` in :func:`load_base_tariffs`.
+US_TARIFFS = POLICY_DIR / "us_tariffs_2024.csv"
 
 #: The model's regions and sectors of the default benchmark ``default2024`` (used when no data
 #: set is given). ``wiod2011`` has the same sectors without ``other_transport`` (its
@@ -77,7 +88,9 @@ NON_GOODS: tuple[str, ...] = ("public_admin", "services")
 
 TARIFF_COLUMNS = ["importer", "exporter", "commodity", "rate_pct", "basis", "year", "source_url",
                   "quality", "status", "note"]
-BASES = ("MFN", "FTA-preferential", "zero")
+#: ``applied``: an import-weighted applied rate that includes non-MFN duties in force in the
+#: year (for the USA in 2024: Section 301 on China and Section 232 steel/aluminium).
+BASES = ("MFN", "FTA-preferential", "zero", "applied")
 STATUSES = ("published", "derived", "assumption")
 DEFENSE_COLUMNS = ["item", "region", "year", "value", "unit", "source_url", "quote_or_note",
                    "quality", "status"]
@@ -114,15 +127,45 @@ def read_tariff_table(path: str | Path | None = None) -> pd.DataFrame:
     return frame
 
 
+def _us_table(us_tariffs: str | Path | bool) -> Path | None:
+    """The US table to use: ``True`` the default :data:`US_TARIFFS` if it exists, ``False``
+    none, a path that file (which must exist)."""
+    if us_tariffs is False:
+        return None
+    if us_tariffs is True:
+        return US_TARIFFS if US_TARIFFS.is_file() else None
+    us_path = Path(us_tariffs)
+    if not us_path.is_file():
+        raise DataError(f"US tariff table {us_path} not found")
+    return us_path
+
+
 def load_base_tariffs(path: str | Path | None = None, *, regions: list[str] | None = None,
-                      commodities: list[str] | None = None) -> xr.DataArray:
+                      commodities: list[str] | None = None,
+                      us_tariffs: str | Path | bool = True) -> xr.DataArray:
     """Base-year ad-valorem tariff rates as fractions, dims ``(commodity, exporter, importer)``.
 
     ``regions``/``commodities`` default to the default benchmark's sets; pass a data set's sets to
     check against it. See the module docstring for the wildcard and precedence rules.
+
+    ``us_tariffs``: the 2024 US table (``data/policy/us_tariffs_2024.csv``, built by
+    :func:`cge.databuild.us_tariffs.build_us_tariff_tables`; ``True``: use it if it exists,
+    ``False``: do not, or a path). Its rows (all with ``importer=USA``) **replace every row of
+    the base table whose importer is USA**; rows with importer ``*`` still cover US cells the US
+    table leaves open.
     """
     path = Path(path) if path is not None else BASE_TARIFFS
     frame = read_tariff_table(path)
+    where = [f"{path}: line {k + 2}" for k in range(len(frame))]
+    us_path = _us_table(us_tariffs)
+    if us_path is not None:
+        us = read_tariff_table(us_path)
+        if (us.importer != "USA").any():
+            raise DataError(f"{us_path}: every row must have importer USA")
+        keep = (frame.importer != "USA").to_numpy()
+        where = [w for w, k in zip(where, keep, strict=True) if k] + [
+            f"{us_path}: line {k + 2}" for k in range(len(us))]
+        frame = pd.concat([frame[keep], us], ignore_index=True)
     regions = list(regions) if regions is not None else list(REGIONS)
     commodities = list(commodities) if commodities is not None else list(COMMODITIES)
     for col, valid in (("importer", regions), ("exporter", regions),
@@ -151,7 +194,7 @@ def load_base_tariffs(path: str | Path | None = None, *, regions: list[str] | No
         if tie.any():
             k = np.argwhere(tie)[0]
             other = int(origin[sel][tuple(k)])
-            raise DataError(f"{path}: lines {other + 2} and {row.Index + 2} give the same cell "
+            raise DataError(f"{where[other]} and {where[row.Index]} give the same cell "
                             f"({commodities[cs[k[0]]]}, {regions[xs[k[1]]]} -> "
                             f"{regions[ms[k[2]]]}) at equal specificity")
         better = level[sel] < spec
@@ -171,7 +214,8 @@ def load_base_tariffs(path: str | Path | None = None, *, regions: list[str] | No
                                 "importer": regions},
                         name="base_tariff",
                         attrs={"units": "fraction (ad valorem, on the world price)",
-                               "source": str(path)})
+                               "source": str(path) if us_path is None
+                               else f"{path} (USA rows replaced by {us_path})"})
 
 
 def apply_base_tariffs(ds: xr.Dataset, rates: xr.DataArray) -> xr.Dataset:

@@ -90,14 +90,9 @@ WIOD_FINAL_CATEGORIES: tuple[str, ...] = ("CONS_h", "CONS_np", "CONS_g", "GFCF",
 
 DEFAULT_MAPPING = REPO_ROOT / "data" / "maps" / "wiod2011.toml"
 DEFAULT_OUT_DIR = REPO_ROOT / "data" / "wiod2011"
-#: Where the raw file is looked for, in this order (the first is git-ignored; raw data is never
-#: committed).
+#: The raw file's place before the registry of raw files (:mod:`cge.databuild.raw`), still
+#: looked at first (git-ignored; raw data is never committed).
 DEFAULT_RAW = REPO_ROOT / "data" / "raw" / "wiot_2011.RData"
-RAW_CANDIDATES: tuple[Path, ...] = (
-    DEFAULT_RAW,
-    REPO_ROOT.parent / "shared" / "wiod" / "wiot_2011.RData",
-    REPO_ROOT.parent / "shared" / "data" / "wiod" / "wiot_2011.RData",
-)
 
 CITATION = ("Timmer, Dietzenbacher, Los, Stehrer & de Vries (2015), Review of International "
             "Economics 23: 575-605; WIOD 2013 release, world input-output table wiot_2011 "
@@ -110,16 +105,19 @@ IMPUTATION_COLUMNS = ["item", "region", "value", "unit", "source", "status"]
 # Reading
 # --------------------------------------------------------------------------------------------
 def find_raw_file() -> Path:
-    """The raw ``wiot_2011.RData``: ``data/raw/`` of the repository, else ``../shared/wiod/``
-    or ``../shared/data/wiod/`` next to it (:data:`RAW_CANDIDATES`)."""
-    for path in RAW_CANDIDATES:
-        if path.exists():
-            return path
-    tried = ", ".join(str(p) for p in RAW_CANDIDATES)
-    raise FileNotFoundError(
-        f"WIOD raw file wiot_2011.RData not found (looked in: {tried}). Put it at "
-        f"{DEFAULT_RAW} (git-ignored, never committed). Get it from bquast/wiod on GitHub, "
-        "data/wiot_2011.RData (WIOD 2013 release, world input-output table for 2011).")
+    """The raw ``wiot_2011.RData``, SHA-256 checked: ``data/raw/wiot_2011.RData`` if present,
+    else where :func:`cge.databuild.raw.locate` finds it (``data/raw/wiod/``, then
+    ``../shared/data/wiod/``). Raises :class:`cge.databuild.raw.RawFileMissing` (a
+    ``FileNotFoundError`` saying where it looked and where to get it) if it is in none."""
+    from cge.databuild import raw
+
+    if DEFAULT_RAW.is_file():
+        digest = raw.sha256(DEFAULT_RAW)
+        if digest != raw.RAW_FILES["wiot_2011"].sha256:
+            raise DataError(f"raw file {DEFAULT_RAW}: SHA-256 {digest[:16]}... differs from the "
+                            f"expected one ({raw.RAW_FILES['wiot_2011'].hint()})")
+        return DEFAULT_RAW
+    return raw.locate("wiot_2011")
 
 
 def read_wiot(path: str | Path) -> dict[str, Any]:

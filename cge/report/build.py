@@ -521,7 +521,45 @@ class _Report:
                                   ["Source", "Used for", "Citation"], sources, align="lll",
                                   size=7, widths=["1fr", "1fr", "2fr"], breakable=True)
                 if sources else None,
-                "imputations": imputations, "notes": notes}
+                "imputations": imputations, "notes": notes,
+                "validation": self.validation()}
+
+    def validation(self) -> dict:
+        """Hold-out validation: the benchmark vs published 2024 figures it was not fitted to.
+
+        Read from the results' ``data_validation`` attribute (the data set's ``validation.csv``,
+        written by :mod:`cge.databuild.validation`, as CSV text); without it, one line says so."""
+        import csv
+        import io
+
+        text = str(self.results[0].attrs.get("data_validation", "") or "")
+        records = list(csv.DictReader(io.StringIO(text))) if text.strip() else []
+        if not records:
+            return {"table": None, "line": "The data set carries no hold-out validation table "
+                                            "(no validation.csv in its folder)."}
+        rows, logs, within = [], [], 0
+        for rec in records:
+            ours, pub, ratio = (_num(rec.get(k)) for k in ("ours", "published", "ratio"))
+            unit = str(rec.get("unit", ""))
+            rows.append([str(rec.get("description", rec.get("id", ""))), unit,
+                         level(ours, 1), level(pub, 1), level(ratio, 2),
+                         str(rec.get("quality", ""))])
+            if ratio > 0:
+                logs.append(abs(math.log(ratio)))
+                within += abs(ratio - 1.0) <= 0.25
+        median = float(np.median(logs)) if logs else math.nan
+        line = (f"{len(records)} figures; median absolute log error {level(median, 2)} "
+                f"(ours/published about ×{level(math.exp(median), 2)} or ÷ that); "
+                f"{within} of {len(records)} within ±25 %.")
+        table = _table(
+            "Hold-out validation: ours vs published (figures the data were not fitted to).",
+            ["Figure", "Unit", "Ours", "Published", "Ratio", "Q"], rows, align="llrrrc",
+            size=7, widths=["1fr", "auto", "auto", "auto", "auto", "auto"], breakable=True,
+            note="Ours: benchmark at world prices (fob = cif, no margins); published customs "
+                 "imports are cif, exports fob. Q: P official page, N news citing an official "
+                 "source, S secondary. Ratio = ours / published. Sources, quotes and "
+                 "conversions: data/validation2024/holdout.csv.")
+        return {"table": table, "line": line}
 
     def solver(self) -> dict:
         rows = []
