@@ -192,8 +192,10 @@ def _sources() -> dict[str, str]:
     struct = ("structure from data/wiod2011 (WIOD 2013 release, wiot_2011, Timmer et al. 2015; "
               "see data/SOURCES.md)")
     upd = ("levels of data/wiod_update2024: scaled to 2024 and balanced by minimum cross-entropy "
-           "to the published 2024 targets of data/targets2024/targets.csv, motor vehicles split "
-           "from other transport equipment (data/targets2024/autos_split_shares.csv)")
+           "to the published 2024 figures of data/targets2024 (targets.csv exactly; "
+           "us_trade_by_sector.csv, region_trade.csv, output_structure.csv within their "
+           "tolerances), motor vehicles split from other transport equipment "
+           "(data/targets2024/autos_split_shares.csv)")
     tariffs = ("base-year (2024) applied tariffs of data/policy/base_tariffs.csv (MFN and "
                "preferential; the US rows replaced by data/policy/us_tariffs_2024.csv: HTS MFN "
                "with FTA preferences, Section 301 on China, Section 232 on steel and aluminium, "
@@ -248,9 +250,11 @@ def _notes(base: xr.Dataset, ds: xr.Dataset, summary) -> str:
     return "\n".join([
         "Built by cge/databuild/default2024.py (build_default2024): data/wiod_update2024 "
         "(WIOD 2013 "
-        "release, wiot_2011 structure, Timmer et al. 2015; levels updated to 2024 published "
-        "totals of data/targets2024/targets.csv; motor vehicles split from other transport "
-        "equipment) plus base-year tariffs.",
+        "release, wiot_2011 structure, Timmer et al. 2015; balanced to the 2024 figures of "
+        "data/targets2024: GDP, labour shares and US trade totals exactly, US imports by "
+        "commodity and partner, the regions' goods trade and value added and gross output by "
+        "activity (ADB MRIO) within their tolerances; motor vehicles split from other "
+        "transport equipment) plus base-year tariffs.",
         f"Base tariffs: {BASE_TARIFFS.relative_to(REPO_ROOT)} (applied MFN and preferential rates "
         "in force in 2024, before the 2025 US measures; preferences of FTA partners inside ROW "
         "by coverage x utilisation) with its US rows replaced by data/policy/us_tariffs_2024.csv "
