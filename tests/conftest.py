@@ -128,3 +128,73 @@ scale = 2.1746579870668237
 #: checks since; tests that need the solver at that point set it on the model directly).
 ISSUE_12_PRODUCTIVITY = '[[productivity]]\nregions = "FOREIGN"\nfactors = "capital"\nscale = {}\n'
 ISSUE_12_SCALE = 4.127887473740214e-20
+
+
+# --------------------------------------------------------------------------------------------
+# Scenario library tests (test_scenario_library, test_scenario_landscapes, test_scenario_branches)
+# --------------------------------------------------------------------------------------------
+SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+NOT_GOODS = ("services", "public_admin")
+
+
+@pytest.fixture(scope="module")
+def session():
+    """One :class:`cge.Session` on the default data per test module."""
+    import cge
+
+    return cge.Session("default2024")
+
+
+@pytest.fixture(scope="module")
+def run(session):
+    """``run(name)`` -> results Dataset of ``scenarios/<name>.toml``, solved once per module."""
+    cache: dict[str, object] = {}
+
+    def _run(name: str):
+        if name not in cache:
+            cache[name] = session.run(SCENARIO_DIR / f"{name}.toml")
+        return cache[name]
+
+    return _run
+
+
+def leading_comment(path: Path) -> str:
+    """The comment block at the top of a file (up to the first non-comment, non-blank line)."""
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            lines.append(line)
+        elif line.strip():
+            break
+    return "\n".join(lines)
+
+
+def us_rates(session, name: str | None) -> dict[tuple[str, str], float]:
+    """``(commodity, exporter) -> US import tariff`` (fraction) after the shocks of
+    ``scenarios/<name>.toml`` (``None``: the benchmark), goods with a benchmark flow only."""
+    from cge.shocks import apply_scenario, reset_instruments
+
+    scen = session.scenario(SCENARIO_DIR / f"{name or 'benchmark'}.toml")
+    model = session.model(session.options_for(scen))
+    reset_instruments(model)
+    try:
+        if name is not None:
+            apply_scenario(model, scen)
+        p = session.params
+        return {(str(c), str(x)): float(model.m.tm[(str(c), str(x), "USA")].value)
+                for c in p.commodity.values for x in p.region.values
+                if c not in NOT_GOODS and x != "USA" and (str(c), str(x), "USA") in model.m.tm}
+    finally:
+        reset_instruments(model)
+
+
+def us_average_pct(session, rates: dict[tuple[str, str], float]) -> float:
+    """The US average tariff, duties / imports at benchmark US goods imports (``vxmd``, world
+    prices, before substitution), in %."""
+    vxmd = session.params.vxmd
+    num = den = 0.0
+    for (c, x), rate in rates.items():
+        v = float(vxmd.sel(commodity=c, exporter=x, importer="USA"))
+        num += rate * v
+        den += v
+    return 100.0 * num / den

@@ -132,7 +132,8 @@ def test_build_all_without_the_raw_table_reads_the_committed_2011_data(
     monkeypatch.setattr(wiod, "find_raw_file", missing)
     notes: list[str] = []
     written = build_all(tmp_path, echo=notes.append)
-    assert written == [tmp_path / "wiod_update2024", tmp_path / "default2024"]
+    assert written == [tmp_path / "wiod_update2024", tmp_path / "default2024",
+                       tmp_path / "default2024_mfn"]
     assert not (tmp_path / "wiod2011").exists()
     wiod_notes = [n for n in notes if "wiot_2011.RData not found" in n]
     assert len(wiod_notes) == 1 and "keeping the committed data/wiod2011" in wiod_notes[0]

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 import cge
 from cge.api import data_elasticities
@@ -181,3 +182,18 @@ def test_labour_income_is_the_published_share_of_gdp():
         assert abs(income / gdp[row.region] - row.value) <= 1e-6, row.region
         share = income / float(factor_income.sel(region=row.region))
         assert row.value - 1e-12 <= share <= row.value + 0.01, row.region
+
+
+def test_mfn_variant_differs_only_in_the_us_rows():
+    """default2024_mfn (pre-2018 US regime): the same flows at world prices, US tariffs without
+    Section 301/232 (China's goods much lower, metals lower), every other importer's unchanged."""
+    mfn = load_benchmark(ROOT / "data" / "default2024_mfn")
+    base = _data()
+    xr.testing.assert_identical(mfn.vxmd, base.vxmd)
+    others = [r for r in base.region.values if r != "USA"]
+    np.testing.assert_array_equal(mfn.vtm.sel(importer=others), base.vtm.sel(importer=others))
+    us, us_mfn = base.vtm.sel(importer="USA"), mfn.vtm.sel(importer="USA")
+    assert float(us_mfn.sel(exporter="CHN").sum()) < 0.2 * float(us.sel(exporter="CHN").sum())
+    assert float(us_mfn.sel(commodity="metals").sum()) < float(us.sel(commodity="metals").sum())
+    summary = tariff_summary(mfn)
+    assert 1.0 <= summary.loc["USA", "rate_goods_pct"] <= 1.3   # MFN with FTA preferences

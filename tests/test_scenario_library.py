@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import leading_comment
 
-import cge
 from cge.solve import RESIDUAL_TOL, WALRAS_TOL
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
@@ -29,35 +29,6 @@ NO_MEASURE = {"benchmark": "no shocks: replicates the data set, cites no measure
 MISSING_URL: dict[str, str] = {}
 
 DATE_RE = re.compile(r"\b(19|20)\d\d\b")
-
-
-@pytest.fixture(scope="module")
-def session():
-    return cge.Session("default2024")
-
-
-@pytest.fixture(scope="module")
-def run(session):
-    """``run(name)`` -> results Dataset of ``scenarios/<name>.toml``, solved once."""
-    cache: dict[str, object] = {}
-
-    def _run(name: str):
-        if name not in cache:
-            cache[name] = session.run(SCENARIO_DIR / f"{name}.toml")
-        return cache[name]
-
-    return _run
-
-
-def leading_comment(path: Path) -> str:
-    """The comment block at the top of a file (up to the first non-comment, non-blank line)."""
-    lines = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            lines.append(line)
-        elif line.strip():
-            break
-    return "\n".join(lines)
 
 
 def test_library_is_there():

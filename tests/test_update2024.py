@@ -144,7 +144,7 @@ def test_rebuild_reproduces_committed_files(tmp_path: Path) -> None:
     """``build_all`` into a temporary folder gives the committed files byte for byte: every data
     set it builds (wiod2011 only when the raw WIOD table is available), the same file names."""
     written = build_all(tmp_path, echo=lambda s: None)
-    assert [p.name for p in written][-2:] == ["wiod_update2024", "default2024"]
+    assert [p.name for p in written][-3:] == ["wiod_update2024", "default2024", "default2024_mfn"]
     for folder in written:
         committed = REPO / "data" / folder.name
         names = sorted(p.name for p in committed.iterdir() if p.is_file())

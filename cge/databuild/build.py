@@ -15,7 +15,9 @@ one's output:
 2. ``wiod_update2024`` (:func:`cge.databuild.update.build_update2024`) from stage 1 and
    ``data/targets2024``;
 3. ``default2024`` (:func:`cge.databuild.default2024.build_default2024`) from stage 2 and
-   ``data/policy``.
+   ``data/policy``;
+4. ``default2024_mfn``: the same with the pre-2018 US regime (US rows of
+   ``data/policy/us_tariffs_2024_mfn_only.csv``: MFN with FTA preferences, no Section 301/232).
 
 The inputs that are not built (raw table, maps, targets, policy tables) always come from the
 repository's ``data/``; the outputs go to ``data/`` or, with ``out_dir``, all of them under
@@ -42,7 +44,7 @@ from cge.databuild import adb, census, default2024, raw, update, us_tariffs, wio
 from cge.paths import DATA_DIR as REPO_DATA
 
 #: The data sets built, in order (folder names under ``data/`` or ``out_dir``).
-STAGES: tuple[str, ...] = ("wiod2011", "wiod_update2024", "default2024")
+STAGES: tuple[str, ...] = ("wiod2011", "wiod_update2024", "default2024", "default2024_mfn")
 
 #: The tables derived from raw files: (what, raw file keys, folder under data/, files written,
 #: builder writing them into a given folder).
@@ -97,6 +99,12 @@ def build_all(out_dir: Path | None = None, *, echo: Callable[[str], object] = pr
     written.append(replace_folder(root / "default2024",
                                   lambda tmp: default2024.build_default2024(
                                       tmp, update_dir=upd, us_tariffs=us),
+                                  check=_check_benchmark))
+    mfn = root / "policy" / "us_tariffs_2024_mfn_only.csv"
+    written.append(replace_folder(root / default2024.MFN_NAME,
+                                  lambda tmp: default2024.build_default2024(
+                                      tmp, update_dir=upd, us_tariffs=mfn,
+                                      name=default2024.MFN_NAME),
                                   check=_check_benchmark))
     return written
 

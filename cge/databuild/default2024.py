@@ -64,16 +64,21 @@ DUTIES = REPO_ROOT / "data" / "policy" / "duties_collected.csv"
 
 DEFAULT_OUT_DIR = REPO_ROOT / "data" / "default2024"
 NAME = "default2024"
+#: The variant with the pre-2018 US regime (MFN with FTA preferences, no Section 301/232).
+MFN_NAME = "default2024_mfn"
 #: Elasticity file (``calibration/elasticities/<name>.csv``) that matches these sectors.
 ELASTICITIES = "gtap_autos_split"
 
 
 def build_default2024(out_dir: str | Path | None = None, *,
                       update_dir: str | Path | None = None,
-                      us_tariffs: str | Path | bool = True) -> xr.Dataset:
+                      us_tariffs: str | Path | bool = True, name: str = NAME) -> xr.Dataset:
     """Build ``default2024`` (module docstring) from the benchmark in ``update_dir`` (default
     ``data/wiod_update2024``) and the policy tables of ``data/policy``, and write it to
-    ``out_dir`` (default ``data/default2024``). Returns the balanced, checked data set."""
+    ``out_dir`` (default ``data/default2024``). ``us_tariffs``: the US rows (see
+    :func:`cge.databuild.policy.load_base_tariffs`); with ``us_tariffs_2024_mfn_only.csv`` and
+    ``name = "default2024_mfn"`` this builds the variant with the pre-2018 US regime. Returns
+    the balanced, checked data set."""
     out = DEFAULT_OUT_DIR if out_dir is None else Path(out_dir)
     base = load_benchmark(UPDATE_DIR if update_dir is None else Path(update_dir))
     rates = load_base_tariffs(regions=[str(r) for r in base.region.values],
@@ -84,11 +89,18 @@ def build_default2024(out_dir: str | Path | None = None, *,
     ds["dpshare"] = direct_purchase_shares([str(r) for r in ds.region.values],
                                            [str(c) for c in ds.commodity.values])
     ds.attrs.pop("path", None)
-    ds.attrs.update(name=NAME, unit=base.attrs.get("unit", "US$ million"), year=2024)
+    ds.attrs.update(name=name, unit=base.attrs.get("unit", "US$ million"), year=2024)
     ds.attrs["groups"] = read_groups(ds)
     check_balance(ds)
     summary = tariff_summary(ds)
-    save_benchmark(ds, out, sources=_sources(), notes=_notes(base, ds, summary))
+    us_path = None if isinstance(us_tariffs, bool) else Path(us_tariffs)
+    notes = _notes(base, ds, summary, us_path)
+    if name != NAME:
+        notes = (f"Variant {name} of {NAME}: the US rows are "
+                 f"{us_path.name if us_path else 'the default table'} (MFN with FTA "
+                 "preferences only, no Section 301 or Section 232: the pre-2018 US regime); "
+                 "everything else as in default2024.\n" + notes)
+    save_benchmark(ds, out, sources=_sources(), notes=notes)
     _add_elasticities_key(out / "dataset.toml")
     write_csv(summary.reset_index(), out / "tariff_summary.csv")
     write_csv(tariff_vs_duties(summary), out / "tariff_vs_duties.csv")
@@ -240,7 +252,8 @@ def _sources() -> dict[str, str]:
     return s
 
 
-def _notes(base: xr.Dataset, ds: xr.Dataset, summary) -> str:
+def _notes(base: xr.Dataset, ds: xr.Dataset, summary, us_path: Path | None = None) -> str:
+    us_name = us_path.name if us_path is not None else "us_tariffs_2024.csv"
     rates = ", ".join(f"{r} {summary.loc[r, 'rate_goods_pct']:.2f}%" for r in summary.index)
     moved = tariff_adjustment_report(base, ds)
     rev = ", ".join(f"{r} {moved.loc[r, 'tariff_revenue'] / 1000:.1f}" for r in moved.index)
@@ -257,12 +270,14 @@ def _notes(base: xr.Dataset, ds: xr.Dataset, summary) -> str:
         "transport equipment) plus base-year tariffs.",
         f"Base tariffs: {BASE_TARIFFS.relative_to(REPO_ROOT)} (applied MFN and preferential rates "
         "in force in 2024, before the 2025 US measures; preferences of FTA partners inside ROW "
-        "by coverage x utilisation) with its US rows replaced by data/policy/us_tariffs_2024.csv "
+        f"by coverage x utilisation) with its US rows replaced by data/policy/{us_name} "
         "(cge/databuild/us_tariffs.py: HTS 2025 basic MFN rates by HS8 with the FTA 'Special' "
-        "column (USMCA on the claimed share), Section 301 on China by list (the September 2024 "
-        "review increases for 96 of 366 days), Section 232 steel 25 % / aluminium 10 % with the "
-        "2024 exemptions and quotas; import-weighted with 2024 Census imports by HS10 x "
-        "country). Not in the base: China's retaliation, safeguards, anti-dumping and "
+        "column (USMCA on the claimed share)" + (
+            "; no Section 301 or 232: the pre-2018 regime" if "mfn_only" in us_name else
+            ", Section 301 on China by list (the September 2024 review increases for 96 of 366 "
+            "days), Section 232 steel 25 % / aluminium 10 % with the 2024 exemptions and "
+            "quotas") + "; import-weighted with 2024 Census imports by HS10 x country). Not "
+        "in the base: China's retaliation, safeguards, anti-dumping and "
         "countervailing duties (data/policy/measures_not_in_base.csv). Each rate with its "
         "source and status (published / derived / assumption) is in those files.",
         "Treatment (cge/databuild/policy.py, apply_base_tariffs): world-price flows vxmd "
@@ -274,7 +289,7 @@ def _notes(base: xr.Dataset, ds: xr.Dataset, summary) -> str:
         f"Trade-weighted average tariff on goods imports (world prices), by importer: {rates} "
         "(tariff_summary.csv).",
         f"Tariff revenue, US$ bn: {rev}. Capital income change, % of value added: {cap}.",
-        _rate_row_counts(),
+        _rate_row_counts(us_path),
         "Against customs duties collected / imports (data/policy/duties_collected.csv; a check, "
         "not a fit): " + "; ".join(
             f"{r.importer} {r.model_rate_pct:.2f}% vs {r.duties_over_imports_pct:.2f}% "
