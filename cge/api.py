@@ -201,6 +201,20 @@ class Session:
             model.restore(model._benchmark)
         return scen
 
+    def prepared(self, source: str | Path | Scenario | None = None, *,
+                 toml: str | None = None) -> tuple[Scenario, CGEModel]:
+        """The scenario and its model, reset to the benchmark and with the scenario's
+        instruments applied, not yet solved (on an error the model is left at the benchmark)."""
+        scen = self.scenario(source, toml=toml)
+        model = self._model_for(scen)
+        model.restore(model._benchmark)
+        try:
+            apply_scenario(model, scen)
+        except BaseException:
+            model.restore(model._benchmark)
+            raise
+        return scen, model
+
     def run(self, source: str | Path | Scenario | None = None, *, toml: str | None = None,
             decompose: bool = False) -> xr.Dataset:
         """Solve one scenario (warm-started from the benchmark) and return its results.
@@ -212,14 +226,7 @@ class Session:
         the regional EV split into allocative, terms-of-trade, transfer, endowment, defense,
         investment-saving and composition effects and the residual
         (:func:`cge.welfare.decompose_ev`)."""
-        scen = self.scenario(source, toml=toml)
-        model = self._model_for(scen)
-        model.restore(model._benchmark)
-        try:
-            apply_scenario(model, scen)
-        except BaseException:
-            model.restore(model._benchmark)
-            raise
+        scen, model = self.prepared(source, toml=toml)
         try:
             diag = solve(model)
         except SolveError as exc:
