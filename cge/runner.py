@@ -20,26 +20,30 @@ from cge.progress import Progress, Silent
 from cge.scenario import ScenarioError
 from cge.solve import SolveError
 
-#: The standard scenarios of ``make counterfactual``, in report order: the 2025 US tariffs on
-#: Japan with and without retaliation and the deal, cost-sharing and defense, the package deal,
-#: and the 2025 and 2026 legal landscapes. ``make counterfactual SCENARIOS=all`` runs the whole
-#: library in ``scenarios/``.
+#: The standard scenarios of ``make counterfactual``, in report order: the 2025 US landscape as
+#: enacted (with and without the retaliation enacted), February-July 2026 as applied, the four
+#: named branches after July 2026 (the library does not claim which holds), Japan's own options
+#: (the 2025 deal, its retaliation against the 2025 tariffs, host-nation support doubled, defense
+#: at 3.5 % of GDP) and the Japan packages on the MFN + Section 232 branch (full cost of US
+#: forces, defense at 3.5 % with 30 % bought from the US, the US$ 550 bn pledge, all three).
+#: ``make counterfactual SCENARIOS=all`` runs the whole library in ``scenarios/``.
 STANDARD_SCENARIOS = (
     "benchmark",
-    "us_baseline_10",
-    "us_jpn_reciprocal_autos",
-    "us_jpn_reciprocal_autos_retaliation",
-    "jpn_deal_15",
-    "jpn_usa_transfer_0p1",
-    "jpn_hns_plus100",
-    "jpn_stationing_jpn_pays",
-    "jpn_defense_2pct_us30",
-    "package_jpn_deal15_full_cost",
     "us_2025_landscape",
-    "landscape_2026_s232_only",
+    "us_2025_landscape_retaliation",
     "landscape_2026_s232_s122_10",
-    "package_jpn_deal15_invest550",
+    "branch_2026h2_mfn_s232",
+    "branch_2026h2_s122_10",
+    "branch_2026h2_deals_s301",
+    "branch_2026h2_autos_s301",
+    "jpn_deal_15",
+    "us_jpn_reciprocal_autos_retaliation",
+    "jpn_hns_plus100",
     "jpn_defense_3p5pct",
+    "package_2026h2_jpn_hns_full_cost",
+    "package_2026h2_jpn_defense_3p5_us30",
+    "package_2026h2_jpn_invest550",
+    "package_2026h2_jpn_all",
 )
 
 

@@ -254,7 +254,7 @@ def test_investment_saving_term_is_foreign_saving_times_investment_price(
 
 # --- 6. defense does not move in pure trade scenarios --------------------------------------
 def test_trade_scenario_leaves_defense_unchanged(standard: dict) -> None:
-    res = standard["us_baseline_10"]
+    res = standard["branch_2026h2_s122_10"]     # a tariff-only scenario of the standard set
     vals = res.defense_real.values[~np.isnan(res.defense_real.values)]
     assert np.abs(vals - 1).max() < 1e-9          # before: US +0.66 %
 

@@ -5,7 +5,8 @@ each when all its raw files are found by :func:`cge.databuild.raw.locate`, SHA-2
 otherwise a note says which are missing and where to get them, and the committed table is
 kept): US goods imports by commodity and partner (:mod:`cge.databuild.census`), gross output
 and value added by activity and region (:mod:`cge.databuild.adb`), the 2024 US tariff regime
-(:mod:`cge.databuild.us_tariffs`). Then it runs the three stages, each reading the previous
+(:mod:`cge.databuild.us_tariffs`), the 2026 US tariff layers of the scenario files
+(:mod:`cge.databuild.us_layers_2026`). Then it runs the three stages, each reading the previous
 one's output:
 
 1. ``wiod2011`` (:func:`cge.databuild.wiod.build_default`) from the raw WIOD table and
@@ -40,7 +41,7 @@ from pathlib import Path
 
 from cge.atomic import swap_folder
 from cge.data.benchmark import load_benchmark
-from cge.databuild import adb, census, default2024, raw, update, us_tariffs, wiod
+from cge.databuild import adb, census, default2024, raw, update, us_layers_2026, us_tariffs, wiod
 from cge.paths import DATA_DIR as REPO_DATA
 
 #: The data sets built, in order (folder names under ``data/`` or ``out_dir``).
@@ -61,6 +62,9 @@ DERIVED: tuple[tuple[str, tuple[str, ...], str, tuple[str, ...], Callable[[Path]
       "s301_product_lists", "usmca_product_shares_2024"), "policy",
      ("us_tariffs_2024.csv", "us_tariffs_2024_mfn_only.csv"),
      us_tariffs.build_us_tariff_tables),
+    ("the 2026 US tariff layers of the scenario files",
+     us_layers_2026.RAW_KEYS, "policy", ("us_layers_2026.csv",),
+     us_layers_2026.build_us_layers_2026),
 )
 
 

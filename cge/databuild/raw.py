@@ -96,6 +96,32 @@ RAW_FILES: dict[str, RawFile] = {
         "s232_auto_parts.txt",
         "8d2214ecb718bdd3db9e21a313665e4815972c0f7a099115c843e5254569411b",
         "Section 232 auto parts (2025)"),
+    "s232_mhd_parts": _tracker(
+        "s232_mhd_parts.txt",
+        "1411bac1b64b0510343a3d9b437b538357fceed13dffd480eee464f746a49cfb",
+        "Section 232 medium/heavy-duty truck parts, HTS10 (2025)"),
+    "s232_copper_products": _tracker(
+        "s232_copper_products.csv",
+        "bfb8ef9c3371e7b065da5eba5d6cb05a76189838e9a25dd1d2772d581930ce21",
+        "Section 232 copper products, HTS8 (9903.78.01)"),
+    "s122_exempt_products": _tracker(
+        "s122_exempt_products.csv",
+        "7a797642c061cef86aa1d4d8a328ec5a0e0a2a2819ee13b611a21343ffc956c4",
+        "HTS8 lines exempt from the 2026 Section 122 surcharge"),
+    "metal_content_shares_bea_hs10": _tracker(
+        "metal_content_shares_bea_hs10.csv",
+        "142f2f1623ea64521b4d2651decbf9bcafbbc170be6c582d61f8206e6bc7616b",
+        "steel, aluminium, copper content shares by HS10 (BEA input-output tables)"),
+    **{f"usmca_product_shares_{m}": _tracker(
+        f"usmca_product_shares_{m}.csv", sha,
+        f"USMCA-claimed share of US imports by HTS10 x country, {m[:4]}-{m[5:]}")
+       for m, sha in (
+           ("2025_07", "1a4db80d642b93da4fe5227ede3ee11234211b2cf035a13ebe9af3f220922f02"),
+           ("2025_08", "4a461b824e8608d4e9efdc86bdc9dea7e589a36327877fdb3a5c29dbe0d78697"),
+           ("2025_09", "0fd8fe2c6a90ded6d2bff5b16ddfd27cde76cbbbbe3b17dee76a564987ceb2f2"),
+           ("2025_10", "5512f0fd207093a22102c8d9eb6637f2ace13b62d180317ec168476270a655a4"),
+           ("2025_11", "274d01556915b448939a765935a8094c35c4522420ae3b957e07c26e87246bed"),
+           ("2025_12", "d37828c9ee7b6715b8fc59fe506d6a28f72cc95e2a2bcdf46def4c1a519c98a8"))},
     "usmca_product_shares_2024": _tracker(
         "usmca_product_shares_2024.csv",
         "6c654b9a5cf0f39b48e46536ed2169645d57d58fcb5a100bdae15cb701532ba1",
