@@ -40,12 +40,27 @@ The model is a square system in which every policy instrument is a *fixed* Pyomo
   model is an ordinary square model at that scenario, re-solved once as a check.
 * :func:`ev_curve`: every region's EV along a grid of rates (each point an ordinary square
   solve), for a chart and as the cross-check of the NLP.
+* **Nash tariffs.** :func:`nash`: each player's best response (its :func:`optimal_tariff`
+  against the others' current rates) in Gauss-Seidel rounds until no rate moves by more than
+  ``tol``; rounds counted, the path kept, non-convergence (too many rounds, a cycle, a failed
+  best response) reported or raised (:class:`NashError`); the final point is an ordinary
+  square solve whose results Dataset (:meth:`NashResult.to_results`) is saved like a
+  scenario's, and whose scenario text reproduces it.
+* **Equivalence.** One instrument freed and one equation in EV solved on ordinary square
+  solves (secant, safeguarded by bisection once bracketed, a grid scan when it leaves the
+  bracket; to :data:`EQ_RTOL` relative): :func:`equivalent_transfer` (the transfer that alone
+  gives a region a scenario's EV), :func:`equivalent_tariff` (the uniform tariff that alone
+  gives a region a transfer's EV), :func:`indifference_transfer` (the transfer at which the
+  payer is indifferent between paying it and facing the scenario).
 
 Measured on the default data (8 regions x 11 commodities, 2-core machine): :func:`evaluate`
 1.5 ms against 24 ms for :func:`cge.results.extract_results`; the optimal uniform US tariff on
 all goods imports 0.2 s for the NLP (9 Ipopt iterations) against 0.09 s for one ordinary solve
 of a tariff scenario (4 iterations), and the same rate as a bounded scalar search over 15
-ordinary solves (2.2 s) to 1e-8; three groups 0.25 s, nine (one rate per good) 0.7 s.
+ordinary solves (2.2 s) to 1e-8; three groups 0.25 s, nine (one rate per good) 0.7 s. The
+US-JPN Nash war on goods (one uniform rate each, on the other): USA 7.89 %, JPN 7.13 %, 3
+rounds, 1.7-2.9 s; the JPN -> USA transfer equivalent for the US to
+``us_jpn_reciprocal_autos``: -3.05 bn (the US pays Japan), 4 solves, 0.6 s.
 
 Units: tariff rates are fractions (0.25 = 25 %; scenario files use percent), EV and transfers
 are in the data set's currency unit (``model.params.attrs["unit"]``, US$ million for the default
@@ -54,6 +69,8 @@ data) at benchmark prices; EV is measured against the benchmark, not against the
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -69,9 +86,11 @@ from pyomo.environ import exp, log, value
 
 from cge.blocks.flows import export_price
 from cge.model import CGEModel
+from cge.results import extract_results
 from cge.scenario import (
     RateShock,
     Scenario,
+    ScenarioError,
     Sets,
     Transfer,
     _Parser,  # the scenario files' name resolver (names, groups, "all", "all_but:X", lists)
@@ -102,14 +121,23 @@ if TYPE_CHECKING:
     from cge.api import Session
 
 __all__ = [
+    "Equivalence",
     "Evaluation",
+    "NashError",
+    "NashResult",
+    "NashStep",
     "OptimalTariff",
     "StrategyError",
+    "equivalent_tariff",
+    "equivalent_transfer",
     "ev_curve",
     "evaluate",
     "get_tariffs",
     "get_transfers",
     "headline_ev",
+    "indifference_transfer",
+    "nash",
+    "nash_results",
     "optimal_tariff",
     "reset",
     "set_tariff",
@@ -849,3 +877,772 @@ def ev_curve(target: Session | CGEModel, region: str, on: str | Sequence[str] = 
                                           f"{commodities} from {', '.join(partners)} is "
                                           f"'rate' ({mode})",
                                           "units": model.params.attrs.get("unit", "")})
+
+
+# --------------------------------------------------------------------------------------------
+# Nash tariffs: best responses until the rates stop moving
+# --------------------------------------------------------------------------------------------
+class NashError(RuntimeError):
+    """The best-response iteration did not reach a Nash equilibrium (``strict=True``);
+    ``result`` is the :class:`NashResult` as far as it got (rates, path, reason)."""
+
+    def __init__(self, message: str, result: NashResult):
+        super().__init__(message)
+        self.result = result
+
+
+Rates = dict[str, dict[str, float]]
+
+
+@dataclass
+class NashStep:
+    """One move of the best-response path: in round ``round`` (0: the start), ``player`` chose
+    its best response; ``rates`` are every player's rates after the move (player -> group ->
+    fraction), ``ev`` every region's EV there (data unit, against the benchmark);
+    ``iterations``/``status`` those of the player's optimal-tariff NLP (of the square solve at
+    the start for round 0)."""
+
+    round: int
+    player: str
+    rates: Rates
+    ev: dict[str, float]
+    iterations: int
+    status: str
+
+
+@dataclass
+class NashResult:
+    """The result of :func:`nash`.
+
+    ``rates``: each player's tariff on its partners at the end (player -> group -> fraction:
+    the uniform rate with ``mode="set"``, percentage points on the starting rates with
+    ``"add"``); ``binding``: the bound each rate sits on (``"lower"``, ``"upper"`` or None);
+    ``ev`` / ``ev_start``: every region's headline EV (data unit, benchmark prices, measured
+    against the benchmark) at the end and at the starting rates, ``ev_change`` their
+    difference; ``path``: every move (:class:`NashStep`, round 0 the start); ``rounds``: the
+    Gauss-Seidel rounds run (every player moved once per round); ``converged``: the last round
+    moved no rate by more than ``tol``; ``reason``: ``"converged"``, or why not (``max_rounds``,
+    a cycle, a failed best response); ``max_change``: the largest rate change of the last round.
+    ``check``: the ordinary square solve at the final rates. ``scenario_text``: a scenario file
+    (TOML) that reproduces the final point from the benchmark (empty when the game started from
+    other instruments than the benchmark's). :meth:`to_results` gives the results Dataset."""
+
+    players: tuple[str, ...]
+    partners: dict[str, tuple[str, ...]]
+    groups: dict[str, tuple[str, ...]]
+    mode: str
+    bounds: tuple[float, float]
+    tol: float
+    rates: Rates
+    binding: dict[str, dict[str, str | None]]
+    ev: dict[str, float]
+    ev_start: dict[str, float]
+    start: Rates
+    path: list[NashStep]
+    rounds: int
+    converged: bool
+    reason: str
+    max_change: float
+    seconds: float
+    check: Diagnostics
+    scenario_text: str
+    results: xr.Dataset
+    unit: str = "US$ million"
+
+    @property
+    def ev_change(self) -> dict[str, float]:
+        """EV at the end minus EV at the start, by region (data unit)."""
+        return {r: self.ev[r] - self.ev_start[r] for r in self.ev}
+
+    def to_results(self) -> xr.Dataset:
+        """The final point's results Dataset (:func:`cge.results.extract_results`, as
+        ``Session.run`` returns), with the game in its attrs (``strategy_game = "nash"``,
+        ``nash_*``) and the rates and the path as variables (``nash_rate``,
+        ``nash_path_rate``, ``nash_path_EV``, ``nash_path_round``, ``nash_path_mover``);
+        writable with :func:`cge.api.write_netcdf`. A copy: the caller may change it."""
+        return self.results.copy(deep=True)
+
+    def __str__(self) -> str:
+        rates = "; ".join(f"{p} " + ", ".join(f"{g} {100 * t:.4g} %"
+                                              for g, t in self.rates[p].items())
+                          for p in self.players)
+        evs = ", ".join(f"{p} {self.ev[p]:,.6g}" for p in self.players)
+        state = (f"converged in {self.rounds} rounds" if self.converged
+                 else f"NOT converged after {self.rounds} rounds ({self.reason})")
+        return (f"Nash tariffs ({self.mode}) of {', '.join(self.players)}: {rates}; "
+                f"EV {evs} {self.unit}; {state}, {self.seconds:.2f} s")
+
+
+def _flat(rates: Rates) -> np.ndarray:
+    return np.array([t for p in rates for t in rates[p].values()], dtype=float)
+
+
+def _copy_rates(rates: Rates) -> Rates:
+    return {p: dict(g) for p, g in rates.items()}
+
+
+def _nash_partners(model: CGEModel, players: tuple[str, ...],
+                   on: str | Sequence[str] | Mapping[str, Any] | None
+                   ) -> dict[str, tuple[str, ...]]:
+    """Player -> the partners its tariff applies to (never itself)."""
+    if on is None:
+        return {p: tuple(s for s in players if s != p) for p in players}
+    if isinstance(on, Mapping):
+        unknown = [k for k in on if k not in players]
+        if unknown:
+            raise StrategyError(f"on= names {unknown}, which are not players ({list(players)})")
+        missing = [p for p in players if p not in on]
+        if missing:
+            raise StrategyError(f"on= gives no partners for player(s) {missing}")
+        specs = {p: on[p] for p in players}
+    else:
+        specs = dict.fromkeys(players, on)
+    out = {}
+    for p, spec in specs.items():
+        partners = tuple(s for s in _resolve(model, "regions", spec, f"on.{p}") if s != p)
+        if not partners:
+            raise StrategyError(f"player {p} has no partner in on={spec!r}")
+        out[p] = partners
+    return out
+
+
+def _at_benchmark_except(model: CGEModel, skip: Sequence[Any]) -> bool:
+    """Every instrument (fixed variable) other than ``skip`` at its benchmark value and every
+    defense rule as in the benchmark."""
+    ids = {id(v) for v in skip}
+    bench = model._benchmark
+    for v, val, fixed in zip(model.all_vars, bench["values"], bench["fixed"], strict=True):
+        if id(v) in ids:
+            continue
+        if v.fixed != fixed or (fixed and v.value != val):
+            return False
+    return True
+
+
+def _toml_list(names: Sequence[str]) -> str:
+    return "[" + ", ".join(f'"{n}"' for n in names) + "]"
+
+
+def _tariff_block(importers: Sequence[str], exporters: Sequence[str],
+                  commodities: Sequence[str], mode: str, rate: float, note: str = "") -> str:
+    comment = f"   # {note}" if note else ""
+    return (f"[[tariff]]\nimporter = {_toml_list(importers)}\nexporter = "
+            f"{_toml_list(exporters)}\ncommodities = {_toml_list(commodities)}\n"
+            f"{mode} = {100.0 * rate!r}{comment}\n")
+
+
+def _scenario_name(raw: str) -> str:
+    """A valid scenario name (lowercase letters, digits, '_', at most 100 characters)."""
+    import re
+
+    return re.sub(r"[^a-z0-9_]", "_", raw.lower())[:100]
+
+
+def _nash_name(players: Sequence[str], groups: Mapping[str, Any]) -> str:
+    return _scenario_name(f"nash_{'_'.join(players)}_{'_'.join(groups)}")
+
+
+def nash(target: Session | CGEModel, players: Sequence[str] = ("USA", "JPN"),
+         on: str | Sequence[str] | Mapping[str, Any] | None = None,
+         commodities: str | Sequence[str] | Mapping[str, Any] = "goods", *,
+         mode: str = "set", bounds: tuple[float, float] = (0.0, 1.0), tol: float = 1e-6,
+         max_rounds: int = 50, start: float | Mapping[str, Any] | None = None,
+         strict: bool = False, options: dict | None = None) -> NashResult:
+    r"""Nash equilibrium in tariffs between ``players``, by best responses.
+
+    Each player's strategy is its import tariff on its partners' ``commodities`` (one rate per
+    group, as in :func:`optimal_tariff`; ``on``: None, each player taxes the other players; a
+    region spec applied to every player; or a mapping player -> partners). A player's *best
+    response* maximises its own headline EV over its rates, every other instrument — the
+    other players' current rates included — held fixed: one optimal-tariff NLP
+    (:func:`optimal_tariff`). Gauss-Seidel rounds: the players move in the order given, each
+    against the latest rates of the others; after round k the largest change of any rate in
+    the round is compared with ``tol`` (a fraction: 1e-6 is 0.0001 pp). A Nash equilibrium is
+    a fixed point of the best responses, :math:`t_p = BR_p(t_{-p})` for every p: when the
+    rates stop moving, each is (to ``tol``) the player's best response to the others'.
+
+    Non-convergence is detected and reported (``converged=False``, ``reason``): ``max_rounds``
+    rounds without convergence, a cycle (the rates after a round return to within ``tol`` of
+    those after an earlier, not the previous, round: the best responses cycle and would do so
+    for ever), or a best response that failed (an NLP or solve failure; the rates stay at the
+    last good point). With ``strict=True`` these raise :class:`NashError` (carrying the
+    result).
+
+    ``mode="set"``: rates are uniform rates on each group's cells, in ``bounds`` (fractions);
+    ``mode="add"``: percentage points on each cell's rate at the start, within ``bounds``.
+    ``start``: the starting rates — None (``"set"``: each group's benchmark-flow-weighted mean
+    rate; ``"add"``: 0), a number for every player and group, or a mapping player -> (number
+    or group -> number). The other instruments are the benchmark's (a Session; its model is
+    reset first) or those now set on the model given.
+
+    Welfare is each region's headline EV (:mod:`cge.welfare`; data unit, e.g. US$ million per
+    year, benchmark prices), measured against the benchmark; ``ev_start`` is that at the start
+    (free trade in a free-trade benchmark), so ``ev_change`` is what the trade war does. The
+    model is left at the final point (the rates fixed, the equilibrium solved by an ordinary
+    square solve, ``check``), whose results Dataset is :meth:`NashResult.to_results`.
+    """
+    if mode not in ("set", "add"):
+        raise StrategyError(f"mode must be 'set' (one uniform rate) or 'add' (percentage "
+                            f"points on each cell's rate), got {mode!r}")
+    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
+        raise StrategyError(f"tol must be a positive number (a rate, fraction), got {tol!r}")
+    if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
+        raise StrategyError(f"max_rounds must be a positive integer, got {max_rounds!r}")
+    if isinstance(players, str):
+        players = [players]
+    model = _target_model(target, None)
+    names = tuple(_single_region(model, p, f"players[{k}]") for k, p in enumerate(players))
+    twice = sorted({p for p in names if names.count(p) > 1})
+    if twice:
+        raise StrategyError(f"player(s) {twice} named twice in players={list(players)}")
+    if len(names) < 2:
+        raise StrategyError(f"a game needs at least two players, got {list(names)}")
+    partners = _nash_partners(model, names, on)
+    groups = _groups(model, commodities, False)
+    cells = {p: {g: _tariff_cells(model, (p,), partners[p], members)
+                 for g, members in groups.items()} for p in names}
+    for p in names:
+        empty = [g for g, c in cells[p].items() if not c]
+        if empty:
+            raise StrategyError(f"{p} imports nothing of group(s) {empty} from "
+                                f"{', '.join(partners[p])} in the benchmark: no tariff to set")
+    lo, hi = _check_bounds(bounds, mode)
+    tm, vxmd = model.m.tm, model.ctx.p["vxmd"]
+    base = {p: {cell: tm[cell].value for gc in cells[p].values() for cell in gc} for p in names}
+    const = {p: (dict.fromkeys(base[p], 0.0) if mode == "set" else dict(base[p]))
+             for p in names}
+    if mode == "add":
+        every = [t for p in names for t in base[p].values()]
+        if min(every) + lo <= -1.0 or max(every) + hi > MAX_RATE:
+            raise StrategyError(f"bounds {bounds} would take a rate to "
+                                f"{min(every) + lo:.4g} or {max(every) + hi:.4g}: outside "
+                                f"(-1, {MAX_RATE:g}]")
+    if isinstance(start, Mapping) and any(k in names for k in start):
+        missing = [p for p in names if p not in start]
+        if missing:
+            raise StrategyError(f"start gives no rates for player(s) {missing}")
+        starts = {p: start[p] for p in names}
+    else:
+        starts = dict.fromkeys(names, start)
+    rates = {p: _start_rates(cells[p], base[p], vxmd, starts[p], mode, lo, hi) for p in names}
+    all_cells = [tm[cell] for p in names for cell in base[p]]
+    from_benchmark = _at_benchmark_except(model, all_cells)
+    snap = model.snapshot()
+    began = time.perf_counter()
+    try:
+        for p in names:
+            _fix_cells(model, cells[p], const[p], rates[p])
+        diag = solve(model)
+    except BaseException:
+        model.restore(snap)
+        raise
+    regions = model.ctx.regions
+    ev_start = {r: headline_ev(model, r)[0] for r in regions}
+    start_rates = _copy_rates(rates)
+    path = [NashStep(0, "", _copy_rates(rates), dict(ev_start), diag.iterations, diag.status)]
+    binding: dict[str, dict[str, str | None]] = {
+        p: dict.fromkeys(groups, None) for p in names}
+    history = [_flat(rates)]
+    converged, reason, change, rounds = False, "", math.inf, 0
+    for k in range(1, max_rounds + 1):
+        rounds, failure = k, ""
+        for p in names:
+            for cell in base[p]:               # "add" is on the starting rates
+                tm[cell].fix(base[p][cell])
+            try:
+                opt = optimal_tariff(model, p, on=list(partners[p]),
+                                     commodities=dict(groups), bounds=(lo, hi), mode=mode,
+                                     start={g: min(max(t, lo), hi)
+                                            for g, t in rates[p].items()},
+                                     options=options)
+            except (SolveError, StrategyError, ArithmeticError) as exc:
+                _fix_cells(model, cells[p], const[p], rates[p])
+                failure = (f"the best response of {p} failed in round {k}: "
+                           f"{type(exc).__name__}: {exc}")
+                break
+            rates[p] = dict(opt.rates)
+            binding[p] = dict(opt.binding)
+            path.append(NashStep(k, p, _copy_rates(rates), dict(opt.ev), opt.iterations,
+                                 opt.status))
+        if failure:
+            reason = failure
+            break
+        now = _flat(rates)
+        change = float(np.max(np.abs(now - history[-1])))
+        if change <= tol:
+            converged, reason = True, "converged"
+            break
+        back = [j for j, past in enumerate(history[:-1])
+                if float(np.max(np.abs(now - past))) <= tol]
+        if back:
+            reason = (f"cycle: the rates after round {k} are those after round {back[-1]} "
+                      f"(period {k - back[-1]}); the best responses cycle")
+            break
+        history.append(now)
+    else:
+        reason = (f"max_rounds: {max_rounds} round(s) without convergence (the last moved a "
+                  f"rate by {change:.3g} > tol {tol:g})")
+    try:
+        for p in names:
+            _fix_cells(model, cells[p], const[p], rates[p])
+        check = solve(model)
+    except BaseException:
+        model.restore(snap)
+        raise
+    ev = {r: headline_ev(model, r)[0] for r in regions}
+    name = _nash_name(names, groups)
+    text = ""
+    if from_benchmark:
+        blocks = [_tariff_block((p,), partners[p], groups[g], mode, rates[p][g],
+                                f"{p}'s {'rate' if mode == 'set' else 'pp'} on {g}")
+                  for p in names for g in groups]
+        text = (f'name = "{name}"\ndescription = "Nash tariffs of {", ".join(names)} '
+                f'({mode}, {"converged" if converged else "NOT converged"} after {rounds} '
+                f'rounds, tol {tol:g})"\n\n' + "\n".join(blocks))
+    results = extract_results(model, check, scenario=name, scenario_text=text,
+                              scenario_sha256=hashlib.sha256(text.encode()).hexdigest()
+                              if text else "")
+    unit = model.params.attrs.get("unit", "US$ million")
+    result = NashResult(
+        players=names, partners=partners, groups=dict(groups), mode=mode, bounds=(lo, hi),
+        tol=float(tol), rates=rates, binding=binding, ev=ev, ev_start=ev_start,
+        start=start_rates, path=path, rounds=rounds, converged=converged, reason=reason,
+        max_change=change, seconds=time.perf_counter() - began, check=check,
+        scenario_text=text, results=results, unit=unit)
+    _add_nash_to_results(result)
+    if strict and not converged:
+        raise NashError(f"no Nash equilibrium of {', '.join(names)} reached: {reason}", result)
+    return result
+
+
+def _add_nash_to_results(res: NashResult) -> None:
+    """The game's rates, path and settings into ``res.results`` (variables and attrs)."""
+    ds = res.results
+    groups = list(res.groups)
+    players = list(res.players)
+    coords = {"nash_player": players, "nash_group": groups}
+    ds["nash_rate"] = xr.DataArray(
+        [[res.rates[p][g] for g in groups] for p in players], dims=("nash_player", "nash_group"),
+        coords=coords, attrs={"description": f"Nash tariff of each player on its partners "
+                              f"({res.mode}: {'uniform rate' if res.mode == 'set' else 'pp'})",
+                              "units": "fraction"})
+    steps = range(len(res.path))
+    ds["nash_path_rate"] = xr.DataArray(
+        [[[s.rates[p][g] for g in groups] for p in players] for s in res.path],
+        dims=("nash_step", "nash_player", "nash_group"),
+        coords={"nash_step": list(steps), **coords},
+        attrs={"description": "every player's rates after each move of the best-response "
+               "path (step 0: the start)", "units": "fraction"})
+    ds["nash_path_EV"] = xr.DataArray(
+        [[s.ev[r] for r in ds.region.values] for s in res.path], dims=("nash_step", "region"),
+        attrs={"description": "every region's headline EV after each move", "units": res.unit})
+    ds["nash_path_round"] = xr.DataArray([s.round for s in res.path], dims="nash_step",
+                                         attrs={"description": "round of each move"})
+    ds["nash_path_mover"] = xr.DataArray(
+        [players.index(s.player) if s.player else -1 for s in res.path], dims="nash_step",
+        attrs={"description": "position in nash_player of the player who moved (-1: start)"})
+    ds.attrs.update({
+        "strategy_game": "nash", "nash_players": ", ".join(players),
+        "nash_partners": json.dumps({p: list(v) for p, v in res.partners.items()}),
+        "nash_groups": json.dumps({g: list(v) for g, v in res.groups.items()}),
+        "nash_mode": res.mode, "nash_bounds": json.dumps(list(res.bounds)),
+        "nash_tol": res.tol, "nash_rounds": res.rounds, "nash_converged": int(res.converged),
+        "nash_reason": res.reason, "nash_max_change": res.max_change,
+        "nash_rates": json.dumps(res.rates),
+        "nash_ev_start": json.dumps(res.ev_start)})
+
+
+def nash_results(target: Session | CGEModel, players: Sequence[str] = ("USA", "JPN"),
+                 **kwargs: Any) -> xr.Dataset:
+    """:func:`nash` (same arguments) and the final point's results Dataset
+    (:meth:`NashResult.to_results`), to save like a scenario result."""
+    return nash(target, players, **kwargs).to_results()
+
+
+# --------------------------------------------------------------------------------------------
+# Equivalence: one instrument freed, solved as an equation in EV
+# --------------------------------------------------------------------------------------------
+#: Relative tolerance of the equivalences on EV: |EV - target| <= EQ_RTOL * max(|target|, 1)
+#: (data unit).
+EQ_RTOL = 1e-8
+#: Equilibrium solves an equivalence may take.
+EQ_MAX_SOLVES = 60
+#: Points of the grid scanned for a sign change when the secant leaves the bracket.
+EQ_SCAN = 9
+
+
+@dataclass
+class Equivalence:
+    """The result of :func:`equivalent_transfer`, :func:`equivalent_tariff` and
+    :func:`indifference_transfer`.
+
+    ``value``: the instrument that solves the equation — a transfer (``kind`` ``"transfer"``
+    or ``"indifference"``; data unit per year, e.g. US$ million, numeraire-valued, from
+    ``instrument["payer"]`` to ``instrument["recipient"]``, negative: the other way) or a
+    tariff (``kind="tariff"``; a fraction: the uniform rate with ``mode="set"``, percentage
+    points on each cell's benchmark rate with ``"add"``). ``for_region``: whose EV is matched;
+    ``target_ev``: its EV in the reference (``reference``: the scenario, or the transfer);
+    ``ev``: every region's headline EV with the instrument alone (every other instrument at
+    the benchmark), ``ev_reference``: every region's EV in the reference, both against the
+    benchmark (data unit, benchmark prices); ``gap``: ``ev[for_region] - target_ev`` at the
+    solution (within :data:`EQ_RTOL` relative); ``iterations``: equilibrium solves of the
+    search (the reference's not counted); ``scenario_text``: a scenario file (TOML) with the
+    instrument alone, which reproduces ``ev`` from the benchmark."""
+
+    kind: str
+    value: float
+    units: str
+    for_region: str
+    target_ev: float
+    ev: dict[str, float]
+    ev_reference: dict[str, float]
+    gap: float
+    iterations: int
+    seconds: float
+    instrument: dict[str, Any]
+    reference: str
+    scenario_text: str
+    unit: str = "US$ million"
+
+    def __str__(self) -> str:
+        if self.units == "fraction":
+            what = (f"tariff of {'/'.join(self.instrument['importer'])} on "
+                    f"{'/'.join(self.instrument['exporter'])} "
+                    f"({self.instrument['mode']}) {100 * self.value:.6g} %")
+        else:
+            what = (f"transfer {self.instrument['payer']} -> {self.instrument['recipient']} "
+                    f"{self.value:,.6g} {self.unit}")
+        return (f"{self.kind}: {what} gives {self.for_region} EV {self.ev[self.for_region]:,.8g}"
+                f" = {self.reference}'s {self.target_ev:,.8g} {self.unit} "
+                f"({self.iterations} solves, {self.seconds:.2f} s)")
+
+
+class _Search:
+    """f(x) = EV_for(x) - target on an ordinary square solve per point; counts the solves and
+    keeps every EV met (for the messages)."""
+
+    def __init__(self, model: CGEModel, apply, for_region: str, target: float):
+        self.model, self.apply, self.for_region, self.target = model, apply, for_region, target
+        self.calls = 0
+
+    def __call__(self, x: float) -> tuple[float, dict[str, float]]:
+        self.calls += 1
+        reset_instruments(self.model)
+        self.apply(x)
+        solve(self.model)
+        ev = {r: headline_ev(self.model, r)[0] for r in self.model.ctx.regions}
+        return ev[self.for_region] - self.target, ev
+
+
+def _root(f: _Search, x0: float, step: float, lo: float, hi: float, atol: float,
+          what: str, fmt) -> tuple[float, float, dict[str, float]]:
+    """Solve f(x) = 0 on [lo, hi] from x0: secant steps (the first of size ``step``),
+    safeguarded by the bracket once one is found (bisection when the secant leaves it); a
+    failed solve halves the step. When the secant is stuck at an end of [lo, hi] without a
+    sign change, a grid of :data:`EQ_SCAN` points is scanned for one; none: a
+    :class:`StrategyError` with the EVs at the ends. Returns (x, f(x), EVs)."""
+    def clamp(x: float) -> float:
+        return min(max(x, lo), hi)
+
+    def no_root(extra: str = "") -> StrategyError:
+        ends = []
+        for end in (lo, hi):
+            try:
+                g, ev = f(end)
+                ends.append(f"{ev[f.for_region]:,.10g} at {fmt(end)}")
+            except (SolveError, ScenarioError) as exc:
+                ends.append(f"no equilibrium at {fmt(end)} ({str(exc)[:120]})")
+        return StrategyError(
+            f"no {what} in [{fmt(lo)}, {fmt(hi)}] gives {f.for_region} the EV "
+            f"{f.target:,.10g}: {f.for_region}'s EV is {ends[0]} and {ends[1]}{extra}; "
+            "widen bracket= or check that the target can be reached")
+
+    x_a = clamp(x0)
+    g_a, ev_a = f(x_a)
+    if abs(g_a) <= atol:
+        return x_a, g_a, ev_a
+    neg: tuple[float, float] | None = None
+    pos: tuple[float, float] | None = None
+
+    def note(x: float, g: float) -> None:
+        nonlocal neg, pos
+        if g < 0:
+            neg = (x, g)
+        else:
+            pos = (x, g)
+
+    note(x_a, g_a)
+    x_b = clamp(x_a + step) if clamp(x_a + step) != x_a else clamp(x_a - step)
+    scanned = False
+    while True:
+        for _ in range(12):                  # backtrack on a failed solve
+            try:
+                g_b, ev_b = f(x_b)
+                break
+            except (SolveError, ScenarioError):
+                if f.calls >= EQ_MAX_SOLVES:
+                    raise
+                x_b = 0.5 * (x_a + x_b)
+        else:
+            raise StrategyError(f"{what}: no equilibrium near {fmt(x_b)}")
+        note(x_b, g_b)
+        if abs(g_b) <= atol:
+            return x_b, g_b, ev_b
+        if f.calls >= EQ_MAX_SOLVES:
+            raise StrategyError(f"{what}: no convergence in {EQ_MAX_SOLVES} solves (last "
+                                f"{fmt(x_b)}, EV gap {g_b:.3g})")
+        x_new = x_b - g_b * (x_b - x_a) / (g_b - g_a) if g_b != g_a else math.nan
+        if neg is not None and pos is not None:
+            a, b = sorted((neg[0], pos[0]))
+            if b - a <= 1e-15 * max(1.0, abs(a), abs(b)):
+                raise StrategyError(f"{what}: the bracket [{fmt(a)}, {fmt(b)}] collapsed "
+                                    f"with EV gap {g_b:.3g} (EV not continuous?)")
+            if not (math.isfinite(x_new) and a < x_new < b):
+                x_new = 0.5 * (a + b)
+        elif not math.isfinite(x_new) or clamp(x_new) == x_b:
+            # stuck at an end (or a flat EV): look for a sign change on a grid
+            if scanned:
+                raise no_root()
+            scanned = True
+            found, seen = False, []
+            for x in np.linspace(lo, hi, EQ_SCAN):
+                try:
+                    g, _ = f(float(x))
+                except (SolveError, ScenarioError):
+                    continue
+                seen.append((g, float(x)))
+                note(float(x), g)
+                if neg is not None and pos is not None:
+                    found = True
+                    break
+            if not found:
+                top = max(seen, default=None)
+                extra = (f"; on a grid of {EQ_SCAN} points between them its highest EV is "
+                         f"{top[0] + f.target:,.10g} at {fmt(top[1])}" if top else "")
+                raise no_root(f"{extra}, no sign change")
+            a, b = sorted((neg[0], pos[0]))
+            x_new = 0.5 * (a + b)
+        else:
+            x_new = clamp(x_new)
+        x_a, g_a = x_b, g_b
+        x_b = x_new
+
+
+def _session_of(target: Session) -> Session:
+    from cge.api import Session
+
+    if not isinstance(target, Session):
+        raise StrategyError(f"an equivalence needs a cge.Session (it runs the scenario and "
+                            f"resets the model), got {type(target).__name__}")
+    return target
+
+
+def _bracket(bracket: tuple[float, float] | None, default: tuple[float, float]
+             ) -> tuple[float, float]:
+    lo, hi = (float(b) for b in (bracket if bracket is not None else default))
+    if not (math.isfinite(lo) and math.isfinite(hi)) or not lo < hi:
+        raise StrategyError(f"bracket must be two finite numbers, lower < upper, got "
+                            f"{bracket}")
+    return lo, hi
+
+
+def _transfer_text(name: str, payer: str, recipient: str, amount: float, between: str,
+                   closure: Mapping[str, str]) -> str:
+    """A scenario file with one transfer (amounts in scenario files are >= 0: a negative
+    transfer is written as the opposite flow)."""
+    if amount < 0:
+        payer, recipient, amount = recipient, payer, -amount
+    head = f'name = "{name}"\n'
+    if closure:
+        head += "\n[closure]\n" + "".join(f'{k} = "{v}"\n' for k, v in closure.items())
+    return (f"{head}\n[[transfer]]\npayer = \"{payer}\"\nrecipient = \"{recipient}\"\n"
+            f"amount = {amount!r}\nbetween = \"{between}\"\n")
+
+
+def _money(unit: str):
+    return lambda x: f"{x:,.10g} {unit}"
+
+
+def _transfer_equation(session: Session, scenario: str | Scenario, payer: str,
+                       recipient: str, for_region: str, between: str,
+                       bracket: tuple[float, float] | None, kind: str) -> Equivalence:
+    began = time.perf_counter()
+    scen, model = session.prepared(scenario)
+    payer = _single_region(model, payer, "payer")
+    recipient = _single_region(model, recipient, "recipient")
+    for_region = _single_region(model, for_region, "for_region")
+    if payer == recipient:
+        raise StrategyError(f"payer and recipient are both {payer!r}; they must differ")
+    _transfer_var(model, between)
+    try:
+        solve(model)
+    except SolveError as exc:
+        model.restore(model._benchmark)
+        raise SolveError(f"scenario {scen.name!r}: {exc}", exc.diagnostics) from exc
+    reference = {r: headline_ev(model, r)[0] for r in model.ctx.regions}
+    target = reference[for_region]
+    inc0 = model.ctx.p["inc0"]
+    lo, hi = _bracket(bracket, (-0.25 * inc0[recipient], 0.25 * inc0[payer]))
+    unit = model.params.attrs.get("unit", "US$ million")
+    search = _Search(model, lambda x: set_transfer(model, payer, recipient, add=x,
+                                                   between=between), for_region, target)
+    # EV_for moves about one for one with the transfer when for_region pays or receives it
+    slope = 1.0 if for_region == recipient else -1.0 if for_region == payer else 0.0
+    x0 = min(max(0.0, lo), hi)
+    step = target / slope if slope else 0.0      # Newton's step from T = 0 (EV 0 there)
+    snap = model.snapshot()
+    try:
+        x, gap, ev = _root(search, x0, step if step else 1e-3 * inc0[payer], lo, hi,
+                           EQ_RTOL * max(abs(target), 1.0),
+                           f"transfer {payer} -> {recipient}", _money(unit))
+    except BaseException:
+        model.restore(snap)
+        raise
+    name = _scenario_name(f"{kind}_transfer_{payer}_{recipient}_for_{for_region}_vs_"
+                          f"{scen.name}")
+    return Equivalence(
+        kind=kind, value=float(x), units=unit, for_region=for_region, target_ev=target, ev=ev,
+        ev_reference=reference, gap=gap, iterations=search.calls,
+        seconds=time.perf_counter() - began,
+        instrument={"payer": payer, "recipient": recipient, "between": between},
+        reference=f"scenario {scen.name}",
+        scenario_text=_transfer_text(name, payer, recipient, float(x), between, scen.closure),
+        unit=unit)
+
+
+def equivalent_transfer(session: Session, scenario: str | Scenario, payer: str,
+                        recipient: str, for_region: str, *, between: str = "governments",
+                        bracket: tuple[float, float] | None = None) -> Equivalence:
+    r"""The transfer from ``payer`` to ``recipient`` that, alone, gives ``for_region`` the EV
+    that ``scenario`` gives it.
+
+    Solves :math:`EV_X(T) = EV_X(\text{scenario})` for the transfer T (data unit per year,
+    e.g. US$ million, numeraire-valued; ``between="governments"``: ``gtrf``, as
+    :func:`set_transfer`, or ``"households"``), where :math:`EV_X(T)` is the headline EV of X
+    in the equilibrium with every instrument at the benchmark except the transfer (the
+    scenario's tariffs, taxes, transfers, defense all removed; the scenario's closure kept:
+    the same model). Either sign: a negative T is a transfer from ``recipient`` to
+    ``payer``. The equation is solved on ordinary square solves by a secant method
+    safeguarded by bisection once the root is bracketed (``bracket``: default
+    :math:`[-\tfrac14 Y_{recipient}, \tfrac14 Y_{payer}]`, Y the benchmark income), to
+    :data:`EQ_RTOL` relative in EV. No T in the bracket: a :class:`StrategyError` with X's
+    EV at both ends.
+
+    Example: the US tariffs of ``us_jpn_reciprocal_autos`` lower US welfare (the revenue
+    and terms-of-trade gain do not make up for the efficiency loss and Japan's lost
+    income), so the JPN -> USA transfer that gives the US the same EV is *negative*: the US
+    would have to pay Japan. The model is left at the solution (the transfer alone, solved).
+    """
+    session = _session_of(session)
+    return _transfer_equation(session, scenario, payer, recipient, for_region, between,
+                              bracket, "equivalent")
+
+
+def indifference_transfer(session: Session, scenario: str | Scenario, payer: str,
+                          recipient: str, *, between: str = "governments",
+                          bracket: tuple[float, float] | None = None) -> Equivalence:
+    r"""The transfer from ``payer`` to ``recipient`` at which the payer is indifferent
+    between paying it (no tariffs, every other instrument at the benchmark) and facing
+    ``scenario``: :math:`EV_{payer}(T) = EV_{payer}(\text{scenario})` — the most the payer
+    would pay to buy the scenario off (for a scenario of the recipient's tariffs on the
+    payer). Whether the recipient prefers T to its scenario is in the result: compare
+    ``ev[recipient]`` with ``ev_reference[recipient]``. Units, signs and the method as
+    :func:`equivalent_transfer` (this is it with ``for_region=payer``)."""
+    session = _session_of(session)
+    return _transfer_equation(session, scenario, payer, recipient, payer, between, bracket,
+                              "indifference")
+
+
+def equivalent_tariff(session: Session, transfer: tuple[str, str, float],
+                      importer: str | Sequence[str], exporter: str | Sequence[str],
+                      commodities: str | Sequence[str] = "goods", for_region: str | None = None,
+                      *, mode: str = "add", between: str = "governments",
+                      bracket: tuple[float, float] | None = None) -> Equivalence:
+    r"""The uniform tariff of ``importer`` on ``commodities`` from ``exporter`` that, alone,
+    gives ``for_region`` (default: the first importer) the EV the transfer
+    ``(payer, recipient, amount)`` gives it alone.
+
+    Both sides are evaluated with every other instrument at the benchmark: the reference is
+    the benchmark plus the transfer (``amount`` in the data unit per year, either sign,
+    ``between`` as :func:`set_transfer`); the unknown is one number t — ``mode="add"``
+    (default): t percentage points (a fraction: 0.1 is +10 pp) on every cell's benchmark
+    rate; ``"set"``: every cell at the rate t. :math:`EV_X(t) = EV_X(\text{transfer})` is
+    solved from t = 0 (``"add"``; ``"set"``: the cells' flow-weighted mean benchmark rate)
+    by the safeguarded secant of :func:`equivalent_transfer`, to :data:`EQ_RTOL` relative in
+    EV, within ``bracket`` (default ``(-min benchmark rate, 1)`` with ``"add"``, ``(0, 1)``
+    with ``"set"``). EV is not monotone in a tariff (an importer's EV rises up to its optimal
+    tariff and falls beyond it), so there may be two solutions: the search returns the one it
+    reaches from the start, normally the nearer. The model is left at the solution."""
+    session = _session_of(session)
+    if mode not in ("set", "add"):
+        raise StrategyError(f"mode must be 'set' or 'add', got {mode!r}")
+    try:
+        payer, recipient, amount = transfer
+    except (TypeError, ValueError):
+        raise StrategyError(f"transfer must be (payer, recipient, amount), got {transfer!r}"
+                            ) from None
+    began = time.perf_counter()
+    model = _target_model(session, None)
+    importers = _resolve(model, "regions", importer, "importer")
+    exporters = _resolve(model, "regions", exporter, "exporter")
+    members = _resolve(model, "commodities", commodities, "commodities")
+    for_region = _single_region(model, for_region or importers[0], "for_region")
+    cells = _tariff_cells(model, importers, exporters, members)
+    if not cells:
+        raise StrategyError(f"{'/'.join(importers)} imports none of {list(members)} from "
+                            f"{'/'.join(exporters)} in the benchmark: no tariff to set")
+    snap = model.snapshot()
+    try:
+        set_transfer(model, payer, recipient, add=float(amount), between=between)
+        solve(model)
+    except BaseException:
+        model.restore(snap)
+        raise
+    reference = {r: headline_ev(model, r)[0] for r in model.ctx.regions}
+    target = reference[for_region]
+    tm, vxmd = model.m.tm, model.ctx.p["vxmd"]
+    base = {cell: model._benchmark["values"][_position(model, tm[cell])] for cell in cells}
+    const = dict(base) if mode == "add" else dict.fromkeys(cells, 0.0)
+    if mode == "add":
+        default = (-min(base.values()), 1.0)
+        x0 = 0.0
+    else:
+        default = (0.0, 1.0)
+        w = np.array([vxmd[c] for c in cells])
+        x0 = float(np.dot(w, [base[c] for c in cells]) / w.sum())
+    lo, hi = _bracket(bracket, default)
+    if min(const.values()) + lo <= -1.0 or max(const.values()) + hi > MAX_RATE:
+        raise StrategyError(f"bracket {(lo, hi)} would take a rate outside (-1, {MAX_RATE:g}]")
+
+    def apply(t: float) -> None:
+        _fix_cells(model, {"g": cells}, const, {"g": t})
+
+    search = _Search(model, apply, for_region, target)
+    unit = model.params.attrs.get("unit", "US$ million")
+    try:
+        t, gap, ev = _root(search, x0, 0.01, lo, hi, EQ_RTOL * max(abs(target), 1.0),
+                           f"tariff of {'/'.join(importers)} on {'/'.join(exporters)}",
+                           lambda x: f"{100 * x:.8g} %")
+    except BaseException:
+        model.restore(snap)
+        raise
+    name = _scenario_name(f"equivalent_tariff_{'_'.join(importers)}_on_"
+                          f"{'_'.join(exporters)}_for_{for_region}")
+    text = (f'name = "{name}"\n\n' + _tariff_block(importers, exporters, members, mode, t))
+    return Equivalence(
+        kind="tariff", value=float(t), units="fraction", for_region=for_region,
+        target_ev=target, ev=ev, ev_reference=reference, gap=gap, iterations=search.calls,
+        seconds=time.perf_counter() - began,
+        instrument={"importer": importers, "exporter": exporters, "commodities": members,
+                    "mode": mode, "cells": cells},
+        reference=f"transfer {payer} -> {recipient} of {float(amount):,.6g} {unit}",
+        scenario_text=text, unit=unit)
+
+
+def _position(model: CGEModel, var) -> int:
+    """Position of a variable in ``model.all_vars`` (index built once per model)."""
+    index = getattr(model, "_strategy_positions", None)
+    if index is None:
+        index = {id(v): k for k, v in enumerate(model.all_vars)}
+        model._strategy_positions = index
+    return index[id(var)]
