@@ -202,6 +202,13 @@ def _add_macro(out: _Out, model: CGEModel, trade: dict, fd: dict) -> None:
                                                    fd["v"][ctx.agents.index("defense")]
                                                    / gdp_nom),
             "region", "defense spending in % of nominal GDP (bundle only)", "%")
+    bought = trade["dpv"].sum(axis=0)      # direct purchases by each region's government
+    out.add("defense_total_share_of_gdp",
+            100 * np.where(np.isnan(defense), np.nan,
+                           (fd["v"][ctx.agents.index("defense")] + bought) / gdp_nom),
+            "region", "defense spending in % of nominal GDP, the bundle plus the government's "
+            "direct purchases abroad (stationing of its forces, purchases from foreign "
+            "producers such as FMS)", "%")
 
 
 def _factor_prices(model: CGEModel) -> np.ndarray:

@@ -391,3 +391,17 @@ def test_ev_matches_an_independent_solver(financing: str) -> None:
     arithmetic = float(res.welfare_parts.sel(region="R1", part=["household", "government",
                                                                   "saving"]).sum())
     assert abs(arithmetic / ref["ev"] - 1) > 1e-3        # the aggregate matters here
+
+
+def test_defense_total_share_counts_what_is_bought_from_the_us(default: Session) -> None:
+    """Japan at 3.5 % of GDP with 30 % of the increase bought from US producers: the total
+    defense share (bundle + the government's direct purchases abroad) is the 3.5 % asked; the
+    bundle alone is short by the purchases (0.3 x (3.5 - 1.4) pp at benchmark prices)."""
+    res = default.run("jpn_defense_3p5pct_us30")
+    total = res.defense_total_share_of_gdp.sel(region="JPN").item()
+    bundle = res.defense_share_of_gdp.sel(region="JPN").item()
+    assert total == pytest.approx(3.5, abs=0.02)
+    assert total - bundle == pytest.approx(0.3 * (3.5 - 1.4), abs=0.03)
+    base = default.run("benchmark")
+    np.testing.assert_allclose(base.defense_total_share_of_gdp, base.defense_share_of_gdp,
+                               rtol=1e-12)
