@@ -2,15 +2,18 @@
 
 Commands: ``counterfactual`` (the standard scenarios into ``reports/``, or the given ones into a
 folder of their own), ``run`` (the given scenarios), ``list`` (the scenario library),
-``check-solver``, ``build-data``. A user error (bad input, an unwritable output folder, a full
-disk, a failed solve) prints one line ``error: ...`` and exits with code 2; ``--debug`` shows
-the traceback instead. Nothing a failed run wrote is left behind.
+``check-solver``, ``build-data``, ``strategy optimal|nash|equivalent|frontier`` (the
+strategy calls of :mod:`cge.strategy` and :mod:`cge.frontier`). A user error (bad input, an
+unwritable output folder, a full disk, a failed solve) prints one line ``error: ...`` and
+exits with code 2; ``--debug`` shows the traceback instead. Nothing a failed run wrote is
+left behind.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
+import json
 import os
 import re
 import sys
@@ -68,12 +71,159 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("list", parents=[common], help="the scenario library with descriptions")
     sub.add_parser("check-solver", parents=[common],
                    help="verify that Ipopt solves through cyipopt/PyNumero")
+    _add_strategy_parser(sub, common)
     bd = sub.add_parser("build-data", parents=[common],
                         help="rebuild data/wiod2011 (if the raw WIOD table is present), "
                              "data/wiod_update2024 and data/default2024")
     bd.add_argument("--out", default=None, metavar="DIR",
                     help="write every data set under DIR instead of data/")
     return top
+
+
+def _add_strategy_parser(sub, common: argparse.ArgumentParser) -> None:
+    """``cge strategy optimal|nash|equivalent|frontier``: the strategy calls of
+    :mod:`cge.strategy` and :mod:`cge.frontier` on one data set."""
+    st = sub.add_parser("strategy", parents=[common],
+                        help="optimal tariff, Nash tariffs, tariff/transfer equivalence, deal "
+                             "frontier (prints a table; --out FILE.nc saves the result)")
+    games = st.add_subparsers(dest="game", required=True, metavar="GAME")
+    base = argparse.ArgumentParser(add_help=False)
+    base.add_argument("--data", default="default2024",
+                      help="data set: a folder of data/ or a path (default: default2024)")
+    base.add_argument("--elasticities", default=None,
+                      help="elasticity set name or CSV (default: the data set's own)")
+    base.add_argument("--out", default=None, metavar="FILE.nc",
+                      help="save the result as NetCDF")
+    rates = argparse.ArgumentParser(add_help=False)
+    rates.add_argument("--commodities", default="goods",
+                       help="commodities taxed: a name, a group of the data set, 'all', or "
+                            "names joined by ',' (one free rate; default: goods)")
+    rates.add_argument("--bounds", nargs=2, type=float, default=(0.0, 1.0),
+                       metavar=("LO", "HI"), help="bounds of each rate (fractions; default "
+                                                   "0 1)")
+    rates.add_argument("--mode", choices=("set", "add"), default="set",
+                       help="set: one uniform rate; add: pp on each cell's rate")
+    opt = games.add_parser("optimal", parents=[common, base, rates],
+                           help="a region's tariffs that maximise its EV (one NLP)")
+    opt.add_argument("--region", default="USA", help="the importer (default: USA)")
+    opt.add_argument("--on", default="all",
+                     help="the partner(s) taxed: a name, group, 'all' or names joined by ','")
+    opt.add_argument("--per-commodity", action="store_true",
+                     help="one rate per commodity instead of one for the group")
+    opt.add_argument("--scenario", default=None,
+                     help="scenario whose instruments are held fixed (default: benchmark)")
+    na = games.add_parser("nash", parents=[common, base, rates],
+                          help="Nash tariffs by best responses")
+    na.add_argument("--players", nargs="+", default=["USA", "JPN"], metavar="REGION",
+                    help="the players (default: USA JPN)")
+    na.add_argument("--tol", type=float, default=1e-6, help="tolerance on rates (fraction)")
+    na.add_argument("--max-rounds", type=int, default=50, help="rounds at most (default 50)")
+    eq = games.add_parser("equivalent", parents=[common, base],
+                          help="the transfer that gives a region a scenario's EV")
+    eq.add_argument("--scenario", required=True, help="the scenario to match")
+    eq.add_argument("--payer", default="JPN", help="payer of the transfer (default: JPN)")
+    eq.add_argument("--recipient", default="USA", help="recipient (default: USA)")
+    eq.add_argument("--for-region", default=None,
+                    help="whose EV is matched (default: the recipient)")
+    eq.add_argument("--indifference", action="store_true",
+                    help="the transfer at which the payer is indifferent instead")
+    eq.add_argument("--between", choices=("governments", "households"),
+                    default="governments", help="transfer between (default: governments)")
+    fr = games.add_parser("frontier", parents=[common, base],
+                          help="Pareto frontier of two regions' EV over named instruments")
+    fr.add_argument("--a", default="USA", help="region whose EV is maximised (default: USA)")
+    fr.add_argument("--b", default="JPN", help="region whose EV is bounded (default: JPN)")
+    fr.add_argument("--instrument", action="append", default=None, metavar="SPEC",
+                    help="tariff:IMPORTER:EXPORTER[:COMMODITIES[:LO:HI[:set|add]]] or "
+                         "transfer:PAYER:RECIPIENT[:LO:HI] (repeat; default: a's and b's "
+                         "tariffs on each other's goods and b's transfer to a)")
+    fr.add_argument("--levels", type=int, default=9, help="points on the frontier (default 9)")
+    fr.add_argument("--scenario", default=None, help="a scenario to mark on the frontier")
+    fr.add_argument("--no-threat", action="store_true",
+                    help="no Nash war threat point (and no bargaining point)")
+    fr.add_argument("--chart", default=None, metavar="FILE.svg", help="write the chart (SVG)")
+
+
+def _split(spec: str) -> str | list[str]:
+    return spec.split(",") if "," in spec else spec
+
+
+def _strategy_command(args: argparse.Namespace) -> None:
+    """Run one strategy call; print its table; save it with --out."""
+    import cge.frontier as frontier
+    import cge.strategy as strategy
+    from cge.api import Session, write_netcdf
+    from cge.results import extract_results
+
+    if args.out is not None and not str(args.out).endswith(".nc"):
+        raise strategy.StrategyError(f"--out must name a NetCDF file (*.nc), got {args.out!r}")
+    session = Session(args.data, args.elasticities)
+    echo = (lambda text: None) if args.quiet else print
+    ds = None
+    if args.game == "optimal":
+        res = strategy.optimal_tariff(session, args.region, on=_split(args.on),
+                                      commodities=_split(args.commodities),
+                                      bounds=tuple(args.bounds), mode=args.mode,
+                                      per_commodity=args.per_commodity, scenario=args.scenario)
+        echo(str(res))
+        echo("\n".join(f"  {g:<24} {100 * t:9.4f} %" + (f"  ({res.binding[g]} bound)"
+                                                       if res.binding[g] else "")
+                       for g, t in res.rates.items()))
+        echo("  EV by region (" + res.unit + "): " + ", ".join(
+            f"{r} {v:,.1f}" for r, v in res.ev.items()))
+        if args.out is not None:
+            model = (session.model() if args.scenario is None
+                     else session._model_for(session.scenario(args.scenario)))
+            ds = extract_results(model, res.check, scenario=f"optimal_tariff_{res.region}")
+            ds.attrs.update({"strategy_game": "optimal_tariff", "optimal_region": res.region,
+                             "optimal_partners": ", ".join(res.partners),
+                             "optimal_mode": res.mode, "optimal_status": res.status,
+                             "optimal_rates": json.dumps(res.rates),
+                             "optimal_bounds": json.dumps(list(res.bounds))})
+    elif args.game == "nash":
+        res = strategy.nash(session, args.players, commodities=_split(args.commodities),
+                            bounds=tuple(args.bounds), mode=args.mode, tol=args.tol,
+                            max_rounds=args.max_rounds)
+        echo(str(res))
+        for step in res.path:
+            echo(f"  round {step.round:>2} {step.player or 'start':<8} " + "; ".join(
+                f"{p} {100 * t:.4f} %" for p in res.players for t in step.rates[p].values()))
+        ds = res.to_results()
+    elif args.game == "equivalent":
+        call = strategy.indifference_transfer if args.indifference else None
+        if call is not None:
+            res = call(session, args.scenario, args.payer, args.recipient,
+                       between=args.between)
+        else:
+            res = strategy.equivalent_transfer(session, args.scenario, args.payer,
+                                               args.recipient,
+                                               args.for_region or args.recipient,
+                                               between=args.between)
+        echo(str(res))
+        echo("  EV by region (" + res.unit + "), transfer alone vs scenario: " + ", ".join(
+            f"{r} {res.ev[r]:,.1f} / {res.ev_reference[r]:,.1f}" for r in res.ev))
+        if args.out is not None:
+            ds = session.run(toml=res.scenario_text)
+            ds.attrs.update({"strategy_game": f"equivalence_{res.kind}",
+                             "equivalence_value": res.value,
+                             "equivalence_for_region": res.for_region,
+                             "equivalence_target_ev": res.target_ev,
+                             "equivalence_reference": res.reference})
+    else:
+        instruments = ([frontier.parse_instrument(t) for t in args.instrument]
+                       if args.instrument else None)
+        res = frontier.frontier(session, args.a, args.b, instruments, levels=args.levels,
+                                scenario=args.scenario,
+                                threat=None if args.no_threat else "nash")
+        echo(str(res))
+        for note in res.notes:
+            echo(f"note: {note}")
+        if args.chart:
+            frontier.plot_frontier(res, args.chart)
+        ds = res.to_dataset()
+    if args.out is not None and ds is not None:
+        write_netcdf(ds, args.out)
+        echo(f"saved {args.out}")
 
 
 def list_scenarios() -> list[tuple[str, str]]:
@@ -121,6 +271,8 @@ def _command(args: argparse.Namespace) -> None:
         run_scenarios(names, data=args.data, elasticities=args.elasticities,
                       out_dir=Path(args.out) if args.out else None, echo=not args.quiet,
                       progress=make_progress(args.quiet))
+    elif args.command == "strategy":
+        _strategy_command(args)
     elif args.command == "build-data":
         from cge.databuild.build import build_all
 
@@ -134,9 +286,10 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from cge.options import OptionsError
     from cge.scenario import ScenarioError
     from cge.solve import SolveError, SolverUnavailable
+    from cge.strategy import NashError, StrategyError
 
     return (ScenarioError, DataError, OptionsError, SolveError, SolverUnavailable,
-            BenchmarkReplicationError, OSError)
+            BenchmarkReplicationError, OSError, StrategyError, NashError)
 
 
 def _shorten(text: str, limit: int = 120) -> str:

@@ -144,7 +144,13 @@ def test_readme_make_targets_exist():
 
 
 def _options(p) -> set[str]:
-    return {s for a in p._actions for s in a.option_strings if s not in ("-h", "--help")}
+    """Every option of parser ``p`` and of its sub-commands, at any depth."""
+    out = {s for a in p._actions for s in a.option_strings if s not in ("-h", "--help")}
+    for a in p._actions:
+        if a.__class__.__name__ == "_SubParsersAction":
+            for child in a.choices.values():
+                out |= _options(child)
+    return out
 
 
 def test_readme_documents_the_command_line():
