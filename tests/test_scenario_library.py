@@ -170,3 +170,14 @@ def test_deal_hurts_japan_less_than_no_deal(run, no_deal):
     rate is 50% in both jpn_deal_15 and jpn_announced_24)."""
     assert (run("jpn_deal_15").EV.sel(region="JPN").item()
             > run(no_deal).EV.sel(region="JPN").item())
+
+
+@pytest.mark.parametrize("path", FILES, ids=IDS)
+def test_leading_comment_says_what_it_simplifies(path):
+    """Every file's header says what it simplifies or assumes (issue 16: the measure, its
+    dates, status and source are checked above; this is the last field of the header)."""
+    if path.stem in NO_MEASURE:
+        pytest.skip(NO_MEASURE[path.stem])
+    head = leading_comment(path).lower()
+    assert "simplif" in head or "assumption" in head, \
+        "the leading comment does not say what the file simplifies or assumes"
