@@ -10,6 +10,13 @@ Columns: ``import s`` the one-time Python imports of the process (Pyomo, xarray,
 scipy); ``build s`` load + calibrate + Pyomo build + the AMPL form + the replication gate;
 ``1st solve s`` / ``re-solve s`` one tariff shock each; ``newton s`` the bare Newton reference
 and ``ratio`` re-solve / bare Newton; ``peak MiB`` the process's peak resident memory.
+
+Then the strategy analysis of issue 17 on the default data (:mod:`cge.strategy`,
+:mod:`cge.frontier`), each call in a fresh process after building the session (build not
+timed): the US optimal uniform tariff on all partners' goods, the USA-JPN Nash tariff war on
+goods, the JPN -> USA transfer equivalent for the US to ``us_jpn_reciprocal_autos``, and a
+9-point USA-JPN frontier over 3 instruments, each with the issue's target beside it
+(:data:`STRATEGY_TARGETS`). ``python -m cge.bench strategy`` runs only these.
 """
 
 from __future__ import annotations
@@ -138,10 +145,88 @@ def counterfactual_time() -> float:
     return time.perf_counter() - t
 
 
+#: The strategy measurements: name -> (what is timed, the issue's target).
+STRATEGY_TARGETS = {
+    "optimal_tariff": ("optimal_tariff USA on all, goods (1 rate)", "<= 2 s"),
+    "nash": ("nash USA x JPN, goods", "<= 30 s"),
+    "equivalent_transfer": ("equivalent_transfer us_jpn_reciprocal_autos, JPN->USA for USA",
+                            "<= 1 s"),
+    "frontier": ("frontier USA x JPN, 3 instruments, 9 points", "25 points <= 30 s"),
+}
+
+
+def measure_strategy(name: str) -> dict:
+    """One strategy call on the default data in this process: seconds and a short result."""
+    _import_stack()
+    import cge
+    from cge import frontier as fr
+    from cge import strategy as st
+
+    session = cge.Session("default2024")
+    session.model()
+    t = time.perf_counter()
+    if name == "optimal_tariff":
+        r = st.optimal_tariff(session, "USA", on="all", commodities="goods")
+        what = f"rate {100 * r.rates['goods']:.2f} %, EV USA {r.ev['USA']:,.0f}"
+    elif name == "nash":
+        w = st.nash(session, players=("USA", "JPN"), commodities="goods")
+        what = (f"USA {100 * w.rates['USA']['goods']:.2f} %, JPN "
+                f"{100 * w.rates['JPN']['goods']:.2f} %, {w.rounds} rounds")
+    elif name == "equivalent_transfer":
+        e = st.equivalent_transfer(session, "us_jpn_reciprocal_autos", payer="JPN",
+                                   recipient="USA", for_region="USA")
+        what = f"{e.value:,.1f}, {e.iterations} solves"
+    elif name == "frontier":
+        res = fr.frontier(session, "USA", "JPN", STRATEGY_FRONTIER_INSTRUMENTS(fr), levels=9)
+        what = f"{len(res.feasible)} feasible points"
+    else:
+        raise ValueError(f"unknown strategy measurement {name!r}; one of "
+                         f"{', '.join(STRATEGY_TARGETS)}")
+    return {"name": name, "seconds": time.perf_counter() - t, "result": what}
+
+
+def STRATEGY_FRONTIER_INSTRUMENTS(fr) -> list:  # noqa: N802
+    """The frontier's instruments (those of docs/strategy.md): each side's uniform tariff on
+    the other's goods and Japan's transfer to the US."""
+    return [fr.tariff("USA", "JPN", "goods", (0.0, 0.5)),
+            fr.tariff("JPN", "USA", "goods", (0.0, 0.5)),
+            fr.transfer("JPN", "USA", (-20000.0, 20000.0))]
+
+
+def strategy_lines() -> list[str]:
+    """One line per strategy measurement, each measured in a fresh process."""
+    lines = ["", "strategy analysis (default data, one fresh process each, build not timed):"]
+    print(lines[1], flush=True)
+    for name, (label, target) in STRATEGY_TARGETS.items():
+        proc = subprocess.run([sys.executable, "-m", "cge.bench", "--strategy-one", name],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            line = f"  {label:<64} failed: {proc.stderr.strip().splitlines()[-1:]}"
+        else:
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            line = (f"  {label:<64} {r['seconds']:>7.2f} s  (target {target}; "
+                    f"{r['result']})")
+        print(line, flush=True)
+        lines.append(line)
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--one":
         print(json.dumps(measure(argv[1])))
+        return 0
+    if argv and argv[0] == "--strategy-one":
+        print(json.dumps(measure_strategy(argv[1])))
+        return 0
+    if argv == ["strategy"]:
+        from cge.paths import REPORTS_DIR
+
+        lines = strategy_lines()
+        out = REPORTS_DIR / "bench_strategy.txt"
+        out.parent.mkdir(exist_ok=True)
+        out.write_text("\n".join(lines[1:]) + "\n")
+        print(f"written to {out}")
         return 0
     sizes = argv or list(SIZES)
     lines = [HEADER, "-" * len(HEADER)]
@@ -172,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         line = f"standard scenario library + PDF (make counterfactual work): {t:.1f} s"
         print(line)
         lines.append(line)
+        lines.extend(strategy_lines())
     from cge.paths import REPORTS_DIR
 
     out = REPORTS_DIR / "bench.txt"
