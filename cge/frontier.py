@@ -67,12 +67,12 @@ from pyomo.environ import value
 from cge.model import CGEModel
 from cge.scenario import Scenario
 from cge.shocks import MAX_RATE
-from cge.solve import IPOPT_OPTIONS, IPOPT_STATUS, SolveError, model_nlp, nlp_residual, solve
+from cge.solve import SolveError, model_nlp, nlp_residual, solve
 from cge.strategy import (
-    NLP_OPTIONS,
     StrategyError,
     _domain_errors,
     _resolve,
+    _run_ipopt,
     _session_of,
     _single_region,
     _target_model,
@@ -367,7 +367,6 @@ def _solve_point(model: CGEModel, instruments: Sequence[_Resolved], objective: s
                  options: Mapping[str, object]) -> _Point:
     """One NLP from the model's current (solved) point, then the square check solve at the
     NLP's instruments. Raises SolveError if Ipopt fails or the check does not solve."""
-    import cyipopt
 
     began = time.perf_counter()
     pnlp = model_nlp(model)
@@ -391,21 +390,7 @@ def _solve_point(model: CGEModel, instruments: Sequence[_Resolved], objective: s
     iters = [0]
     callbacks = _FrontierCallbacks(pnlp, iters, obj, obj_vars, obj_pos, cell_pos, cell_group,
                                    k, con, con_vars, con_pos)
-    saved = [(v, v.value) for v in {id(v): v for v in obj_vars + con_vars}.values()]
-    opts = {**IPOPT_OPTIONS, **NLP_OPTIONS, **options}
-    try:
-        problem = cyipopt.Problem(n=len(x0), m=len(cl), problem_obj=callbacks, lb=lb, ub=ub,
-                                  cl=cl, cu=cu)
-        for key, val in opts.items():
-            problem.add_option(key, val)
-        x, info = problem.solve(x0)
-    finally:
-        for v, val in saved:
-            v.set_value(val, skip_validation=True)
-    if callbacks.failure is not None:
-        raise callbacks.failure
-    status = int(info["status"])
-    term = IPOPT_STATUS.get(status, f"ipopt status {status}")
+    x, status, term = _run_ipopt(callbacks, x0, lb, ub, cl, cu, obj_vars + con_vars, options)
     if status not in (0, 1) or not np.all(np.isfinite(x)):
         from cge.solve import Diagnostics
 

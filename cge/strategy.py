@@ -782,14 +782,40 @@ def _start_rates(cells: dict[str, list], status_quo: dict, vxmd, start, mode: st
     return out
 
 
+def _run_ipopt(callbacks, x0: np.ndarray, lb: np.ndarray, ub: np.ndarray, cl: np.ndarray,
+               cu: np.ndarray, touched: Sequence[Any], options: Mapping[str, object]
+               ) -> tuple[np.ndarray, int, str]:
+    """Solve one strategy NLP with cyipopt: ``callbacks`` on ``len(x0)`` variables within
+    ``[lb, ub]`` and ``len(cl)`` rows within ``[cl, cu]``, Ipopt options
+    :data:`cge.solve.IPOPT_OPTIONS` + :data:`NLP_OPTIONS` + ``options``. The Pyomo variables
+    in ``touched`` (those the callbacks set to evaluate the welfare expressions) get their
+    values back afterwards; a failure the callbacks recorded is raised. Returns (Ipopt's point,
+    its status, the termination text)."""
+    import cyipopt
+
+    saved = [(v, v.value) for v in {id(v): v for v in touched}.values()]
+    opts = {**IPOPT_OPTIONS, **NLP_OPTIONS, **options}
+    try:
+        problem = cyipopt.Problem(n=len(x0), m=len(cl), problem_obj=callbacks, lb=lb, ub=ub,
+                                  cl=cl, cu=cu)
+        for key, val in opts.items():
+            problem.add_option(key, val)
+        x, info = problem.solve(x0)
+    finally:
+        for v, val in saved:
+            v.set_value(val, skip_validation=True)
+    if callbacks.failure is not None:
+        raise callbacks.failure
+    status = int(info["status"])
+    return x, status, IPOPT_STATUS.get(status, f"ipopt status {status}")
+
+
 def _solve_nlp(model: CGEModel, region: str, cells: dict[str, list], const: dict,
                start: dict[str, float], lo: float, hi: float, options: dict
                ) -> tuple[np.ndarray, int, str, int]:
     """Run Ipopt on the optimal-tariff NLP from the model's current (solved) point. Returns
     (the free rates, Ipopt status, termination text, iterations); the model's free variables
     get Ipopt's point when it is finite."""
-    import cyipopt
-
     pnlp = model_nlp(model)
     position = {id(v): k for k, v in enumerate(pnlp.vars)}
     expr = _welfare_objective(model, region)
@@ -815,21 +841,7 @@ def _solve_nlp(model: CGEModel, region: str, cells: dict[str, list], const: dict
     callbacks = _TariffCallbacks(pnlp, iters, expr, obj_vars,
                                  np.array([position[id(v)] for v in obj_vars], dtype=int),
                                  cell_pos, cell_group, n_groups)
-    saved = [(v, v.value) for v in obj_vars]
-    opts = {**IPOPT_OPTIONS, **NLP_OPTIONS, **options}
-    try:
-        problem = cyipopt.Problem(n=len(x0), m=len(rhs), problem_obj=callbacks, lb=lb, ub=ub,
-                                  cl=rhs, cu=rhs)
-        for key, val in opts.items():
-            problem.add_option(key, val)
-        x, info = problem.solve(x0)
-    finally:
-        for v, val in saved:
-            v.set_value(val, skip_validation=True)
-    if callbacks.failure is not None:
-        raise callbacks.failure
-    status = int(info["status"])
-    term = IPOPT_STATUS.get(status, f"ipopt status {status}")
+    x, status, term = _run_ipopt(callbacks, x0, lb, ub, rhs, rhs, obj_vars, options)
     if not np.all(np.isfinite(x)):
         return t0, -13, f"{term}; Ipopt's point is not finite", iters[0]
     for v, xv in zip(pnlp.vars, x[:len(pnlp.vars)], strict=True):

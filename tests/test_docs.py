@@ -207,20 +207,31 @@ def test_readme_examples_write_where_the_test_can_clean_up():
             assert "out_dir=" in call, f"run_scenarios without out_dir in README.md: {call}"
 
 
-def test_readme_examples_run_as_written(tmp_path):
-    """Each example in a fresh process, without PYOMO_CONFIG_DIR, from a folder laid out like
-    the repository root; nothing is written into the repository."""
+def example_folder(tmp_path) -> dict[str, str]:
+    """Lay ``tmp_path`` out like the repository root (the project virtualenv linked, the
+    scenario library copied) for examples run as a user would; skip without a virtualenv.
+    Returns the environment to run them in (without PYOMO_CONFIG_DIR)."""
     venv = ROOT / ".venv"
     if not (venv / "bin" / "python").exists():
         pytest.skip("no project virtualenv (.venv): run `make setup`")
     (tmp_path / ".venv").symlink_to(venv, target_is_directory=True)
     shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
-    env = {k: v for k, v in os.environ.items() if k != "PYOMO_CONFIG_DIR"}
+    return {k: v for k, v in os.environ.items() if k != "PYOMO_CONFIG_DIR"}
+
+
+def run_python_example(folder, env: dict[str, str], code: str) -> subprocess.CompletedProcess:
+    """``code`` in a fresh process of the folder's virtualenv, from that folder."""
+    return subprocess.run([str(folder / ".venv" / "bin" / "python"), "-c", code], cwd=folder,
+                          env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_readme_examples_run_as_written(tmp_path):
+    """Each example in a fresh process, without PYOMO_CONFIG_DIR, from a folder laid out like
+    the repository root; nothing is written into the repository."""
+    env = example_folder(tmp_path)
     python, lines = readme_examples()
     for code in python:
-        done = subprocess.run([str(tmp_path / ".venv" / "bin" / "python"), "-c", code],
-                              cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=600)
+        done = run_python_example(tmp_path, env, code)
         assert done.returncode == 0, f"README python example failed:\n{done.stderr[-3000:]}"
     for line in lines:
         done = subprocess.run(line, shell=True, cwd=tmp_path, env=env, capture_output=True,

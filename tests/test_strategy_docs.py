@@ -6,14 +6,11 @@ option spelled in full."""
 
 from __future__ import annotations
 
-import os
 import shlex
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from test_docs import _options, fenced_blocks
+from test_docs import _options, example_folder, fenced_blocks, run_python_example
 
 ROOT = Path(__file__).resolve().parents[1]
 STRATEGY_MD = ROOT / "docs" / "strategy.md"
@@ -59,17 +56,10 @@ def test_strategy_md_commands_parse():
 
 @pytest.mark.slow
 def test_strategy_md_python_examples_run_as_written(tmp_path):
-    venv = ROOT / ".venv"
-    if not (venv / "bin" / "python").exists():
-        pytest.skip("no project virtualenv (.venv): run `make setup`")
-    (tmp_path / ".venv").symlink_to(venv, target_is_directory=True)
-    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
-    env = {k: v for k, v in os.environ.items() if k != "PYOMO_CONFIG_DIR"}
+    env = example_folder(tmp_path)
     blocks = fenced_blocks(_text(), "python")
     assert len(blocks) >= 5, "docs/strategy.md examples not found: extraction broken?"
     for code in blocks:
-        done = subprocess.run([str(tmp_path / ".venv" / "bin" / "python"), "-c", code],
-                              cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=600)
+        done = run_python_example(tmp_path, env, code)
         assert done.returncode == 0, (f"docs/strategy.md python example failed:\n{code}\n"
                                       f"{done.stderr[-3000:]}")
