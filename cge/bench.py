@@ -15,7 +15,8 @@ Then the strategy analysis of issue 17 on the default data (:mod:`cge.strategy`,
 :mod:`cge.frontier`), each call in a fresh process after building the session (build not
 timed): the US optimal uniform tariff on all partners' goods, the USA-JPN Nash tariff war on
 goods, the JPN -> USA transfer equivalent for the US to ``us_jpn_reciprocal_autos``, and a
-9-point USA-JPN frontier over 3 instruments, each with the issue's target beside it
+25-point USA-JPN frontier over 4 instruments (with the Nash threat point and the bargaining
+point), each with the issue's target beside it
 (:data:`STRATEGY_TARGETS`). ``python -m cge.bench strategy`` runs only these.
 """
 
@@ -148,10 +149,11 @@ def counterfactual_time() -> float:
 #: The strategy measurements: name -> (what is timed, the issue's target).
 STRATEGY_TARGETS = {
     "optimal_tariff": ("optimal_tariff USA on all, goods (1 rate)", "<= 2 s"),
+    "optimal_tariff_groups": ("optimal_tariff USA on JPN, 3 groups", "<= 2 s"),
     "nash": ("nash USA x JPN, goods", "<= 30 s"),
     "equivalent_transfer": ("equivalent_transfer us_jpn_reciprocal_autos, JPN->USA for USA",
                             "<= 1 s"),
-    "frontier": ("frontier USA x JPN, 3 instruments, 9 points", "25 points <= 30 s"),
+    "frontier": ("frontier USA x JPN, 4 instruments, 25 points", "<= 30 s"),
 }
 
 
@@ -168,6 +170,9 @@ def measure_strategy(name: str) -> dict:
     if name == "optimal_tariff":
         r = st.optimal_tariff(session, "USA", on="all", commodities="goods")
         what = f"rate {100 * r.rates['goods']:.2f} %, EV USA {r.ev['USA']:,.0f}"
+    elif name == "optimal_tariff_groups":
+        r = st.optimal_tariff(session, "USA", on="JPN", commodities=STRATEGY_GROUPS)
+        what = ", ".join(f"{g} {100 * t:.2f} %" for g, t in r.rates.items())
     elif name == "nash":
         w = st.nash(session, players=("USA", "JPN"), commodities="goods")
         what = (f"USA {100 * w.rates['USA']['goods']:.2f} %, JPN "
@@ -177,20 +182,27 @@ def measure_strategy(name: str) -> dict:
                                    recipient="USA", for_region="USA")
         what = f"{e.value:,.1f}, {e.iterations} solves"
     elif name == "frontier":
-        res = fr.frontier(session, "USA", "JPN", STRATEGY_FRONTIER_INSTRUMENTS(fr), levels=9)
-        what = f"{len(res.feasible)} feasible points"
+        res = fr.frontier(session, "USA", "JPN", STRATEGY_FRONTIER_INSTRUMENTS(fr), levels=25,
+                          scenario="us_jpn_reciprocal_autos")
+        what = f"{len(res.feasible)} feasible points, incl. Nash threat and bargaining point"
     else:
         raise ValueError(f"unknown strategy measurement {name!r}; one of "
                          f"{', '.join(STRATEGY_TARGETS)}")
     return {"name": name, "seconds": time.perf_counter() - t, "result": what}
 
 
+#: The US tariff groups of the optimal-tariff measurement (the Section 232 split): autos,
+#: metals and the other goods (the data set's groups).
+STRATEGY_GROUPS = {"autos": "autos", "metals": "metals", "other_goods": "goods_ex_232"}
+
+
 def STRATEGY_FRONTIER_INSTRUMENTS(fr) -> list:  # noqa: N802
-    """The frontier's instruments (those of docs/strategy.md): each side's uniform tariff on
-    the other's goods and Japan's transfer to the US."""
+    """The frontier's instruments: each side's uniform tariff on the other's goods, Japan's
+    transfer to the US and Japan's defense purchases from US producers."""
     return [fr.tariff("USA", "JPN", "goods", (0.0, 0.5)),
             fr.tariff("JPN", "USA", "goods", (0.0, 0.5)),
-            fr.transfer("JPN", "USA", (-20000.0, 20000.0))]
+            fr.transfer("JPN", "USA", (-20000.0, 20000.0)),
+            fr.purchases("JPN", "USA", (0.0, 20000.0))]
 
 
 def strategy_lines() -> list[str]:

@@ -164,7 +164,8 @@ def test_dataset_round_trip_and_chart(tmp_path):
     res = _result()
     path = write_netcdf(res.to_dataset(), tmp_path / "frontier.nc")
     with xr.open_dataset(path, engine="h5netcdf") as ds:
-        assert ds.attrs["region_a"] == "HOME" and ds.attrs["method"] == "epsilon-constraint"
+        assert ds.attrs["region_a"] == "HOME"
+        assert ds.attrs["method"].startswith("epsilon-constraint")
         assert list(ds.instrument.values) == res.labels
         np.testing.assert_allclose(ds.EV_a.values, res.table["EV_a"].to_numpy())
         np.testing.assert_allclose(ds.value.values, res.table[res.labels].to_numpy())
@@ -186,6 +187,43 @@ def test_levels_given_infeasible_and_not_binding():
         fr.frontier(_session(), "HOME", "FOREIGN", _instruments(), levels=[1e3], threat=None)
 
 
+def test_reduced_space_equals_full_space():
+    """The default reduced-space NLPs (instruments only, equilibrium solved at each trial,
+    gradients by the implicit-function theorem) and the full-space NLP (Ipopt over every
+    model variable) reach the same frontier: EVs within 1e-6 (data unit; EVs are O(10)) and
+    instruments within 1e-4 at every level."""
+    red = _result()
+    full = fr.frontier(_session(), "HOME", "FOREIGN", _instruments(), levels=9,
+                       nash_options={"bounds": TARIFF_BOUNDS}, method="full")
+    assert red.method.endswith("reduced space") and full.method.endswith("full space")
+    a, b = _solved(red).reset_index(drop=True), _solved(full).reset_index(drop=True)
+    assert len(a) == len(b) == 9
+    np.testing.assert_allclose(a["EV_a"], b["EV_a"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(a["EV_b"], b["EV_b"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(a[red.labels], b[full.labels], rtol=0, atol=1e-4)
+
+
+def test_purchases_instrument_widens_the_frontier():
+    """A fourth instrument — FOREIGN's government buying from HOME's producers (``dpur``) —
+    can only extend the frontier (at every level HOME gets at least what it gets with three
+    instruments); every point stays an equilibrium within the purchases' bounds, and at
+    HOME's optimum FOREIGN buys from HOME (the purchases raise demand for HOME's goods on
+    top of what a transfer gives, so they are not idle)."""
+    four = [*_instruments(), fr.purchases("FOREIGN", "HOME", (0.0, 3.0))]
+    three = _result()
+    res = fr.frontier(_session(), "HOME", "FOREIGN", four,
+                      levels=list(_solved(three)["level"]), threat=None)
+    pts = res.table.reset_index(drop=True)
+    ref = _solved(three).reset_index(drop=True)
+    assert pts["status"].isin(["optimal", "not_binding"]).all(), pts["status"]
+    assert (pts["EV_a"] >= ref["EV_a"] - DOMINANCE_TOL).all()
+    assert (pts["residual"] <= RESIDUAL_TOL).all()
+    lab = "purchases_FOREIGN_from_HOME"
+    assert lab in res.labels and ((pts[lab] >= -1e-12) & (pts[lab] <= 3.0 + 1e-12)).all()
+    top = fr.frontier(_session(), "HOME", "FOREIGN", four, levels=2, threat=None)
+    assert top.table.iloc[0][lab] > 0.1, top.table
+
+
 @pytest.mark.parametrize(("kwargs", "error", "match"), [
     ({"a": "MARS"}, ScenarioError, "unknown region"),
     ({"a": "HOME", "b": "HOME"}, st.StrategyError, "two regions"),
@@ -197,6 +235,10 @@ def test_levels_given_infeasible_and_not_binding():
                                                                      "food")]},
      st.StrategyError, "same variable"),
     ({"levels": 1}, st.StrategyError, "at least 2"),
+    ({"instruments": [fr.purchases("FOREIGN", "HOME", (-1.0, 3.0))]}, st.StrategyError,
+     "below zero"),
+    ({"instruments": [fr.purchases("HOME", "HOME")]}, st.StrategyError, "both 'HOME'"),
+    ({"method": "newton"}, st.StrategyError, "method must be"),
 ])
 def test_bad_requests(kwargs, error, match):
     args = {"a": "HOME", "b": "FOREIGN", "instruments": _instruments(), "threat": None,
@@ -210,6 +252,10 @@ def test_parse_instrument():
     assert (ins.importer, ins.exporter, ins.commodities, ins.bounds, ins.mode) == (
         "USA", "JPN", ("autos", "metals"), (0.0, 0.5), "add")
     assert fr.parse_instrument("transfer:JPN:USA:-5:5").bounds == (-5.0, 5.0)
+    pur = fr.parse_instrument("purchases:JPN:USA:0:2000")
+    assert (pur.kind, pur.buyer, pur.seller, pur.bounds) == ("purchases", "JPN", "USA",
+                                                             (0.0, 2000.0))
+    assert pur.label == "purchases_JPN_from_USA"
     for bad in ("tariff:USA", "transfer:JPN:USA:x:1", "quota:USA:JPN"):
         with pytest.raises(st.StrategyError):
             fr.parse_instrument(bad)
