@@ -40,6 +40,11 @@ def _add_run_arguments(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--out", default=None, metavar="DIR",
                    help="output folder (default: reports/ for the standard set, "
                         "reports/runs/<run>/ otherwise)")
+    p.add_argument("--strategy", action=argparse.BooleanOptionalAction, default=None,
+                   help="add the strategy analysis of the USA-JPN pair (optimal and Nash "
+                        "tariffs, transfer equivalence, deal frontier; about 15 s) to the "
+                        "results and the report (default: on for counterfactual, off for "
+                        "run)")
 
 
 def _global_options(default: object) -> argparse.ArgumentParser:
@@ -264,13 +269,17 @@ def _command(args: argparse.Namespace) -> None:
             print(f"{star} {name:<{width}}  {text}")
         print(f"\n{len(rows)} scenarios; * = in the standard set (make counterfactual)")
     elif args.command in ("counterfactual", "run"):
+        from cge.negotiation import STANDARD_PAIRS
         from cge.progress import make_progress
         from cge.runner import STANDARD_SCENARIOS, run_scenarios
 
         names = tuple(args.scenarios) or STANDARD_SCENARIOS
+        with_strategy = (args.command == "counterfactual" if args.strategy is None
+                         else args.strategy)
         run_scenarios(names, data=args.data, elasticities=args.elasticities,
                       out_dir=Path(args.out) if args.out else None, echo=not args.quiet,
-                      progress=make_progress(args.quiet))
+                      progress=make_progress(args.quiet),
+                      strategy=STANDARD_PAIRS if with_strategy else ())
     elif args.command == "strategy":
         _strategy_command(args)
     elif args.command == "build-data":

@@ -598,8 +598,7 @@ class FrontierResult:
     @property
     def feasible(self) -> pd.DataFrame:
         """The frontier points that were solved (status optimal or an optimum)."""
-        ok = self.table["status"].isin(["optimal", "a_optimum", "b_optimum", "not_binding"])
-        return self.table[ok]
+        return self.table[self.table["status"].isin(SOLVED)]
 
     def mark(self, name: str) -> pd.Series | None:
         """The marked point ``name`` (a row of :attr:`marks`), or None."""
@@ -907,40 +906,49 @@ _MARK_STYLE = {"status_quo": ("o", "black", "status quo (benchmark)"),
                "bargaining": ("*", "tab:green", "Nash bargaining")}
 
 
-def plot_frontier(result: FrontierResult, path: str | Path, *, png: str | Path | None = None
-                  ) -> Path:
+#: Statuses of the points that are on the frontier (solved).
+SOLVED = ("optimal", "a_optimum", "b_optimum", "not_binding")
+
+
+def plot_frontier(result: FrontierResult | xr.Dataset, path: str | Path, *,
+                  png: str | Path | None = None, title: str | None = None) -> Path:
     """The frontier chart (EV of b against EV of a, the marked points, the threat point's
     quadrant) as SVG with text kept as text (``svg.fonttype = "none"``); ``png``: also a PNG.
-    EVs in US$ bn when the data unit is US$ million."""
+    ``result``: a :class:`FrontierResult` or its Dataset (:meth:`FrontierResult.to_dataset`,
+    as saved). EVs in US$ bn when the data unit is US$ million."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    pts = result.feasible
-    big = max(float(np.nanmax(np.abs(pts[["EV_a", "EV_b"]].to_numpy()))), 0.0)
-    scale, unit = ((1e3, "US$ bn") if result.unit == "US$ million" and big >= 1e3
-                   else (1.0, result.unit))
+    ds = result.to_dataset() if isinstance(result, FrontierResult) else result
+    a, b, unit0 = ds.attrs["region_a"], ds.attrs["region_b"], ds.attrs.get("unit", "")
+    ok = np.isin(ds["status"].values.astype(str), SOLVED)
+    ev_a, ev_b = ds["EV_a"].values[ok], ds["EV_b"].values[ok]
+    big = float(np.nanmax(np.abs(np.concatenate([ev_a, ev_b])))) if ok.any() else 0.0
+    scale, unit = ((1e3, "US$ bn") if unit0 == "US$ million" and big >= 1e3
+                   else (1.0, unit0))
+    marks = {str(m): (float(x), float(y)) for m, x, y in
+             zip(ds["mark"].values, ds["mark_EV_a"].values, ds["mark_EV_b"].values,
+                 strict=True)}
     with plt.rc_context({"svg.fonttype": "none", "font.size": 9}):
         fig, ax = plt.subplots(figsize=(6.4, 4.8))
-        ax.plot(pts["EV_a"] / scale, pts["EV_b"] / scale, "-", color="tab:blue", lw=1.5,
-                marker=".", ms=5, label="deal frontier")
-        for name, row in result.marks.iterrows():
-            marker, color, label = _MARK_STYLE.get(str(name), ("D", "gray", str(name)))
-            if name == "scenario" and result.scenario:
-                label = f"scenario {result.scenario}"
-            ax.plot(row["EV_a"] / scale, row["EV_b"] / scale, marker, color=color, ms=9,
-                    label=label, ls="none")
-        threat = result.mark("threat")
-        if threat is not None:
-            ax.axvline(threat["EV_a"] / scale, color="tab:purple", lw=0.6, ls=":")
-            ax.axhline(threat["EV_b"] / scale, color="tab:purple", lw=0.6, ls=":")
+        ax.plot(ev_a / scale, ev_b / scale, "-", color="tab:blue", lw=1.5, marker=".", ms=5,
+                label="deal frontier")
+        for name, (x, y) in marks.items():
+            marker, color, label = _MARK_STYLE.get(name, ("D", "gray", name))
+            if name == "scenario" and ds.attrs.get("scenario"):
+                label = f"scenario {ds.attrs['scenario']}"
+            ax.plot(x / scale, y / scale, marker, color=color, ms=9, label=label, ls="none")
+        if "threat" in marks:
+            ax.axvline(marks["threat"][0] / scale, color="tab:purple", lw=0.6, ls=":")
+            ax.axhline(marks["threat"][1] / scale, color="tab:purple", lw=0.6, ls=":")
         ax.axhline(0, color="gray", lw=0.5)
         ax.axvline(0, color="gray", lw=0.5)
-        ax.set_xlabel(f"EV of {result.a} ({unit} per year)")
-        ax.set_ylabel(f"EV of {result.b} ({unit} per year)")
-        ax.set_title(f"Deal frontier {result.a}–{result.b} over "
-                     f"{len(result.labels)} instruments")
+        ax.set_xlabel(f"EV of {a} ({unit} per year)")
+        ax.set_ylabel(f"EV of {b} ({unit} per year)")
+        ax.set_title(title or f"Deal frontier {a}–{b} over {ds.sizes['instrument']} "
+                              "instruments")
         ax.legend(loc="best", fontsize=8, frameon=False)
         ax.grid(True, lw=0.3, alpha=0.5)
         fig.tight_layout()

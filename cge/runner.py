@@ -10,7 +10,9 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import xarray as xr
 
@@ -19,6 +21,9 @@ from cge.atomic import swap_folder
 from cge.progress import Progress, Silent
 from cge.scenario import ScenarioError
 from cge.solve import SolveError
+
+if TYPE_CHECKING:
+    from cge.negotiation import PairAnalysis
 
 #: The standard scenarios of ``make counterfactual``, in report order: the 2025 US landscape as
 #: enacted (with and without the retaliation enacted), February-July 2026 as applied, the four
@@ -113,7 +118,8 @@ def _publish(stage: Path, out_dir: Path) -> None:
 def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
                   data: str = "default2024", elasticities: str | None = None,
                   out_dir: Path | None = None, echo: bool = True, decompose: bool = True,
-                  progress: Progress | None = None) -> xr.Dataset:
+                  progress: Progress | None = None, strategy: Sequence[PairAnalysis] = ()
+                  ) -> xr.Dataset:
     """Solve each scenario and write the run into ``out_dir`` (default :func:`run_folder`):
     ``results/<name>.nc``, ``counterfactual.nc`` (all scenarios stacked) and
     ``counterfactual.pdf``; print the table (``echo``); return the stack.
@@ -123,8 +129,14 @@ def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
     written into a staging folder, before anything is moved into place: a bad scenario, a
     failed solve or a full disk raises and leaves every earlier output exactly as it was.
     ``progress`` (:mod:`cge.progress`) is told each stage and each solved scenario.
+
+    ``strategy``: negotiating pairs (:class:`cge.negotiation.PairAnalysis`) whose strategy
+    analysis runs after the scenarios, is written to ``results/strategy/<a>_<b>.nc`` and
+    gets a section of the report; a pair the data set cannot analyse (a region missing, a
+    scenario of its list that does not apply) is skipped with a line saying why.
     """
     progress = progress or Silent()
+    skipped: list[str] = []
     out_dir = Path(out_dir) if out_dir is not None else run_folder(tuple(names))
     t0 = time.perf_counter()
     created = [p for p in (out_dir, *out_dir.parents) if not p.exists()]  # deepest first
@@ -144,9 +156,11 @@ def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
             write_netcdf(res, stage / "results" / f"{scen.name}.nc")
         stack = compare(results)
         write_netcdf(stack, stage / "counterfactual.nc")
+        pairs = _strategy(session, strategy, stage, progress, skipped)
         from cge.report import pdf_page_count, write_report
 
-        pdf = write_report(results, stage / "counterfactual.pdf", stage=progress.stage)
+        pdf = write_report(results, stage / "counterfactual.pdf", stage=progress.stage,
+                           strategy=pairs)
         pages = pdf_page_count(pdf)
         _publish(stage, out_dir)
         published = True
@@ -165,7 +179,27 @@ def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
         print(f"results: {out_dir / 'counterfactual.nc'} (one file per scenario in "
               f"{out_dir / 'results'})")
         print(f"report: {out_dir / 'counterfactual.pdf'} ({pages} pages)")
+        for line in skipped:
+            print(line)
     return stack
+
+
+def _strategy(session: Session, specs: Sequence[PairAnalysis], stage: Path,
+              progress: Progress, skipped: list[str]) -> list[xr.Dataset]:
+    """Run each pair's strategy analysis the data set allows, write it into the staging
+    folder; note each pair skipped and why."""
+    from cge.negotiation import analyse_pair, pair_file, usable
+
+    out = []
+    for spec in specs:
+        why = usable(session, spec)
+        if why:
+            skipped.append(f"strategy {spec.a}-{spec.b} skipped: {why}")
+            continue
+        ds = analyse_pair(session, spec, stage=progress.stage)
+        write_netcdf(ds, stage / "results" / pair_file(spec))
+        out.append(ds)
+    return out
 
 
 def _check_unique(scenarios: list) -> None:

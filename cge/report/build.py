@@ -25,6 +25,7 @@ from cge.atomic import atomic_file
 from cge.paths import DATA_DIR
 from cge.report import figures
 from cge.report.fmt import MISSING, MoneyUnit, choose_money_unit, level, pct, sci
+from cge.report.strategy import strategy_section
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 SOURCES_MD = DATA_DIR / "SOURCES.md"
@@ -104,10 +105,12 @@ def _table(caption: str, header: list, rows: list[list], *, align: str | None = 
 
 # ----------------------------------------------------------------------------- report
 class _Report:
-    def __init__(self, results: Sequence[xr.Dataset], fig_dir: Path) -> None:
+    def __init__(self, results: Sequence[xr.Dataset], fig_dir: Path,
+                 strategy: Sequence[xr.Dataset] = ()) -> None:
         if not results:
             raise ValueError("write_report: no results")
         self.results = list(results)
+        self.pairs = list(strategy)
         self.fig_dir = fig_dir
         self.names = [scenario_name(ds, k) for k, ds in enumerate(self.results)]
         bench = [k for k, ds in enumerate(self.results) if is_benchmark(ds)]
@@ -581,7 +584,9 @@ class _Report:
     def build(self) -> dict:
         return {"meta": self.meta(), "summary": self.summary(), "welfare": self.welfare(),
                 "sectors": self.sectors(), "bilateral": self.bilateral(),
-                "tariffs": self.tariffs(), "scenarios": self.scenarios(),
+                "tariffs": self.tariffs(),
+                "strategy": strategy_section(self.pairs, self._fig, _table),
+                "scenarios": self.scenarios(),
                 "methods": self.methods(), "data": self.data(), "solver": self.solver()}
 
 
@@ -623,8 +628,11 @@ def parse_sources(path: Path) -> tuple[list[list[str]], list[str]]:
 
 
 def write_report(results: Sequence[xr.Dataset], out_path: str | Path, *,
-                 stage: Callable[[str], None] | None = None) -> Path:
-    """Write the PDF report comparing solved scenarios (``Session.run`` results).
+                 stage: Callable[[str], None] | None = None,
+                 strategy: Sequence[xr.Dataset] = ()) -> Path:
+    """Write the PDF report comparing solved scenarios (``Session.run`` results) and, with
+    ``strategy``, the strategy analyses of negotiating pairs
+    (:func:`cge.negotiation.analyse_pair` results) in a section of their own.
 
     The report reads the results only: data set name, unit, year, content hash and notes,
     elasticities and options as run are all in each result (``cge.results``). ``stage`` is
@@ -641,7 +649,7 @@ def write_report(results: Sequence[xr.Dataset], out_path: str | Path, *,
         for src in TEMPLATE_DIR.glob("*.typ"):
             shutil.copy(src, work / src.name)
         stage(f"report: tables and charts for {len(results)} scenario(s)")
-        data = _Report(results, work).build()
+        data = _Report(results, work, strategy).build()
         stage("report: typesetting the PDF (Typst)")
         (work / "data.json").write_text(json.dumps(data, ensure_ascii=False, indent=1),
                                         encoding="utf-8")
