@@ -124,8 +124,19 @@ def _add_strategy_parser(sub, common: argparse.ArgumentParser) -> None:
     na.add_argument("--tol", type=float, default=1e-6, help="tolerance on rates (fraction)")
     na.add_argument("--max-rounds", type=int, default=50, help="rounds at most (default 50)")
     eq = games.add_parser("equivalent", parents=[common, base],
-                          help="the transfer that gives a region a scenario's EV")
-    eq.add_argument("--scenario", required=True, help="the scenario to match")
+                          help="the transfer that gives a region a scenario's EV, or the "
+                               "tariff that gives it a transfer's")
+    eq.add_argument("--scenario", default=None, help="the scenario to match (a transfer is "
+                                                     "solved for)")
+    eq.add_argument("--transfer", default=None, metavar="PAYER:RECIPIENT:AMOUNT",
+                    help="the transfer to match (data unit per year, either sign); with "
+                         "--tariff, a tariff is solved for")
+    eq.add_argument("--tariff", default=None, metavar="IMPORTER:EXPORTER[:COMMODITIES]",
+                    help="the tariff solved for with --transfer (commodities: a name or "
+                         "group, several joined by '+'; default goods)")
+    eq.add_argument("--mode", choices=("add", "set"), default="add",
+                    help="the tariff as pp on each cell's rate (add, default) or one rate "
+                         "(set)")
     eq.add_argument("--payer", default="JPN", help="payer of the transfer (default: JPN)")
     eq.add_argument("--recipient", default="USA", help="recipient (default: USA)")
     eq.add_argument("--for-region", default=None,
@@ -196,7 +207,16 @@ def _strategy_command(args: argparse.Namespace) -> None:
         ds = res.to_results()
     elif args.game == "equivalent":
         call = strategy.indifference_transfer if args.indifference else None
-        if call is not None:
+        if (args.scenario is None) == (args.transfer is None):
+            raise strategy.StrategyError("equivalent needs exactly one of --scenario (a "
+                                         "transfer is solved for) and --transfer with "
+                                         "--tariff (a tariff is solved for)")
+        if args.transfer is not None:
+            res = _equivalent_tariff(session, args)
+        elif args.tariff is not None:
+            raise strategy.StrategyError("--tariff goes with --transfer (the tariff that "
+                                         "equals a transfer), not with --scenario")
+        elif call is not None:
             res = call(session, args.scenario, args.payer, args.recipient,
                        between=args.between)
         else:
@@ -205,7 +225,9 @@ def _strategy_command(args: argparse.Namespace) -> None:
                                                args.for_region or args.recipient,
                                                between=args.between)
         echo(str(res))
-        echo("  EV by region (" + res.unit + "), transfer alone vs scenario: " + ", ".join(
+        what = ("tariff alone vs the transfer" if res.kind == "tariff"
+                else "transfer alone vs scenario")
+        echo("  EV by region (" + res.unit + f"), {what}: " + ", ".join(
             f"{r} {res.ev[r]:,.1f} / {res.ev_reference[r]:,.1f}" for r in res.ev))
         if args.out is not None:
             ds = session.run(toml=res.scenario_text)
@@ -229,6 +251,33 @@ def _strategy_command(args: argparse.Namespace) -> None:
     if args.out is not None and ds is not None:
         write_netcdf(ds, args.out)
         echo(f"saved {args.out}")
+
+
+def _equivalent_tariff(session, args: argparse.Namespace):
+    """``equivalent --transfer P:R:AMOUNT --tariff I:E[:G]``: the tariff equal to a transfer."""
+    from cge import strategy
+
+    parts = args.transfer.split(":")
+    try:
+        payer, recipient, amount = parts[0], parts[1], float(parts[2])
+        if len(parts) != 3:
+            raise ValueError
+    except (IndexError, ValueError):
+        raise strategy.StrategyError(f"--transfer must be PAYER:RECIPIENT:AMOUNT, got "
+                                     f"{args.transfer!r}") from None
+    if args.tariff is None:
+        raise strategy.StrategyError("--transfer needs --tariff IMPORTER:EXPORTER[:COMMODITIES]"
+                                     " (the tariff solved for)")
+    if args.indifference:
+        raise strategy.StrategyError("--indifference goes with --scenario, not --transfer")
+    tparts = args.tariff.split(":")
+    if len(tparts) not in (2, 3):
+        raise strategy.StrategyError(f"--tariff must be IMPORTER:EXPORTER[:COMMODITIES], got "
+                                     f"{args.tariff!r}")
+    goods = tparts[2] if len(tparts) == 3 else "goods"
+    return strategy.equivalent_tariff(session, (payer, recipient, amount), tparts[0],
+                                      tparts[1], goods.split("+") if "+" in goods else goods,
+                                      args.for_region, mode=args.mode, between=args.between)
 
 
 def list_scenarios() -> list[tuple[str, str]]:

@@ -56,6 +56,13 @@ File format
     recipient = "USA"
     amount = 157143.0                  # data unit per year; or share_of_payer_gdp (percent)
 
+    [[foreign_saving]]                 # one region's foreign saving (capital inflow, the
+    region = "JPN"                     #   current-account deficit), others take the other side
+    change = -40000.0                  # data unit per year, added; or level = -150000.0
+    offset = "USA"                     # whose foreign saving moves the opposite way (a region,
+                                       #   group or list); "all" (default): every other region,
+                                       #   in proportion to its benchmark income
+
     [[defense]]                        # real government defense purchases
     region = "JPN"
     scale = 1.5                        # x 1.5; or share_of_gdp = 2.0 (percent of GDP), or
@@ -123,6 +130,15 @@ Keys and values
   government budgets, and with separate institutions financed by the payer's financing rule)
   or ``"households"`` (a private transfer, into household income). Under the regional
   household both enter regional income.
+* Foreign saving: ``region`` (a single region), exactly one of ``change`` (added to its
+  foreign saving, data unit per year, any finite number) or ``level`` (its foreign saving
+  itself; negative = a current-account surplus) and ``offset``: the regions whose foreign
+  saving moves the opposite way, so that world foreign saving still sums to zero (the
+  region's deficit is the others' surplus). ``offset`` takes a name, a group or a list; the
+  literal ``"all"`` (the default) means every *other* region; any other value must not
+  include ``region``. The change is split among the offset regions in proportion to their
+  benchmark income ``inc0`` (checked by the model, which also requires investment to stay
+  positive at benchmark prices in every region touched).
 * Defense: ``region`` (or ``regions``: one shock per region) and exactly one of ``scale``
   (in (0, 1000], multiplies real defense purchases), ``share_of_gdp`` (percent of GDP, in
   (0, 100): a real level, that share of benchmark GDP at benchmark prices) or
@@ -141,7 +157,9 @@ Keys and values
   equations. A scale of 0 or below would remove or negate the factor: no equilibrium.
 
 Several shocks on the same cell compose in file order: ``add`` accumulates, ``set`` overrides
-what came before, ``multiply``/``scale`` multiply. Transfers between the same pair add up.
+what came before, ``multiply``/``scale`` multiply. Transfers between the same pair add up;
+capital flows and foreign-saving ``change`` tables add up (applied after the capital flows);
+a foreign-saving ``level`` sets the region's foreign saving as it stands at that point.
 
 Closure (``[closure]``), keys and allowed values are in :data:`CLOSURE_OPTIONS`; ``numeraire``
 also accepts ``"factor_price:<factor>:<region>"`` and ``"cpi:<region>"``.
@@ -169,6 +187,7 @@ __all__ = [
     "INSTRUMENTS",
     "DefenseShock",
     "FactorShock",
+    "ForeignSaving",
     "RateShock",
     "Scenario",
     "ScenarioError",
@@ -206,8 +225,8 @@ FINANCING: tuple[str, ...] = ("lump_sum", "consumption_tax", "output_tax", "dire
 TRANSFER_PARTIES: tuple[str, ...] = ("governments", "households")
 #: Defense rules other than a target (``[[defense]] rule``).
 DEFENSE_RULES: tuple[str, ...] = ("budget_share",)
-TABLE_ARRAYS: tuple[str, ...] = (*INSTRUMENTS, "transfer", "capital_flow", "defense",
-                                 "stationing", *FACTOR_KINDS)
+TABLE_ARRAYS: tuple[str, ...] = (*INSTRUMENTS, "transfer", "capital_flow", "foreign_saving",
+                                 "defense", "stationing", *FACTOR_KINDS)
 TOP_LEVEL_KEYS: tuple[str, ...] = ("name", "description", "groups", "closure", *TABLE_ARRAYS)
 GROUP_KINDS: tuple[str, ...] = ("regions", "commodities", "factors")
 
@@ -415,6 +434,21 @@ class CapitalFlow:
 
 
 @dataclass(frozen=True)
+class ForeignSaving:
+    """Foreign saving of ``region`` (its capital inflow, the current-account deficit, data unit
+    per year, numeraire-valued): exactly one of ``change`` (added) or ``level`` (the new
+    value) is set. ``offset``: the regions whose foreign saving moves by the opposite amount,
+    split in proportion to their benchmark income, so world foreign saving still sums to zero;
+    never contains ``region``."""
+
+    region: str
+    change: float | None
+    level: float | None
+    offset: tuple[str, ...]
+    where: str
+
+
+@dataclass(frozen=True)
 class DefenseShock:
     """Defense purchases of ``region``: ``mode="scale"`` multiplies real defense purchases by
     ``value``; ``mode="share_of_gdp"`` targets ``value`` (a fraction: TOML 2 % -> 0.02) of GDP: real
@@ -482,12 +516,13 @@ class Scenario:
     sha256: str
     stationing: tuple[Stationing, ...] = ()
     capital_flows: tuple[CapitalFlow, ...] = ()
+    foreign_saving: tuple[ForeignSaving, ...] = ()
 
     @property
     def is_benchmark(self) -> bool:
         """True when the scenario has no shocks at all (closure settings are not shocks)."""
         return not (self.rate_shocks or self.transfers or self.defense or self.factor_shocks
-                    or self.stationing or self.capital_flows)
+                    or self.stationing or self.capital_flows or self.foreign_saving)
 
 
 # --------------------------------------------------------------------------------------------
@@ -798,6 +833,31 @@ class _Parser:
         amount, share = self.amount_or_share(path, table)
         return CapitalFlow(ends["payer"], ends["recipient"], amount, share, path)
 
+    def foreign_saving(self, path: str, table: Mapping[str, Any]) -> ForeignSaving:
+        self.check_keys(table, path, ("region", "change", "level", "offset"))
+        if "region" not in table:
+            raise self.fail(f"{path}.region", f"missing required field 'region' (the region "
+                                              f"whose foreign saving is set; valid names: "
+                                              f"{_fmt_list(self.sets.regions)})")
+        region = self.single_region(table["region"], f"{path}.region")
+        mode = self.one_of(table, ("change", "level"), path)
+        value = self.number(table[mode], f"{path}.{mode}")
+        raw = table.get("offset", _ALL)
+        if raw == _ALL:
+            offset = tuple(r for r in self.sets.regions if r != region)
+            if not offset:
+                raise self.fail(f"{path}.offset", f"no other region to take the other side "
+                                                  f"of {region!r}'s foreign saving")
+        else:
+            offset = self.resolve("regions", raw, f"{path}.offset")
+            if region in offset:
+                raise self.fail(f"{path}.offset", f"the offset includes {region!r}, the "
+                                                  f"region whose foreign saving is set; it "
+                                                  f"must name other regions only (\"all\", "
+                                                  f"the default, means every other region)")
+        return ForeignSaving(region, value if mode == "change" else None,
+                             value if mode == "level" else None, offset, path)
+
     def defense(self, path: str, table: Mapping[str, Any]) -> list[DefenseShock]:
         self.check_keys(table, path, (*_SYNONYMS["region"], "scale", "share_of_gdp", "rule",
                                       "from_region", "from_share", "financing"))
@@ -909,6 +969,7 @@ class _Parser:
         defense: list[DefenseShock] = []
         stationing: list[Stationing] = []
         capital_flows: list[CapitalFlow] = []
+        foreign_saving: list[ForeignSaving] = []
         factor_shocks: list[FactorShock] = []
         for key in TABLE_ARRAYS:
             if key not in data:
@@ -920,6 +981,8 @@ class _Parser:
                     transfers.append(self.transfer(path, table))
                 elif key == "capital_flow":
                     capital_flows.append(self.capital_flow(path, table))
+                elif key == "foreign_saving":
+                    foreign_saving.append(self.foreign_saving(path, table))
                 elif key == "defense":
                     defense.extend(self.defense(path, table))
                 elif key == "stationing":
@@ -943,6 +1006,7 @@ class _Parser:
             factor_shocks=tuple(factor_shocks),
             stationing=tuple(stationing),
             capital_flows=tuple(capital_flows),
+            foreign_saving=tuple(foreign_saving),
             closure=MappingProxyType(closure),
             source=self.source,
             text=text,

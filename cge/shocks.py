@@ -13,6 +13,10 @@ What only the model can check (it needs the benchmark), each a
   :data:`~cge.scenario.FACTOR_SCALE_RANGE`;
 * the transfers a region pays in the scenario (its ``[[transfer]]`` tables and the stationing
   costs it pays as host), together, above its benchmark income;
+* a capital flow or foreign-saving table without a fixed current account, or one that leaves
+  investment non-positive at benchmark prices (domestic saving plus foreign saving) in a
+  region whose foreign saving it moves; a foreign-saving offset region without positive
+  benchmark income (the weights of the split);
 * direct purchases (stationing, the share of a defense increase bought abroad) from a region's
   producers above that region's entire benchmark GDP;
 * a budget that cannot be met at benchmark prices (:func:`check_budgets`): private consumption
@@ -89,6 +93,9 @@ def apply_scenario(model: CGEModel, scenario: Scenario) -> ShockReport:
     for cf in scenario.capital_flows:
         _apply_capital_flow(model, cf, scenario.source)
         report.changed += 1
+    for fs in scenario.foreign_saving:
+        _apply_foreign_saving(model, fs, scenario.source)
+        report.changed += 1
     for d in scenario.defense:
         _apply_defense(model, d, scenario.source)
         report.changed += 1
@@ -161,25 +168,62 @@ def _amount(model: CGEModel, table) -> float:
     return table.share_of_payer_gdp * model.ctx.p["gdp0"][table.payer]
 
 
+def _fixed_current_account(model: CGEModel, where: str, src: str, what: str) -> None:
+    if model.options.external != "fixed_current_account":
+        raise ScenarioError(src, where, f"{what} moves fixed foreign saving: it needs "
+                            "external = 'fixed_current_account' (with a global bank, foreign "
+                            "saving is not set by policy)")
+
+
+def _check_investment(model: CGEModel, r: str, where: str, src: str) -> None:
+    """r's investment at benchmark prices (saving plus foreign saving) must stay positive."""
+    sav0, fsav = model.ctx.p["sav0"][r], model.m.fsav[r].value
+    investment = sav0 + fsav
+    if investment <= 0:
+        raise ScenarioError(src, where, f"{r}'s investment would be {investment:.6g} at "
+                            f"benchmark prices (saving {sav0:.6g} plus foreign saving "
+                            f"{fsav:.6g} after this and earlier capital flows and "
+                            f"foreign-saving tables); it must stay positive")
+
+
 def _apply_capital_flow(model: CGEModel, cf, src: str) -> None:
     """Move foreign saving: the payer's falls, the recipient's rises by the amount. Needs the
     fixed current account (with a global bank foreign saving is not an instrument); the
     payer's investment must stay positive at benchmark prices."""
-    m, p = model.m, model.ctx.p
-    if model.options.external != "fixed_current_account":
-        raise ScenarioError(src, cf.where, "a capital flow moves fixed foreign saving: it needs "
-                            "external = 'fixed_current_account' (with a global bank, foreign "
-                            "saving is not set by policy)")
+    m = model.m
+    _fixed_current_account(model, cf.where, src, "a capital flow")
     amount = _amount(model, cf)
     m.fsav[cf.payer].fix(m.fsav[cf.payer].value - amount)
     m.fsav[cf.recipient].fix(m.fsav[cf.recipient].value + amount)
-    investment = p["sav0"][cf.payer] + m.fsav[cf.payer].value
-    if investment <= 0:
-        raise ScenarioError(src, cf.where, f"{cf.payer}'s investment would be "
-                            f"{investment:.6g} at benchmark prices (saving "
-                            f"{p['sav0'][cf.payer]:.6g} plus foreign saving "
-                            f"{m.fsav[cf.payer].value:.6g} after this and earlier capital "
-                            f"flows); it must stay positive")
+    _check_investment(model, cf.payer, cf.where, src)
+
+
+def _apply_foreign_saving(model: CGEModel, fs, src: str) -> None:
+    """Change ``fs.region``'s foreign saving by ``fs.change`` (or to ``fs.level``, from its
+    value at this point) and the offset regions' by minus that, split in proportion to their
+    benchmark income: world foreign saving stays as it was (zero in a balanced benchmark).
+    Investment must stay positive at benchmark prices in every region touched."""
+    m, p = model.m, model.ctx.p
+    _fixed_current_account(model, fs.where, src, "a foreign-saving table")
+    r = fs.region
+    old = m.fsav[r].value
+    change = fs.change if fs.change is not None else fs.level - old
+    weights = [p["inc0"][s] for s in fs.offset]
+    poor = [s for s, w in zip(fs.offset, weights, strict=True) if not w > 0]
+    if poor:
+        raise ScenarioError(src, f"{fs.where}.offset", f"offset regions {poor} have no "
+                            f"positive benchmark income, by which the change is split")
+    total = sum(weights)
+    m.fsav[r].fix(old + change if fs.change is not None else fs.level)
+    rest = change           # the last offset region takes the remainder: the sum is exact
+    for s, w in zip(fs.offset[:-1], weights[:-1], strict=True):
+        part = change * w / total
+        m.fsav[s].fix(m.fsav[s].value - part)
+        rest -= part
+    last = fs.offset[-1]
+    m.fsav[last].fix(m.fsav[last].value - rest)
+    for s in (r, *fs.offset):
+        _check_investment(model, s, fs.where, src)
 
 
 def _apply_defense(model: CGEModel, d, src: str) -> None:

@@ -304,6 +304,10 @@ def test_cli_frontier_writes_netcdf(tiny, tmp_path, capsys):
      "lower < upper"),
     (("frontier", "--a", "HOME", "--b", "FOREIGN", "--instrument", "tariff:HOME"),
      "cannot read instrument"),
+    (("equivalent", "--transfer", "FOREIGN:HOME"), "PAYER:RECIPIENT:AMOUNT"),
+    (("equivalent", "--transfer", "FOREIGN:HOME:0.5"), "needs --tariff"),
+    (("equivalent",), "exactly one of --scenario"),
+    (("equivalent", "--scenario", "x.toml", "--tariff", "HOME:FOREIGN"), "goes with --transfer"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(tiny, rest, match):
     out = subprocess.run([sys.executable, "-m", "cge", *_args(tiny, *rest)],
@@ -312,3 +316,29 @@ def test_cli_bad_input_exits_2_with_one_line(tiny, rest, match):
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and match in lines[0], lines
     assert "Traceback" not in out.stderr
+
+
+def test_cli_equivalent_tariff_matches_the_transfer(tiny, tmp_path, capsys):
+    """``equivalent --transfer P:R:A --tariff I:E:G``: the tariff it prints, set by
+    :mod:`cge.strategy` and solved, gives the importer the EV the transfer gives it."""
+    out = tmp_path / "eq.nc"
+    assert cli_main(_args(tiny, "equivalent", "--transfer", "FOREIGN:HOME:0.5", "--tariff",
+                          "HOME:FOREIGN:all", "--out", str(out))) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("tariff: tariff of HOME on FOREIGN (add)")
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        t = float(ds.attrs["equivalence_value"])
+        target = float(ds.attrs["equivalence_target_ev"])
+    session = cge.Session(str(tiny["data"]), str(tiny["elast"]))
+    model = session.model()
+    try:
+        st.set_transfer(model, "FOREIGN", "HOME", add=0.5)
+        solve(model)
+        assert st.headline_ev(model, "HOME")[0] == pytest.approx(target, rel=1e-9)
+        st.reset(model)
+        st.set_tariff(model, "HOME", "FOREIGN", "all", add=t)
+        solve(model)
+        assert st.headline_ev(model, "HOME")[0] == pytest.approx(target, rel=1e-7)
+        assert t > 0.0
+    finally:
+        model.restore(model._benchmark)
