@@ -2,6 +2,7 @@
 #   make counterfactual   standard scenarios -> console table + results in reports/
 #   make test             the test suite (fast cases; `make test-all` adds the slow ones)
 #   make bench            speed/memory table at several sizes, then the slow test cases
+#   make sensitivity      elasticity draws x the sensitivity scenarios on Dask -> bands + PDF
 # Both create/refresh the project virtualenv (.venv) and PyNumero's ASL library, idempotently.
 
 PYTHON ?= python3
@@ -12,7 +13,7 @@ STAMP  := $(VENV)/.installed
 # (cge/_solver/, not committed) where cge.asl finds it from any Python, no variable needed.
 ASL_LIB := cge/_solver/libpynumero_ASL.so
 
-.PHONY: system-packages setup test test-all counterfactual data bench lint clean
+.PHONY: system-packages setup test test-all counterfactual sensitivity data bench lint clean
 
 # System packages, checked at every run (about 10 ms when all are there): apt-get as root, else
 # `sudo -n apt-get`, else stop with one line giving the command (scripts/system_packages.sh).
@@ -42,6 +43,14 @@ test-all: setup
 # each into reports/runs/<run>/ (never over the standard report).
 counterfactual: setup
 	$(PY) -m cge counterfactual $(SCENARIOS)
+
+# Systematic sensitivity analysis: SPEC (a file of sensitivity/, default standard: 50 Monte
+# Carlo draws of the elasticities) over the sensitivity scenarios (or SCENARIOS="a b"), on a
+# local Dask cluster (WORKERS=N; DASK_SCHEDULER=tcp://host:8786 for a running cluster)
+# -> reports/sensitivity/<spec>/ (summary.nc, results.nc, index.csv, sensitivity.pdf).
+SPEC ?= standard
+sensitivity: setup
+	$(PY) -m cge sensitivity $(SCENARIOS) --spec $(SPEC) $(if $(WORKERS),--workers $(WORKERS)) $(if $(DASK_SCHEDULER),--scheduler $(DASK_SCHEDULER)) $(if $(RESUME),--resume)
 
 data: setup
 	$(PY) -m cge build-data

@@ -18,6 +18,9 @@ goods, the JPN -> USA transfer equivalent for the US to ``us_jpn_reciprocal_auto
 25-point USA-JPN frontier over 4 instruments (with the Nash threat point and the bargaining
 point), each with the issue's target beside it
 (:data:`STRATEGY_TARGETS`). ``python -m cge.bench strategy`` runs only these.
+
+Last, the sensitivity sweep of issue 18: the standard specification's 50 draws of one scenario
+on 1 and on 2 local Dask workers and the speed-up (``python -m cge.bench sensitivity``).
 """
 
 from __future__ import annotations
@@ -223,6 +226,51 @@ def strategy_lines() -> list[str]:
     return lines
 
 
+#: The sensitivity measurement: 50 draws (the standard specification) of one scenario.
+SENSITIVITY_SCENARIO = "jpn_deal_15"
+
+
+def measure_sensitivity(workers: int) -> dict:
+    """Wall time of the standard specification's draws of :data:`SENSITIVITY_SCENARIO` on
+    ``workers`` local Dask workers (cluster start-up and the central run included), into a
+    temporary folder."""
+    import tempfile
+
+    from cge.sensitivity.sweep import run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        res = run([SENSITIVITY_SCENARIO], "standard", out_dir=Path(tmp) / "sweep",
+                  workers=workers)
+        seconds = time.perf_counter() - t
+    return {"workers": workers, "seconds": seconds, "tasks": res.total, "failed": res.failed}
+
+
+def sensitivity_lines() -> list[str]:
+    """50 draws of one scenario on 1 and on 2 workers (fresh process each) and the speed-up."""
+    lines = ["", f"sensitivity sweep (standard specification, {SENSITIVITY_SCENARIO}; wall time "
+             "incl. the local cluster's start):"]
+    print(lines[1], flush=True)
+    times = {}
+    for workers in (1, 2):
+        proc = subprocess.run([sys.executable, "-m", "cge.bench", "--sensitivity-one",
+                               str(workers)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            line = f"  {workers} worker(s): failed: {proc.stderr.strip().splitlines()[-1:]}"
+        else:
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            times[workers] = r["seconds"]
+            line = (f"  {workers} worker(s): {r['tasks']} tasks ({r['failed']} failed) in "
+                    f"{r['seconds']:.1f} s")
+        print(line, flush=True)
+        lines.append(line)
+    if len(times) == 2:
+        line = f"  speed-up 2 workers vs 1: {times[1] / times[2]:.2f}x"
+        print(line)
+        lines.append(line)
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--one":
@@ -231,11 +279,15 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "--strategy-one":
         print(json.dumps(measure_strategy(argv[1])))
         return 0
-    if argv == ["strategy"]:
+    if argv and argv[0] == "--sensitivity-one":
+        print(json.dumps(measure_sensitivity(int(argv[1]))))
+        return 0
+    parts = {"sensitivity": sensitivity_lines, "strategy": strategy_lines}
+    if len(argv) == 1 and argv[0] in parts:
         from cge.paths import REPORTS_DIR
 
-        lines = strategy_lines()
-        out = REPORTS_DIR / "bench_strategy.txt"
+        lines = parts[argv[0]]()
+        out = REPORTS_DIR / f"bench_{argv[0]}.txt"
         out.parent.mkdir(exist_ok=True)
         out.write_text("\n".join(lines[1:]) + "\n")
         print(f"written to {out}")
@@ -270,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
         lines.append(line)
         lines.extend(strategy_lines())
+        lines.extend(sensitivity_lines())
     from cge.paths import REPORTS_DIR
 
     out = REPORTS_DIR / "bench.txt"

@@ -64,17 +64,33 @@ PARAMETERS: dict[str, tuple[str, str]] = {
 }
 
 
-def load_elasticities(source: str | Path | dict, commodities: list[str]) -> xr.Dataset:
+def load_elasticities(source: str | Path | dict | xr.Dataset, commodities: list[str],
+                      *, origin: str | None = None) -> xr.Dataset:
     """Elasticities by commodity: Armington domestic/import ``esubd`` (GTAP ESUBD), import
     sourcing ``esubm`` (ESUBM) and value-added substitution ``esubva`` (ESUBVA).
 
     ``source`` is the name of a set in ``calibration/elasticities/<name>.csv``, a path to such a
-    CSV (columns commodity, esubd, esubm, esubva, source), or a dict
-    ``{"esubd": {i: σ}, ...}`` / ``{"esubd": σ, ...}`` (one value for all) for hand-made data.
-    Every σ must be finite and ≥ 0 (0 = Leontief, 1 = Cobb–Douglas).
+    CSV (columns commodity, esubd, esubm, esubva, source), a dict
+    ``{"esubd": {i: σ}, ...}`` / ``{"esubd": σ, ...}`` (one value for all) for hand-made data,
+    or a Dataset of that layout (variables by ``commodity``, e.g. a sensitivity draw), checked
+    the same way. Every σ must be finite and ≥ 0 (0 = Leontief, 1 = Cobb–Douglas).
+    ``origin``: what the errors and ``elasticity_source`` call a dict's values.
     """
+    if isinstance(source, xr.Dataset):
+        origin = str(source.attrs.get("elasticity_source", "a Dataset"))
+        missing = [c for c in ELASTICITY_COLUMNS if c not in source]
+        if missing or "commodity" not in source.dims:
+            raise DataError(f"elasticities ({origin}): need variables {missing or ''} by "
+                            f"'commodity'; valid: {list(ELASTICITY_COLUMNS)}")
+        have = [str(c) for c in source.commodity.values]
+        lacking = [i for i in commodities if i not in have]
+        if lacking:
+            raise DataError(f"elasticities ({origin}): no values for commodities {lacking}")
+        source = {c: {i: float(source[c].sel(commodity=i)) for i in commodities}
+                  for c in ELASTICITY_COLUMNS}
+        return load_elasticities(source, commodities, origin=origin)
     if isinstance(source, dict):
-        origin = "user dict"
+        origin = origin or "user dict"
         unknown = [k for k in source if k not in ELASTICITY_COLUMNS]
         if unknown:
             raise DataError(f"elasticities ({origin}): unknown keys {unknown}; valid: "
@@ -163,8 +179,7 @@ def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dic
         check_balance(benchmark)
     ds = benchmark
     commodities = [str(c) for c in ds.commodity.values]
-    if not isinstance(elasticities, xr.Dataset):
-        elasticities = load_elasticities(elasticities, commodities)
+    elasticities = load_elasticities(elasticities, commodities)
     clash = set(map(str, ds.agent.values)) & set(commodities)
     if clash:
         raise DataError(f"commodity names {sorted(clash)} clash with final-demand agent names")

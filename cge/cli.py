@@ -3,7 +3,8 @@
 Commands: ``counterfactual`` (the standard scenarios into ``reports/``, or the given ones into a
 folder of their own), ``run`` (the given scenarios), ``list`` (the scenario library),
 ``check-solver``, ``build-data``, ``strategy optimal|nash|equivalent|frontier`` (the
-strategy calls of :mod:`cge.strategy` and :mod:`cge.frontier`). A user error (bad input, an
+strategy calls of :mod:`cge.strategy` and :mod:`cge.frontier`), ``sensitivity`` (a sweep over
+elasticity draws on Dask, :mod:`cge.sensitivity`). A user error (bad input, an
 unwritable output folder, a full disk, a failed solve) prints one line ``error: ...`` and
 exits with code 2; ``--debug`` shows the traceback instead. Nothing a failed run wrote is
 left behind.
@@ -77,6 +78,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("check-solver", parents=[common],
                    help="verify that Ipopt solves through cyipopt/PyNumero")
     _add_strategy_parser(sub, common)
+    _add_sensitivity_parser(sub, common)
     bd = sub.add_parser("build-data", parents=[common],
                         help="rebuild data/wiod2011 (if the raw WIOD table is present), "
                              "data/wiod_update2024 and data/default2024")
@@ -158,6 +160,58 @@ def _add_strategy_parser(sub, common: argparse.ArgumentParser) -> None:
     fr.add_argument("--no-threat", action="store_true",
                     help="no Nash war threat point (and no bargaining point)")
     fr.add_argument("--chart", default=None, metavar="FILE.svg", help="write the chart (SVG)")
+
+
+def _add_sensitivity_parser(sub, common: argparse.ArgumentParser) -> None:
+    """``cge sensitivity SCENARIO... --spec S``: a sweep over elasticity draws on Dask."""
+    se = sub.add_parser("sensitivity", parents=[common],
+                        help="systematic sensitivity analysis: the scenarios under every draw "
+                             "of a specification, on Dask; mean, sd and 90 % band of every "
+                             "result, a PDF with the bands")
+    se.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                    help="scenario names or TOML paths (default: the standard sensitivity "
+                         "set)")
+    se.add_argument("--spec", default="standard",
+                    help="the specification: a name in sensitivity/ or a TOML path "
+                         "(default: standard)")
+    se.add_argument("--data", default="default2024",
+                    help="data set: a folder of data/ or a path (default: default2024)")
+    se.add_argument("--elasticities", default=None,
+                    help="the central elasticities (default: the data set's own)")
+    se.add_argument("--workers", type=int, default=None,
+                    help="local Dask worker processes (default: the machine's cores; 0: in "
+                         "this process, no Dask)")
+    se.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="address of a running Dask scheduler (tcp://host:8786) instead of "
+                         "a local cluster; also read from CGE_DASK_SCHEDULER")
+    se.add_argument("--out", default=None, metavar="DIR",
+                    help="output folder (default: reports/sensitivity/<spec>/)")
+    se.add_argument("--resume", action="store_true",
+                    help="continue the interrupted sweep in the folder, an error if there is "
+                         "none (the same sweep is continued anyway: finished tasks are kept)")
+    se.add_argument("--fresh", action="store_true",
+                    help="replace a different sweep in the folder (the new one is swapped in "
+                         "when complete)")
+
+
+def _sensitivity_command(args: argparse.Namespace) -> None:
+    import os
+
+    from cge.progress import make_sweep_progress
+    from cge.sensitivity.sweep import STANDARD_SCENARIOS, format_summary, run, write_pdf
+
+    scenarios = tuple(args.scenarios) or STANDARD_SCENARIOS
+    res = run(scenarios, args.spec, data=args.data, elasticities=args.elasticities,
+              out_dir=Path(args.out) if args.out else None, workers=args.workers,
+              scheduler=args.scheduler or os.environ.get("CGE_DASK_SCHEDULER") or None,
+              resume=args.resume, fresh=args.fresh, progress=make_sweep_progress(args.quiet))
+    pdf = write_pdf(res)
+    if not args.quiet:
+        print(format_summary(res))
+        print(f"\nresults: {res.out_dir / 'results.nc'} (every draw), "
+              f"{res.out_dir / 'summary.nc'} (statistics), {res.out_dir / 'index.csv'} "
+              f"(one row per task)")
+        print(f"report: {pdf}")
 
 
 def _split(spec: str) -> str | list[str]:
@@ -331,6 +385,8 @@ def _command(args: argparse.Namespace) -> None:
                       strategy=STANDARD_PAIRS if with_strategy else ())
     elif args.command == "strategy":
         _strategy_command(args)
+    elif args.command == "sensitivity":
+        _sensitivity_command(args)
     elif args.command == "build-data":
         from cge.databuild.build import build_all
 
@@ -343,11 +399,14 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from cge.data.benchmark import DataError
     from cge.options import OptionsError
     from cge.scenario import ScenarioError
+    from cge.sensitivity.spec import SpecError
+    from cge.sensitivity.sweep import SweepError
     from cge.solve import SolveError, SolverUnavailable
     from cge.strategy import NashError, StrategyError
 
     return (ScenarioError, DataError, OptionsError, SolveError, SolverUnavailable,
-            BenchmarkReplicationError, OSError, StrategyError, NashError)
+            BenchmarkReplicationError, OSError, StrategyError, NashError, SpecError,
+            SweepError)
 
 
 def _shorten(text: str, limit: int = 120) -> str:

@@ -99,3 +99,72 @@ def make_progress(quiet: bool = False) -> Progress:
     if quiet or not sys.stderr.isatty():
         return Silent()
     return RichProgress()
+
+
+class SweepProgress(Protocol):
+    """Callbacks of a sensitivity sweep (:func:`cge.sensitivity.sweep.run`)."""
+
+    def start(self, total: int, done: int, failed: int) -> None:
+        """``total`` tasks, of which ``done`` and ``failed`` finished earlier (resume)."""
+
+    def task_done(self, label: str, ok: bool) -> None:
+        """A task finished (solved, or failed with its error recorded)."""
+
+    def close(self) -> None:
+        """The sweep is over (or interrupted)."""
+
+
+class SilentSweep:
+    """Shows nothing."""
+
+    def start(self, total: int, done: int, failed: int) -> None:
+        pass
+
+    def task_done(self, label: str, ok: bool) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class RichSweep:
+    """One live bar: done / failed / remaining of the sweep's tasks, on stderr."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import Progress as Bar
+
+        self.console = Console(stderr=True, highlight=False)
+        self.bar = Bar(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                       TimeRemainingColumn(), console=self.console, transient=False)
+        self.task = None
+        self.total = self.done = self.failed = 0
+
+    def _text(self) -> str:
+        left = self.total - self.done - self.failed
+        return (f"sweep: [green]{self.done} done[/green], [red]{self.failed} failed[/red], "
+                f"{left} remaining")
+
+    def start(self, total: int, done: int, failed: int) -> None:
+        self.total, self.done, self.failed = total, done, failed
+        self.bar.start()
+        self.task = self.bar.add_task(self._text(), total=total, completed=done + failed)
+
+    def task_done(self, label: str, ok: bool) -> None:
+        self.done += ok
+        self.failed += not ok
+        if not ok:
+            self.console.print(f"  [red]✗[/red] {label} failed (error in index.csv)")
+        if self.task is not None:
+            self.bar.update(self.task, advance=1, description=self._text())
+
+    def close(self) -> None:
+        self.bar.stop()
+
+
+def make_sweep_progress(quiet: bool = False) -> SweepProgress:
+    """A live bar when stderr is a terminal and not ``quiet``; otherwise nothing."""
+    if quiet or not sys.stderr.isatty():
+        return SilentSweep()
+    return RichSweep()

@@ -251,8 +251,9 @@ _ALL_BUT = "all_but:"
 # --------------------------------------------------------------------------------------------
 # Errors
 # --------------------------------------------------------------------------------------------
-class ScenarioError(ValueError):
-    """Any problem with a scenario file. ``str(err)`` is ``"<source>: <field>: <problem>"``.
+class InputFileError(ValueError):
+    """A problem at one place of an input file (scenario, sensitivity specification).
+    ``str(err)`` is ``"<source>: <field>: <problem>"``.
 
     Attributes: ``source`` (file path or ``"<string>"``), ``field`` (TOML path such as
     ``tariff[2].importer``, or ``None`` for file-level problems), ``problem`` (the explanation).
@@ -264,6 +265,10 @@ class ScenarioError(ValueError):
         self.problem = problem
         where = f"{source}: {field}" if field else source
         super().__init__(f"{where}: {problem}")
+
+
+class ScenarioError(InputFileError):
+    """Any problem with a scenario file (:class:`InputFileError`)."""
 
 
 class ClosureError(ScenarioError, OptionsError):
@@ -942,14 +947,18 @@ class _Parser:
         return FactorShock(regions, factors, kind, value, path)
 
     # -- whole file -------------------------------------------------------------------------
-    def parse(self, text: str) -> Scenario:
+    def load_toml(self, text: str) -> dict[str, Any]:
+        """The TOML text as tables; a syntax error (or nesting too deep) is this parser's
+        error, with the line and a hint."""
         try:
-            data = tomllib.loads(text)
+            return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise self.fail(None, _decode_message(exc, text)) from None
         except RecursionError:
             raise self.fail(None, "invalid TOML: nesting too deep") from None
 
+    def parse(self, text: str) -> Scenario:
+        data = self.load_toml(text)
         self.check_keys(data, "", TOP_LEVEL_KEYS)
         if "name" not in data:
             raise self.fail("name", "missing required field 'name' (lowercase letters, digits, "

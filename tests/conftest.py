@@ -104,6 +104,18 @@ def save_tiny_benchmark(base: Path, elasticities: dict | None = None) -> tuple[P
     return data, elast
 
 
+#: A tariff scenario on ``two_by_two``: HOME +20 pp on everything from FOREIGN (the strategy
+#: pair's and the sensitivity sweep's tests).
+HOME_TARIFF_20 = """name = "home_tariff_20"
+description = "HOME +20 pp on everything from FOREIGN"
+[[tariff]]
+importer = "HOME"
+exporter = "FOREIGN"
+commodities = "all"
+add = 20.0
+"""
+
+
 #: Issue 12's fuzz scenario on ``two_by_two`` (its final point could not be evaluated by AMPL,
 #: and PyNumeroEvaluationError escaped ``Session.run``), without its productivity table ...
 ISSUE_12_SHOCKS = """name = "fuzz"

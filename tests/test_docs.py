@@ -197,7 +197,7 @@ def test_readme_examples_write_where_the_test_can_clean_up():
     assert python and len(lines) >= 3, "README.md examples not found: extraction broken?"
     for line in lines:
         words = line.split("#")[0].split()
-        if {"run", "counterfactual", "build-data"} & set(words):
+        if {"run", "counterfactual", "build-data", "sensitivity"} & set(words):
             assert "--out" in words, f"README example without --out (would write into the " \
                                      f"repository's reports/ or data/): {line}"
             out = words[words.index("--out") + 1]
@@ -205,6 +205,8 @@ def test_readme_examples_write_where_the_test_can_clean_up():
     for code in python:
         for call in re.findall(r"run_scenarios\((.*?)\)\n", code, re.S):
             assert "out_dir=" in call, f"run_scenarios without out_dir in README.md: {call}"
+        for call in re.findall(r"\bsa\.run\((.*?)\)\n", code, re.S):   # cge.sensitivity
+            assert "out_dir=" in call, f"a sensitivity sweep without out_dir in README.md: {call}"
 
 
 def example_folder(tmp_path) -> dict[str, str]:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import ELASTICITIES, save_tiny_benchmark, tree_state
+from conftest import ELASTICITIES, HOME_TARIFF_20, save_tiny_benchmark, tree_state
 
 import cge
 from cge import negotiation as ng
@@ -34,14 +34,7 @@ from cge.api import write_netcdf
 from cge.report import write_report
 from cge.runner import run_scenarios
 
-SCENARIO = """name = "home_tariff_20"
-description = "HOME +20 pp on everything from FOREIGN"
-[[tariff]]
-importer = "HOME"
-exporter = "FOREIGN"
-commodities = "all"
-add = 20.0
-"""
+SCENARIO = HOME_TARIFF_20
 STEP = 0.01
 #: The Nash check's step: the two Nash rates differ by 0.0026 here, so a smaller step than
 #: that is needed to tell one player's best response from the other's.

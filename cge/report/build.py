@@ -106,11 +106,14 @@ def _table(caption: str, header: list, rows: list[list], *, align: str | None = 
 # ----------------------------------------------------------------------------- report
 class _Report:
     def __init__(self, results: Sequence[xr.Dataset], fig_dir: Path,
-                 strategy: Sequence[xr.Dataset] = ()) -> None:
+                 strategy: Sequence[xr.Dataset] = (), sensitivity: xr.Dataset | None = None
+                 ) -> None:
         if not results:
             raise ValueError("write_report: no results")
         self.results = list(results)
         self.pairs = list(strategy)
+        self.sens = (sensitivity if sensitivity is not None and "EV" in sensitivity.data_vars
+                     else None)
         self.fig_dir = fig_dir
         self.names = [scenario_name(ds, k) for k, ds in enumerate(self.results)]
         bench = [k for k, ds in enumerate(self.results) if is_benchmark(ds)]
@@ -245,9 +248,53 @@ class _Report:
         return cell
 
     def welfare(self) -> dict:
-        tables = [*self._ev_tables(), *self._parts_tables(), *self._decomposition_tables(),
-                  *self._macro_tables()]
+        tables = [*self._ev_tables(), *self._band_tables(), *self._parts_tables(),
+                  *self._decomposition_tables(), *self._macro_tables()]
         return {"tables": tables, "figures": self._welfare_figures()}
+
+    def _bands(self, var: str, **sel) -> dict[str, tuple[list[float], list[float]]]:
+        """{scenario: (5 % values, 95 % values)} over the regions (or ``sel``'s other dim) of
+        a sensitivity summary variable, scaled like the report's values of ``var``."""
+        if self.sens is None or var not in self.sens:
+            return {}
+        out = {}
+        da = self.sens[var]
+        for n, _ in self.cf:
+            if n not in da.scenario.values:
+                continue
+            v = da.sel(scenario=n, **sel)
+            out[n] = (v.sel(stat="p05").values, v.sel(stat="p95").values)
+        return out
+
+    def _band_tables(self) -> list[dict]:
+        """EV with its sensitivity band, one row per scenario and region."""
+        if self.sens is None:
+            return []
+        mo, mu, s = self.money, self.money.label, self.sens
+        rows, breaks = [], []
+        for n, _ in self.cf:
+            if n not in s.scenario.values:
+                continue
+            if rows:
+                breaks.append(len(rows))
+            for k, r in enumerate(self.regions):
+                v = s["EV"].sel(scenario=n, region=r)
+                share = float(s["EV_sign_share"].sel(scenario=n, region=r))
+                rows.append([_breakable(n) if k == 0 else "", r,
+                             *[mo.change(float(v.sel(stat=x))) for x in
+                               ("central", "mean", "sd", "p05", "p95")], f"{share:.2f}"])
+        method = s.attrs.get("method", "")
+        what = (f"{s.attrs.get('draws', '?')} draws of the specification "
+                f"{s.attrs.get('spec', '?')} ({method.replace('_', ' ')})")
+        return [_table(f"Equivalent variation with its sensitivity band, {mu}: {what}.",
+                       ["Scenario", "Region", "Central", "Mean", "SD", "5 %", "95 %",
+                        "Same sign"], rows, align="llrrrrrr", breaks=breaks, size=7.5,
+                       note=f"Central: at the central elasticities. Band: "
+                            f"{s.attrs.get('band', '')}. Same sign: the share of draws in "
+                            f"which the EV has the central EV's sign. Each draw recalibrates "
+                            f"the data with its elasticities and solves the scenario; "
+                            f"{int(s.attrs.get('tasks_failed', 0))} of "
+                            f"{int(s.attrs.get('tasks', 0))} tasks failed.")]
 
     def _ev_tables(self) -> list[dict]:
         """EV (headline, saying whose), EV in % of what it measures, private EV."""
@@ -367,14 +414,19 @@ class _Report:
                         for n, ds in self.cf}
 
             ev_money = {n: [v * mo.scale for v in vs] for n, vs in vals("EV").items()}
+            bands = {n: (lo * mo.scale, hi * mo.scale) for n, (lo, hi) in
+                     self._bands("EV").items()}
             path = figures.grouped_bars(
-                [{"title": "Equivalent variation", "label": mu, "values": ev_money},
+                [{"title": "Equivalent variation", "label": mu, "values": ev_money,
+                  "errors": bands},
                  {"title": "Equivalent variation, % of spending measured", "label": "%",
                   "values": vals("EV_pct")}],
                 self.regions, series, self._fig("welfare"))
+            band = (" Error bars: the 5-95 % band of the sensitivity analysis (table "
+                    "below)." if bands else "")
             figs.append({"file": path.name, "caption": "Welfare by region and scenario: "
                          f"equivalent variation in {mu} (left) and in % of the benchmark spending "
-                         "it measures (right)."})
+                         f"it measures (right).{band}"})
             lab = self._labour()
             panels = [{"title": "Real GDP", "label": "% change", "values": vals("real_gdp_pct")},
                       {"title": "Terms of trade", "label": "% change", "values": vals("tot_pct")}]
@@ -425,7 +477,8 @@ class _Report:
                      f"{MISSING}: no trade in the benchmark."))
             panels.append({"title": f"{s} → {d}: volume", "label": "% change", "values": {
                 n: [_val(ds, "trade_volume_pct", commodity=i, exporter=s, importer=d)
-                    for i in self.commodities] for n, ds in self.cf}})
+                    for i in self.commodities] for n, ds in self.cf},
+                "errors": self._bands("trade_volume_pct", exporter=s, importer=d)})
             value_panels.append({
                 "title": f"{s} → {d}: change at benchmark prices", "label": mu, "values": {
                     n: [mo.scale * (_val(ds, "trade_volume", commodity=i, exporter=s,
@@ -440,7 +493,10 @@ class _Report:
                 "figure": {"file": path.name,
                            "caption": f"Bilateral trade between {a} and {b} by commodity: "
                                       f"volume in % (top) and change in {mu} at benchmark "
-                                      f"prices (bottom); {a} → {b} left, {b} → {a} right."}}
+                                      f"prices (bottom); {a} → {b} left, {b} → {a} right."
+                                      + (" Error bars on the volumes: the 5-95 % band of the "
+                                         "sensitivity analysis." if self.sens is not None
+                                         else "")}}
 
     def tariffs(self) -> dict:
         mo, mu = self.money, self.money.label
@@ -629,10 +685,13 @@ def parse_sources(path: Path) -> tuple[list[list[str]], list[str]]:
 
 def write_report(results: Sequence[xr.Dataset], out_path: str | Path, *,
                  stage: Callable[[str], None] | None = None,
-                 strategy: Sequence[xr.Dataset] = ()) -> Path:
+                 strategy: Sequence[xr.Dataset] = (),
+                 sensitivity: xr.Dataset | None = None) -> Path:
     """Write the PDF report comparing solved scenarios (``Session.run`` results) and, with
     ``strategy``, the strategy analyses of negotiating pairs
-    (:func:`cge.negotiation.analyse_pair` results) in a section of their own.
+    (:func:`cge.negotiation.analyse_pair` results) in a section of their own; with
+    ``sensitivity`` (a sweep's summary, :func:`cge.sensitivity.summary.summarise`), error bars
+    on the EV and bilateral-volume charts and a table of the EV with its band.
 
     The report reads the results only: data set name, unit, year, content hash and notes,
     elasticities and options as run are all in each result (``cge.results``). ``stage`` is
@@ -649,7 +708,7 @@ def write_report(results: Sequence[xr.Dataset], out_path: str | Path, *,
         for src in TEMPLATE_DIR.glob("*.typ"):
             shutil.copy(src, work / src.name)
         stage(f"report: tables and charts for {len(results)} scenario(s)")
-        data = _Report(results, work, strategy).build()
+        data = _Report(results, work, strategy, sensitivity).build()
         stage("report: typesetting the PDF (Typst)")
         (work / "data.json").write_text(json.dumps(data, ensure_ascii=False, indent=1),
                                         encoding="utf-8")

@@ -49,7 +49,9 @@ def _style(k: int) -> dict:
 def grouped_bars(panels: list[dict], groups: list[str], series: list[str], path: Path,
                  *, ncols: int = 2, horizontal: bool = False) -> Path:
     """One panel per dict {"title", "label", "values": {series: array over groups}}; within a
-    panel, groups (regions or sectors) on the category axis and one bar per series (scenario)."""
+    panel, groups (regions or sectors) on the category axis and one bar per series (scenario).
+    A panel's optional "errors" {series: (low array, high array)} draws each bar's band (e.g.
+    the 5-95 % band of a sensitivity sweep) as an error bar from low to high."""
     with plt.rc_context(RC):
         n = len(panels)
         ncols = min(ncols, n)
@@ -68,10 +70,16 @@ def grouped_bars(panels: list[dict], groups: list[str], series: list[str], path:
             for k, name in enumerate(series):
                 vals = np.asarray(panel["values"][name], dtype=float)
                 offset = pos - 0.4 + width * (k + 0.5)
+                err = _band(vals, panel.get("errors", {}).get(name))
+                bar = {"xerr" if horizontal else "yerr": err} if err is not None else {}
+                if err is not None:
+                    bar["error_kw"] = {"elinewidth": 0.8, "capsize": 2, "ecolor": "black"}
                 if horizontal:
-                    ax.barh(offset, np.nan_to_num(vals), height=width, label=name, **_style(k))
+                    ax.barh(offset, np.nan_to_num(vals), height=width, label=name, **bar,
+                            **_style(k))
                 else:
-                    ax.bar(offset, np.nan_to_num(vals), width=width, label=name, **_style(k))
+                    ax.bar(offset, np.nan_to_num(vals), width=width, label=name, **bar,
+                           **_style(k))
             if horizontal:
                 ax.set_yticks(pos, groups)
                 ax.invert_yaxis()
@@ -93,6 +101,16 @@ def grouped_bars(panels: list[dict], groups: list[str], series: list[str], path:
         fig.legend(handles, labels, loc="upper center", ncol=min(k_series, 2), frameon=False,
                    bbox_to_anchor=(0.5, 1.0), handlelength=2.2, handleheight=1.1)
         return _save(fig, path)
+
+
+def _band(vals: np.ndarray, band) -> np.ndarray | None:
+    """Matplotlib's asymmetric error array (2 x n: below, above) of a (low, high) band."""
+    if band is None:
+        return None
+    lo, hi = (np.asarray(b, dtype=float) for b in band)
+    below = np.clip(np.nan_to_num(vals - lo), 0.0, None)
+    above = np.clip(np.nan_to_num(hi - vals), 0.0, None)
+    return np.vstack([below, above])
 
 
 def heatmaps(panels: list[dict], rows: list[str], cols: list[str], path: Path) -> Path:
