@@ -89,6 +89,7 @@ from cge.implicit import polish
 from cge.model import CGEModel
 from cge.results import extract_results
 from cge.scenario import (
+    ForeignSaving,
     RateShock,
     Scenario,
     ScenarioError,
@@ -99,8 +100,10 @@ from cge.scenario import (
 from cge.shocks import (
     MAX_RATE,
     ShockReport,
+    _apply_foreign_saving,
     _apply_rate_shock,
     _apply_transfer,
+    _buy_from,
     check_budgets,
     reset_instruments,
 )
@@ -133,6 +136,7 @@ __all__ = [
     "equivalent_transfer",
     "ev_curve",
     "evaluate",
+    "get_purchases",
     "get_tariffs",
     "get_transfers",
     "headline_ev",
@@ -141,6 +145,8 @@ __all__ = [
     "nash_results",
     "optimal_tariff",
     "reset",
+    "set_foreign_saving",
+    "set_purchases",
     "set_tariff",
     "set_transfer",
 ]
@@ -290,9 +296,10 @@ def set_transfer(model: CGEModel, payer: str, recipient: str, amount: float | No
     return float(var.value)
 
 
-def _scenario_of(t: Transfer) -> Scenario:
-    """A one-transfer scenario, for the budget check's messages."""
-    return Scenario(name="strategy", description="", rate_shocks=(), transfers=(t,),
+def _scenario_of(t: Transfer | None) -> Scenario:
+    """A one-transfer (or empty) scenario, for the budget check's messages."""
+    return Scenario(name="strategy", description="", rate_shocks=(),
+                    transfers=(t,) if t is not None else (),
                     defense=(), factor_shocks=(), closure={}, source=SOURCE, text="",
                     sha256="")
 
@@ -308,6 +315,69 @@ def get_transfers(model: CGEModel, between: str = "governments") -> xr.DataArray
                         coords={"payer": regions, "recipient": regions}, name="transfer",
                         attrs={"description": f"international transfers between {between}",
                                "units": model.params.attrs.get("unit", "US$ million")})
+
+
+def set_purchases(model: CGEModel, buyer: str, seller: str, amount: float | None = None,
+                  add: float | None = None) -> float:
+    """Set (``amount``) or raise (``add``) the direct purchases by ``buyer``'s government from
+    ``seller``'s producers (``dpur``: Foreign Military Sales, stationing costs; data unit per
+    year, the goods of the buyer's defense bundle, financed by the buyer's financing rule);
+    returns the new amount. Applied like a scenario's direct purchases (:mod:`cge.shocks`): the
+    amount must stay >= 0, all purchases from the seller below its benchmark GDP, and every
+    budget positive at benchmark prices, else a :class:`~cge.scenario.ScenarioError`. Nothing
+    is solved."""
+    if (amount is None) == (add is None):
+        raise StrategyError("give exactly one of amount (the new purchases) and add (a change)")
+    buyer = _single_region(model, buyer, "buyer")
+    seller = _single_region(model, seller, "seller")
+    if buyer == seller:
+        raise StrategyError(f"buyer and seller are both {buyer!r}; they must differ")
+    if (seller, buyer) not in model.ctx.dp_weights:
+        raise StrategyError(f"{seller} produces none of the goods in {buyer}'s defense bundle")
+    var = model.m.dpur[seller, buyer]
+    change = float(add) if add is not None else float(amount) - var.value
+    if not math.isfinite(change) or var.value + change < 0.0:
+        raise StrategyError(f"purchases must be a finite amount >= 0, got "
+                            f"{var.value + change!r}")
+    _buy_from(model, seller, buyer, change, "purchases", SOURCE)
+    check_budgets(model, _scenario_of(None))
+    return float(var.value)
+
+
+def get_purchases(model: CGEModel) -> xr.DataArray:
+    """Direct government purchases now set on the model (data unit), by seller and buyer."""
+    regions = model.ctx.regions
+    dpur = model.m.dpur
+    values = np.array([[dpur[s, b].value if s != b else 0.0 for b in regions]
+                       for s in regions], dtype=float)
+    return xr.DataArray(values, dims=("seller", "buyer"),
+                        coords={"seller": regions, "buyer": regions}, name="purchases",
+                        attrs={"description": "direct purchases by the buyer's government "
+                                              "from the seller's producers",
+                               "units": model.params.attrs.get("unit", "US$ million")})
+
+
+def set_foreign_saving(model: CGEModel, region: str, level: float | None = None,
+                       add: float | None = None, offset: str | Sequence[str] = "all"
+                       ) -> dict[str, float]:
+    """Set (``level``) or raise (``add``) ``region``'s foreign saving (its capital inflow,
+    the current-account deficit; data unit per year, numeraire-valued); ``offset`` (a region,
+    group, list or ``"all"`` others) moves the opposite way in proportion to benchmark
+    income, as a scenario's ``[[foreign_saving]]`` (the same code, :mod:`cge.shocks`; needs
+    the fixed current account). Returns every region's foreign saving. Nothing is solved."""
+    if (level is None) == (add is None):
+        raise StrategyError("give exactly one of level (the new foreign saving) and add")
+    region = _single_region(model, region, "region")
+    others = tuple(r for r in _resolve(model, "regions", offset, "offset") if r != region)
+    if not others:
+        raise StrategyError(f"offset {offset!r} names no region other than {region}")
+    for x in (level, add):
+        if x is not None and not math.isfinite(float(x)):
+            raise StrategyError(f"foreign saving must be finite, got {x!r}")
+    table = ForeignSaving(region, None if add is None else float(add),
+                          None if level is None else float(level), others, "foreign_saving")
+    _apply_foreign_saving(model, table, SOURCE)
+    return {r: float(model.m.fsav[r].value) for r in model.ctx.regions}
 
 
 # --------------------------------------------------------------------------------------------

@@ -179,6 +179,46 @@ def test_instruments_set_directly_equal_the_scenario_file():
     assert float(st.get_transfers(model).sum()) == 0.0
 
 
+def test_purchases_and_foreign_saving_set_directly_equal_scenario_tables():
+    """set_purchases equals a ``[[stationing]]`` table paid by the buyer (the same direct
+    purchases); set_foreign_saving(HOME, add=-x, offset=FOREIGN) equals a ``[[capital_flow]]``
+    of x from HOME to FOREIGN; every EV within 1e-9, and the getters read them back."""
+    session = _session()
+    model = _fresh_model(session)
+    try:
+        for toml, setter in (
+                ('name = "s"\n[[stationing]]\nbuyer = "FOREIGN"\nhost = "HOME"\n'
+                 'amount = 2.5\n', lambda m: st.set_purchases(m, "FOREIGN", "HOME", 2.5)),
+                ('name = "c"\n[[capital_flow]]\npayer = "HOME"\nrecipient = "FOREIGN"\n'
+                 'amount = 1.5\n',
+                 lambda m: st.set_foreign_saving(m, "HOME", add=-1.5, offset="FOREIGN"))):
+            ref = session.run(toml=toml)
+            model = _fresh_model(session)
+            setter(model)
+            solve(model)
+            ev = st.evaluate(model)
+            for r in model.ctx.regions:
+                assert rel(ev.ev[r], ref.EV.sel(region=r).item()) <= 1e-9, (toml, r)
+            assert abs(ref.EV.sel(region="HOME").item()) > 1e-3          # not vacuous
+        model = _fresh_model(session)
+        assert st.set_purchases(model, "FOREIGN", "HOME", amount=2.0) == 2.0
+        assert st.set_purchases(model, "FOREIGN", "HOME", add=0.5) == 2.5
+        assert st.get_purchases(model).sel(seller="HOME", buyer="FOREIGN").item() == 2.5
+        fs = st.set_foreign_saving(model, "HOME", add=-1.0)
+        assert sum(fs.values()) == pytest.approx(sum(
+            model.ctx.p["fsav0"][r] for r in model.ctx.regions), abs=1e-12)
+        with pytest.raises(st.StrategyError, match=">= 0"):
+            st.set_purchases(model, "FOREIGN", "HOME", amount=-1.0)
+        with pytest.raises(st.StrategyError, match="both 'HOME'"):
+            st.set_purchases(model, "HOME", "HOME", amount=1.0)
+        with pytest.raises(st.StrategyError, match="exactly one"):
+            st.set_foreign_saving(model, "HOME", level=1.0, add=1.0)
+        with pytest.raises(st.StrategyError, match="no region other than"):
+            st.set_foreign_saving(model, "HOME", add=1.0, offset="HOME")
+    finally:
+        model.restore(model._benchmark)
+
+
 def test_instrument_requests_that_cannot_work():
     model = _fresh_model(_session())
     with pytest.raises(ScenarioError, match="unknown region"):
