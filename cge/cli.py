@@ -183,7 +183,8 @@ def _add_sensitivity_parser(sub, common: argparse.ArgumentParser) -> None:
                          "this process, no Dask)")
     se.add_argument("--scheduler", default=None, metavar="ADDRESS",
                     help="address of a running Dask scheduler (tcp://host:8786) instead of "
-                         "a local cluster; also read from CGE_DASK_SCHEDULER")
+                         "a local cluster; default: CGE_DASK_SCHEDULER, else Dask's config "
+                         "entry scheduler-address")
     se.add_argument("--out", default=None, metavar="DIR",
                     help="output folder (default: reports/sensitivity/<spec>/)")
     se.add_argument("--resume", action="store_true",
@@ -195,7 +196,6 @@ def _add_sensitivity_parser(sub, common: argparse.ArgumentParser) -> None:
 
 
 def _sensitivity_command(args: argparse.Namespace) -> None:
-    import os
 
     from cge.progress import make_sweep_progress
     from cge.sensitivity.sweep import STANDARD_SCENARIOS, format_summary, run, write_pdf
@@ -203,7 +203,7 @@ def _sensitivity_command(args: argparse.Namespace) -> None:
     scenarios = tuple(args.scenarios) or STANDARD_SCENARIOS
     res = run(scenarios, args.spec, data=args.data, elasticities=args.elasticities,
               out_dir=Path(args.out) if args.out else None, workers=args.workers,
-              scheduler=args.scheduler or os.environ.get("CGE_DASK_SCHEDULER") or None,
+              scheduler=args.scheduler,
               resume=args.resume, fresh=args.fresh, progress=make_sweep_progress(args.quiet))
     pdf = write_pdf(res)
     if not args.quiet:

@@ -198,3 +198,17 @@ def test_cli_writes_summary_and_pdf_and_refuses_bad_spec(files, tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "esubx" in lines[0]
     assert json.loads((out / "sweep.json").read_text())["spec"] == "test_mc"
+
+
+def test_scheduler_address_from_the_configuration(monkeypatch):
+    """--scheduler, else CGE_DASK_SCHEDULER, else Dask's config entry scheduler-address."""
+    import dask
+
+    monkeypatch.delenv("CGE_DASK_SCHEDULER", raising=False)
+    with dask.config.set({"scheduler-address": None}):
+        assert sweep.scheduler_address() is None
+    with dask.config.set({"scheduler-address": "tcp://head:8786"}):
+        assert sweep.scheduler_address() == "tcp://head:8786"
+        monkeypatch.setenv("CGE_DASK_SCHEDULER", "tcp://env:8786")
+        assert sweep.scheduler_address() == "tcp://env:8786"
+        assert sweep.scheduler_address("tcp://given:1") == "tcp://given:1"

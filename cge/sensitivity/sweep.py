@@ -201,6 +201,21 @@ def _prepare(out_dir: Path, about: dict, resume: bool) -> dict[tuple[str, int], 
             if r["status"] == "failed" or (out_dir / Task("", k[0], k[1]).file).exists()}
 
 
+def scheduler_address(given: str | None = None) -> str | None:
+    """The Dask scheduler to use: ``given`` (``--scheduler``), else the environment variable
+    ``CGE_DASK_SCHEDULER``, else Dask's own configuration entry ``scheduler-address`` (e.g.
+    ``scheduler-address: tcp://head:8786`` in ``~/.config/dask/distributed.yaml``, or
+    ``DASK_SCHEDULER_ADDRESS``); None: a local cluster."""
+    if given:
+        return given
+    env = os.environ.get("CGE_DASK_SCHEDULER")
+    if env:
+        return env
+    import dask
+
+    return dask.config.get("scheduler-address", None) or None
+
+
 def _client(workers: int, scheduler: str | None):
     from dask.distributed import Client, LocalCluster
 
@@ -219,7 +234,8 @@ def run(scenarios: Sequence[str], spec: str | Path, *, data: str = "default2024"
     """Solve every scenario under every draw of ``spec`` (a file or a name in
     ``sensitivity/``) and summarise (module docstring). ``workers``: local worker processes
     (default: the machine's cores; 0 runs the tasks in this process); ``scheduler``: the
-    address of a running Dask scheduler instead. ``out_dir`` default
+    address of a running Dask scheduler instead (default :func:`scheduler_address`: the
+    environment or Dask's configuration, else a local cluster). ``out_dir`` default
     ``reports/sensitivity/<spec name>/``.
 
     A folder that holds the same sweep (same data, elasticities, scenarios, specification
@@ -260,6 +276,7 @@ def run(scenarios: Sequence[str], spec: str | Path, *, data: str = "default2024"
     by_index = {d.index: d for d in all_draws}
     spec_hash = _sha(spec_obj.text)
     n_workers = (os.cpu_count() or 1) if workers is None else workers
+    scheduler = scheduler_address(scheduler) if n_workers != 0 or scheduler else None
     failed_before = sum(1 for r in index.values() if r["status"] == "failed")
     if progress is not None:
         progress.start(len(tasks), len(tasks) - len(todo) - failed_before, failed_before)
