@@ -24,6 +24,7 @@ import cge
 from cge.atomic import atomic_file
 from cge.paths import DATA_DIR
 from cge.report import figures
+from cge.report.findings import Findings
 from cge.report.fmt import MISSING, MoneyUnit, choose_money_unit, level, pct, sci
 from cge.report.strategy import strategy_section
 
@@ -212,7 +213,11 @@ class _Report:
                      align="l" * (1 + len(self.cf)), size=7, inset=1.4,
                      note="Output: real gross output of the activity, % change from the "
                           "benchmark.")
-        return {"table": head, "top": top if self.cf else None}
+        second, first = self._pair()
+        found = Findings(self.cf, self.regions, (first, second), self.money, self.pairs,
+                         self.sens)
+        return {"table": head, "top": top if self.cf else None, "findings": found.build(),
+                "comparison": found.table(_table, _breakable)}
 
     def _by_region(self, caption: str, fn, *, fmt, base_col: tuple[str, callable] | None = None,
                    world=None, note: str = "") -> dict:
