@@ -4,10 +4,10 @@ Commands: ``counterfactual`` (the standard scenarios into ``reports/``, or the g
 folder of their own), ``run`` (the given scenarios), ``list`` (the scenario library),
 ``check-solver``, ``build-data``, ``strategy optimal|nash|equivalent|frontier`` (the
 strategy calls of :mod:`cge.strategy` and :mod:`cge.frontier`), ``sensitivity`` (a sweep over
-elasticity draws on Dask, :mod:`cge.sensitivity`). A user error (bad input, an
-unwritable output folder, a full disk, a failed solve) prints one line ``error: ...`` and
-exits with code 2; ``--debug`` shows the traceback instead. Nothing a failed run wrote is
-left behind.
+elasticity draws on Dask, :mod:`cge.sensitivity`), ``export`` (results to CSV/XLSX). A user
+error (bad input, an unwritable output folder, a full disk, a failed solve) prints one line
+``error: ...`` and exits with code 2; ``--debug`` shows the traceback instead. Nothing a
+failed run wrote is left behind.
 """
 
 from __future__ import annotations
@@ -79,6 +79,16 @@ def parser() -> argparse.ArgumentParser:
                    help="verify that Ipopt solves through cyipopt/PyNumero")
     _add_strategy_parser(sub, common)
     _add_sensitivity_parser(sub, common)
+    ex = sub.add_parser("export", parents=[common],
+                        help="result variables of a results NetCDF to CSV or XLSX")
+    ex.add_argument("results", metavar="FILE.nc",
+                    help="a results file: reports/counterfactual.nc (all scenarios) or one "
+                         "of reports/results/")
+    ex.add_argument("--var", action="append", default=[], metavar="NAME",
+                    help="a variable to export (repeat; default: every variable)")
+    ex.add_argument("--out", required=True, metavar="FILE.csv|FILE.xlsx",
+                    help="the table: CSV (long, one row per cell) or XLSX (a sheet per "
+                         "variable)")
     bd = sub.add_parser("build-data", parents=[common],
                         help="rebuild data/wiod2011 (if the raw WIOD table is present), "
                              "data/wiod_update2024 and data/default2024")
@@ -387,6 +397,12 @@ def _command(args: argparse.Namespace) -> None:
         _strategy_command(args)
     elif args.command == "sensitivity":
         _sensitivity_command(args)
+    elif args.command == "export":
+        from cge.report.export import export_results
+
+        out = export_results(args.results, args.var, args.out)
+        if not args.quiet:
+            print(f"written {out}")
     elif args.command == "build-data":
         from cge.databuild.build import build_all
 
@@ -398,6 +414,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from cge.api import BenchmarkReplicationError
     from cge.data.benchmark import DataError
     from cge.options import OptionsError
+    from cge.report.export import ExportError
     from cge.scenario import ScenarioError
     from cge.sensitivity.spec import SpecError
     from cge.sensitivity.sweep import SweepError
@@ -406,7 +423,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
     return (ScenarioError, DataError, OptionsError, SolveError, SolverUnavailable,
             BenchmarkReplicationError, OSError, StrategyError, NashError, SpecError,
-            SweepError)
+            SweepError, ExportError)
 
 
 def _shorten(text: str, limit: int = 120) -> str:

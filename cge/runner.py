@@ -121,8 +121,9 @@ def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
                   progress: Progress | None = None, strategy: Sequence[PairAnalysis] = ()
                   ) -> xr.Dataset:
     """Solve each scenario and write the run into ``out_dir`` (default :func:`run_folder`):
-    ``results/<name>.nc``, ``counterfactual.nc`` (all scenarios stacked) and
-    ``counterfactual.pdf``; print the table (``echo``); return the stack.
+    ``results/<name>.nc``, ``counterfactual.nc`` (all scenarios stacked),
+    ``counterfactual.pdf``, its tables as CSV in ``results/tables/`` and all of them in
+    ``counterfactual.xlsx``; print the table (``echo``); return the stack.
 
     The output folder is checked for writing before anything is solved. All scenarios are
     parsed, validated (closures, shocks applied to the model) and solved, and the whole run is
@@ -160,7 +161,8 @@ def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
         from cge.report import pdf_page_count, write_report
 
         pdf = write_report(results, stage / "counterfactual.pdf", stage=progress.stage,
-                           strategy=pairs)
+                           strategy=pairs, tables_dir=stage / "results" / "tables",
+                           workbook=stage / "counterfactual.xlsx")
         pages = pdf_page_count(pdf)
         _publish(stage, out_dir)
         published = True

@@ -124,8 +124,12 @@ def test_run_writes_its_own_folder_not_the_standard_report(tiny, tmp_path, monke
     monkeypatch.setattr(runner, "REPORTS_DIR", reports)
     assert cli_main(["-q", *_run(tiny, tiny["t10"], tiny["t20"])]) == 0
     run = reports / "runs" / "t10+t20"
-    assert sorted(tree_state(run)) == ["counterfactual.nc", "counterfactual.pdf", "results",
-                                       "results/t10.nc", "results/t20.nc"]
+    files = sorted(tree_state(run))
+    tables = [f for f in files if f.startswith("results/tables")]
+    assert [f for f in files if f not in tables] == [
+        "counterfactual.nc", "counterfactual.pdf", "counterfactual.xlsx", "results",
+        "results/t10.nc", "results/t20.nc"]
+    assert len(tables) >= 10                       # the report's tables as CSV
     after = tree_state(reports)
     assert {k: v for k, v in after.items() if not k.startswith("runs")} == before
     for p in run.rglob("*"):                      # readable by others

@@ -24,6 +24,7 @@ import cge
 from cge.atomic import atomic_file
 from cge.paths import DATA_DIR
 from cge.report import figures
+from cge.report.export import write_tables
 from cge.report.findings import Findings
 from cge.report.fmt import MISSING, MoneyUnit, choose_money_unit, level, pct, sci
 from cge.report.strategy import strategy_section
@@ -691,12 +692,18 @@ def parse_sources(path: Path) -> tuple[list[list[str]], list[str]]:
 def write_report(results: Sequence[xr.Dataset], out_path: str | Path, *,
                  stage: Callable[[str], None] | None = None,
                  strategy: Sequence[xr.Dataset] = (),
-                 sensitivity: xr.Dataset | None = None) -> Path:
+                 sensitivity: xr.Dataset | None = None,
+                 tables_dir: str | Path | None = None,
+                 workbook: str | Path | None = None) -> Path:
     """Write the PDF report comparing solved scenarios (``Session.run`` results) and, with
     ``strategy``, the strategy analyses of negotiating pairs
     (:func:`cge.negotiation.analyse_pair` results) in a section of their own; with
     ``sensitivity`` (a sweep's summary, :func:`cge.sensitivity.summary.summarise`), error bars
     on the EV and bilateral-volume charts and a table of the EV with its band.
+
+    Every table is also written as CSV into ``tables_dir`` and all of them into the Excel
+    workbook ``workbook`` (:func:`cge.report.export.write_tables`; defaults next to the PDF:
+    ``<name>_tables/`` and ``<name>_tables.xlsx``).
 
     The report reads the results only: data set name, unit, year, content hash and notes,
     elasticities and options as run are all in each result (``cge.results``). ``stage`` is
@@ -718,6 +725,11 @@ def write_report(results: Sequence[xr.Dataset], out_path: str | Path, *,
         (work / "data.json").write_text(json.dumps(data, ensure_ascii=False, indent=1),
                                         encoding="utf-8")
         pdf = typst.compile(str(work / "report.typ"), root=str(work))
+        stage("report: tables as CSV and XLSX")
+        write_tables(data, Path(tables_dir) if tables_dir is not None
+                     else out_path.with_name(f"{out_path.stem}_tables"),
+                     Path(workbook) if workbook is not None
+                     else out_path.with_name(f"{out_path.stem}_tables.xlsx"))
     with atomic_file(out_path) as tmp_pdf:
         tmp_pdf.write_bytes(pdf)
     return out_path
