@@ -217,8 +217,8 @@ class _Report:
         second, first = self._pair()
         found = Findings(self.cf, self.regions, (first, second), self.money, self.pairs,
                          self.sens)
-        return {"table": head, "top": top if self.cf else None, "findings": found.build(),
-                "comparison": found.table(_table, _breakable)}
+        return {"findings": found.build(), "comparison": found.table(_table, _breakable),
+                "table": head, "top": top if self.cf else None}
 
     def _by_region(self, caption: str, fn, *, fmt, base_col: tuple[str, callable] | None = None,
                    world=None, note: str = "") -> dict:
