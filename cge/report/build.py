@@ -201,19 +201,23 @@ class _Report:
                   "ΔTrade balance: change in exports − imports (fob), "
                   f"{mu}. Percentage changes to 2 decimals, money to "
                   f"{self.money.decimals} decimal(s)."))
+        second, first = self._pair()
+        keys = [first, second]
         top_rows = []
-        for r in self.regions:
-            row = [r]
-            for _, ds in self.cf:
+        for n, ds in self.cf:
+            row = [_breakable(n)]
+            for r in keys:
                 s = ds.output_pct.sel(region=r).to_series().dropna()
                 s = s.reindex(s.abs().sort_values(ascending=False).index)[:3]
-                row.append([f"{a} {pct(v)}" for a, v in s.items()] or [MISSING])
+                row.append("; ".join(f"{a} {pct(v)}" for a, v in s.items()) or MISSING)
             top_rows.append(row)
-        top = _table("The three largest sectoral output changes (by absolute % change) in each "
-                     "region, per counterfactual.", ["Region", *self._hdr()], top_rows,
-                     align="l" * (1 + len(self.cf)), size=7, inset=1.4,
+        top = _table(f"The three largest sectoral output changes (by absolute % change) in "
+                     f"{first} and {second}, per counterfactual.", ["Scenario", *keys],
+                     top_rows, align="lll", size=7.5, inset=1.6,
+                     widths=["auto", "1fr", "1fr"],
                      note="Output: real gross output of the activity, % change from the "
-                          "benchmark.")
+                          "benchmark. Every region and sector: the output heatmaps of "
+                          "section 3.")
         second, first = self._pair()
         found = Findings(self.cf, self.regions, (first, second), self.money, self.pairs,
                          self.sens)
@@ -431,8 +435,8 @@ class _Report:
             band = (" Error bars: the 5-95 % band of the sensitivity analysis (table "
                     "below)." if bands else "")
             figs.append({"file": path.name, "caption": "Welfare by region and scenario: "
-                         f"equivalent variation in {mu} (left) and in % of the benchmark spending "
-                         f"it measures (right).{band}"})
+                         f"equivalent variation in {mu} (first panel) and in % of the "
+                         f"benchmark spending it measures (second panel).{band}"})
             lab = self._labour()
             panels = [{"title": "Real GDP", "label": "% change", "values": vals("real_gdp_pct")},
                       {"title": "Terms of trade", "label": "% change", "values": vals("tot_pct")}]

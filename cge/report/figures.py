@@ -1,6 +1,7 @@
 """Report figures: matplotlib → SVG with text kept as text (searchable in the PDF).
 
-Grouped bars are greyscale-readable (grey shades and hatches per scenario); heatmaps use a
+Grouped bars give each scenario its own colour of a colour-blind-safe palette (Okabe-Ito), with
+hatches once there are more scenarios than colours; heatmaps use a
 diverging colormap centred on zero with every cell annotated with its signed value.
 """
 
@@ -17,8 +18,12 @@ import numpy as np  # noqa: E402
 from cge.report.fmt import pct  # noqa: E402
 
 WIDTH_IN = 6.6
-GREYS = ("0.20", "0.55", "0.80", "1.00", "0.40", "0.68", "0.90")
-HATCHES = ("", "////", "", "....", "xxxx", "\\\\\\\\", "++")
+#: The Okabe-Ito palette (Okabe & Ito 2008, "Color Universal Design"): eight colours told apart
+#: with the common colour-vision deficiencies, of different lightness for greyscale print.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+           "#000000")
+#: After each round of the palette the bars get the next hatch: 8 x 4 = 32 distinct series.
+HATCHES = ("", "////", "....", "xxxx")
 RC = {
     "svg.fonttype": "none",
     "svg.hashsalt": "cge-report",
@@ -42,8 +47,11 @@ def _save(fig, path: Path) -> Path:
 
 
 def _style(k: int) -> dict:
-    return {"color": GREYS[k % len(GREYS)], "hatch": HATCHES[k % len(HATCHES)],
-            "edgecolor": "black", "linewidth": 0.5}
+    """Series k's bar style: its own colour, and a hatch once the palette repeats."""
+    hatch = HATCHES[(k // len(PALETTE)) % len(HATCHES)]
+    return {"color": PALETTE[k % len(PALETTE)], "hatch": hatch,
+            "edgecolor": "white" if not hatch and k % len(PALETTE) == 7 else "black",
+            "linewidth": 0.4}
 
 
 def grouped_bars(panels: list[dict], groups: list[str], series: list[str], path: Path,
@@ -54,6 +62,8 @@ def grouped_bars(panels: list[dict], groups: list[str], series: list[str], path:
     the 5-95 % band of a sensitivity sweep) as an error bar from low to high."""
     with plt.rc_context(RC):
         n = len(panels)
+        if len(series) * len(groups) > 48:       # many bars: one panel per row, full width
+            ncols = 1
         ncols = min(ncols, n)
         nrows = -(-n // ncols)
         k_series = len(series)
