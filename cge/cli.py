@@ -41,6 +41,9 @@ def _add_run_arguments(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--out", default=None, metavar="DIR",
                    help="output folder (default: reports/ for the standard set, "
                         "reports/runs/<run>/ otherwise)")
+    p.add_argument("--appendix", choices=("summary", "full"), default="summary",
+                   help="the report's scenario appendix: a table of what each scenario "
+                        "changes (summary, default) or also every scenario file's text (full)")
     p.add_argument("--strategy", action=argparse.BooleanOptionalAction, default=None,
                    help="add the strategy analysis of the USA-JPN pair (optimal and Nash "
                         "tariffs, transfer equivalence, deal frontier; about 15 s) to the "
@@ -392,7 +395,8 @@ def _command(args: argparse.Namespace) -> None:
         run_scenarios(names, data=args.data, elasticities=args.elasticities,
                       out_dir=Path(args.out) if args.out else None, echo=not args.quiet,
                       progress=make_progress(args.quiet),
-                      strategy=STANDARD_PAIRS if with_strategy else ())
+                      strategy=STANDARD_PAIRS if with_strategy else (),
+                      appendix=args.appendix)
     elif args.command == "strategy":
         _strategy_command(args)
     elif args.command == "sensitivity":

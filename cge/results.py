@@ -71,9 +71,11 @@ def _trade(model: CGEModel) -> dict[str, np.ndarray]:
     R, I = ctx.regions, ctx.commodities
     nr, ni = len(R), len(I)
     tv, tq, tv0 = np.zeros((ni, nr, nr)), np.zeros((ni, nr, nr)), np.zeros((ni, nr, nr))
+    tm, tm0 = np.zeros((ni, nr, nr)), np.zeros((ni, nr, nr))
     tariff = np.zeros(nr)
     for (i, s, r) in ctx.TRD:
         a, b, c = I.index(i), R.index(s), R.index(r)
+        tm[a, b, c], tm0[a, b, c] = _val(m.tm[i, s, r]), p["tm0"][i, s, r]
         vol = _val(shipped(m, ctx, i, s, r))
         price = _val(export_price(m, ctx, i, s))
         tq[a, b, c] = vol * (1.0 + p["tx0"][i, s, r])
@@ -97,7 +99,7 @@ def _trade(model: CGEModel) -> dict[str, np.ndarray]:
                     for a in range(ni) for b in range(nr))
         px_l[k] = num_x / exports_0[k] if exports_0[k] else 1.0
         pm_l[k] = num_m / imports_0[k] if imports_0[k] else 1.0
-    return {"tv": tv, "tq": tq, "tv0": tv0, "tariff": tariff, "dpv": dpv,
+    return {"tv": tv, "tq": tq, "tv0": tv0, "tm": tm, "tm0": tm0, "tariff": tariff, "dpv": dpv,
             "dp_real_sold": dp_real_sold, "px": px_l, "pm": pm_l,
             "tb": tv.sum(axis=(0, 2)) + dpv.sum(axis=1) - tv.sum(axis=(0, 1)) - dpv.sum(axis=0),
             "tb0": exports_0 - imports_0,
@@ -269,6 +271,11 @@ def _add_flows(out: _Out, fd: dict, trade: dict) -> None:
             "unit")
     out.add("trade_benchmark", trade["tv0"], bilateral, "benchmark bilateral trade (fob)",
             "unit")
+    out.add("tariff_rate", trade["tm"], bilateral, "import tariff applied by the importer on "
+            "the exporter's good (ad valorem on fob; 0 where there is no trade)", "fraction")
+    out.add("tariff_rate_benchmark", trade["tm0"], bilateral,
+            "benchmark import tariff (ad valorem on fob; 0 where there is no trade)",
+            "fraction")
 
 
 def _run_attrs(model: CGEModel, whose_text: str) -> tuple[dict, dict]:

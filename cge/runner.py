@@ -118,8 +118,8 @@ def _publish(stage: Path, out_dir: Path) -> None:
 def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
                   data: str = "default2024", elasticities: str | None = None,
                   out_dir: Path | None = None, echo: bool = True, decompose: bool = True,
-                  progress: Progress | None = None, strategy: Sequence[PairAnalysis] = ()
-                  ) -> xr.Dataset:
+                  progress: Progress | None = None, strategy: Sequence[PairAnalysis] = (),
+                  appendix: str = "summary") -> xr.Dataset:
     """Solve each scenario and write the run into ``out_dir`` (default :func:`run_folder`):
     ``results/<name>.nc``, ``counterfactual.nc`` (all scenarios stacked),
     ``counterfactual.pdf``, its tables as CSV in ``results/tables/`` and all of them in
@@ -133,7 +133,8 @@ def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
 
     ``strategy``: negotiating pairs (:class:`cge.negotiation.PairAnalysis`) whose strategy
     analysis runs after the scenarios, is written to ``results/strategy/<a>_<b>.nc`` and
-    gets a section of the report; a pair the data set cannot analyse (a region missing, a
+    gets a section of the report (``appendix``: ``"summary"`` or ``"full"``, the scenario
+    files' text in the report too); a pair the data set cannot analyse (a region missing, a
     scenario of its list that does not apply) is skipped with a line saying why.
     """
     progress = progress or Silent()
@@ -162,7 +163,7 @@ def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
 
         pdf = write_report(results, stage / "counterfactual.pdf", stage=progress.stage,
                            strategy=pairs, tables_dir=stage / "results" / "tables",
-                           workbook=stage / "counterfactual.xlsx")
+                           workbook=stage / "counterfactual.xlsx", appendix=appendix)
         pages = pdf_page_count(pdf)
         _publish(stage, out_dir)
         published = True

@@ -429,6 +429,8 @@ def _units_ok(doc: str, units: str, data_unit: str) -> bool:
         return doc == "%"
     if units == data_unit:
         return doc.startswith("data unit")
+    if units == "fraction":                     # rates: 0.1 is 10 %
+        return doc == "fraction"
     return units == "" and doc in ("index", "elasticity")
 
 

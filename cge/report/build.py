@@ -24,14 +24,18 @@ import cge
 from cge.atomic import atomic_file
 from cge.paths import DATA_DIR
 from cge.report import figures
+from cge.report.appendix import scenario_changes
 from cge.report.export import write_tables
-from cge.report.findings import Findings
+from cge.report.findings import Findings, description
 from cge.report.fmt import MISSING, MoneyUnit, choose_money_unit, level, pct, sci
 from cge.report.strategy import strategy_section
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 SOURCES_MD = DATA_DIR / "SOURCES.md"
 ZWSP = "\u200b"
+#: The scenario appendix: a table of what each scenario changes ("summary"), or also every
+#: scenario file's full text ("full").
+APPENDIX = ("summary", "full")
 CLOSURE_KEYS = ("institutions", "transformation", "factor_market", "external", "numeraire")
 
 
@@ -108,10 +112,13 @@ def _table(caption: str, header: list, rows: list[list], *, align: str | None = 
 # ----------------------------------------------------------------------------- report
 class _Report:
     def __init__(self, results: Sequence[xr.Dataset], fig_dir: Path,
-                 strategy: Sequence[xr.Dataset] = (), sensitivity: xr.Dataset | None = None
-                 ) -> None:
+                 strategy: Sequence[xr.Dataset] = (), sensitivity: xr.Dataset | None = None,
+                 appendix: str = "summary") -> None:
         if not results:
             raise ValueError("write_report: no results")
+        if appendix not in APPENDIX:
+            raise ValueError(f"appendix must be one of {APPENDIX}, got {appendix!r}")
+        self.appendix = appendix
         self.results = list(results)
         self.pairs = list(strategy)
         self.sens = (sensitivity if sensitivity is not None and "EV" in sensitivity.data_vars
@@ -539,7 +546,18 @@ class _Report:
         closures = _table("Closures and numeraire used in each scenario.",
                           ["Scenario", "Institutions", "Transformation", "Factor market",
                            "External", "Numeraire"], rows, align="llllll", size=7.5)
-        return {"items": items, "closures": closures}
+        change_rows = [[_breakable(n), description(ds) or MISSING, scenario_changes(ds)]
+                       for n, ds in zip(self.names, self.results, strict=True)]
+        changes = _table("What each scenario changes against the benchmark.",
+                         ["Scenario", "What it is", "What it changes"], change_rows,
+                         align="lll", size=7, inset=1.6, widths=["auto", "1fr", "1.6fr"],
+                         breakable=True,
+                         note="Tariffs: the mean applied rate of each importer on each "
+                              "exporter's goods, weighted by benchmark trade, before -> after "
+                              "(from the results); the largest changes in trade terms first. "
+                              "The other lines are the scenario file's tables as run.")
+        return {"items": items if self.appendix == "full" else [], "closures": closures,
+                "changes": changes, "full": self.appendix == "full"}
 
     def methods(self) -> dict:
         """Elasticities and options as run: read from the results (the first scenario's; a
@@ -698,7 +716,7 @@ def write_report(results: Sequence[xr.Dataset], out_path: str | Path, *,
                  strategy: Sequence[xr.Dataset] = (),
                  sensitivity: xr.Dataset | None = None,
                  tables_dir: str | Path | None = None,
-                 workbook: str | Path | None = None) -> Path:
+                 workbook: str | Path | None = None, appendix: str = "summary") -> Path:
     """Write the PDF report comparing solved scenarios (``Session.run`` results) and, with
     ``strategy``, the strategy analyses of negotiating pairs
     (:func:`cge.negotiation.analyse_pair` results) in a section of their own; with
@@ -707,7 +725,8 @@ def write_report(results: Sequence[xr.Dataset], out_path: str | Path, *,
 
     Every table is also written as CSV into ``tables_dir`` and all of them into the Excel
     workbook ``workbook`` (:func:`cge.report.export.write_tables`; defaults next to the PDF:
-    ``<name>_tables/`` and ``<name>_tables.xlsx``).
+    ``<name>_tables/`` and ``<name>_tables.xlsx``). ``appendix``: ``"summary"`` (a table of
+    what each scenario changes) or ``"full"`` (also each scenario file's text).
 
     The report reads the results only: data set name, unit, year, content hash and notes,
     elasticities and options as run are all in each result (``cge.results``). ``stage`` is
@@ -724,7 +743,7 @@ def write_report(results: Sequence[xr.Dataset], out_path: str | Path, *,
         for src in TEMPLATE_DIR.glob("*.typ"):
             shutil.copy(src, work / src.name)
         stage(f"report: tables and charts for {len(results)} scenario(s)")
-        data = _Report(results, work, strategy, sensitivity).build()
+        data = _Report(results, work, strategy, sensitivity, appendix).build()
         stage("report: typesetting the PDF (Typst)")
         (work / "data.json").write_text(json.dumps(data, ensure_ascii=False, indent=1),
                                         encoding="utf-8")
