@@ -208,17 +208,25 @@ def STRATEGY_FRONTIER_INSTRUMENTS(fr) -> list:  # noqa: N802
             fr.purchases("JPN", "USA", (0.0, 20000.0))]
 
 
+def _in_fresh_process(flag: str, arg: str) -> tuple[dict | None, str]:
+    """``python -m cge.bench FLAG ARG`` in a fresh process: (its JSON result, "") or (None,
+    the last line of its error output)."""
+    proc = subprocess.run([sys.executable, "-m", "cge.bench", flag, arg], capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        return None, str(proc.stderr.strip().splitlines()[-1:])
+    return json.loads(proc.stdout.strip().splitlines()[-1]), ""
+
+
 def strategy_lines() -> list[str]:
     """One line per strategy measurement, each measured in a fresh process."""
     lines = ["", "strategy analysis (default data, one fresh process each, build not timed):"]
     print(lines[1], flush=True)
     for name, (label, target) in STRATEGY_TARGETS.items():
-        proc = subprocess.run([sys.executable, "-m", "cge.bench", "--strategy-one", name],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            line = f"  {label:<64} failed: {proc.stderr.strip().splitlines()[-1:]}"
+        r, error = _in_fresh_process("--strategy-one", name)
+        if r is None:
+            line = f"  {label:<64} failed: {error}"
         else:
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
             line = (f"  {label:<64} {r['seconds']:>7.2f} s  (target {target}; "
                     f"{r['result']})")
         print(line, flush=True)
@@ -253,12 +261,10 @@ def sensitivity_lines() -> list[str]:
     print(lines[1], flush=True)
     times = {}
     for workers in (1, 2):
-        proc = subprocess.run([sys.executable, "-m", "cge.bench", "--sensitivity-one",
-                               str(workers)], capture_output=True, text=True)
-        if proc.returncode != 0:
-            line = f"  {workers} worker(s): failed: {proc.stderr.strip().splitlines()[-1:]}"
+        r, error = _in_fresh_process("--sensitivity-one", str(workers))
+        if r is None:
+            line = f"  {workers} worker(s): failed: {error}"
         else:
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
             times[workers] = r["seconds"]
             line = (f"  {workers} worker(s): {r['tasks']} tasks ({r['failed']} failed) in "
                     f"{r['seconds']:.1f} s")
@@ -297,12 +303,10 @@ def main(argv: list[str] | None = None) -> int:
     print(HEADER, flush=True)
     stage_lines = ["", "build stages (s) and the slowest stage of build + first solve:"]
     for size in sizes:
-        proc = subprocess.run([sys.executable, "-m", "cge.bench", "--one", size],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            line = f"{size:<16} failed: {proc.stderr.strip().splitlines()[-1:]}"
+        r, error = _in_fresh_process("--one", size)
+        if r is None:
+            line = f"{size:<16} failed: {error}"
         else:
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
             ratio = r["resolve"] / r["newton"] if r["newton"] else float("nan")
             line = (f"{r['size']:<16} {r['import']:>8.2f} {r['vars']:>7} {r['nnz']:>9} "
                     f"{r['build']:>8.2f} "

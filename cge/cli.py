@@ -31,13 +31,19 @@ def _version() -> str:
     return __version__
 
 
-def _add_run_arguments(p: argparse.ArgumentParser, *, required: bool) -> None:
-    p.add_argument("scenarios", nargs="+" if required else "*", metavar="SCENARIO",
-                   help="scenario names (files in scenarios/), TOML paths, or 'all'")
+def _add_data_arguments(p: argparse.ArgumentParser,
+                        elasticities: str = "elasticity set name or CSV") -> None:
+    """``--data`` and ``--elasticities``, as every command that loads a data set takes them."""
     p.add_argument("--data", default="default2024",
                    help="data set: a folder of data/ or a path (default: default2024)")
     p.add_argument("--elasticities", default=None,
-                   help="elasticity set name or CSV (default: the data set's own)")
+                   help=f"{elasticities} (default: the data set's own)")
+
+
+def _add_run_arguments(p: argparse.ArgumentParser, *, required: bool) -> None:
+    p.add_argument("scenarios", nargs="+" if required else "*", metavar="SCENARIO",
+                   help="scenario names (files in scenarios/), TOML paths, or 'all'")
+    _add_data_arguments(p)
     p.add_argument("--out", default=None, metavar="DIR",
                    help="output folder (default: reports/ for the standard set, "
                         "reports/runs/<run>/ otherwise)")
@@ -108,10 +114,7 @@ def _add_strategy_parser(sub, common: argparse.ArgumentParser) -> None:
                              "frontier (prints a table; --out FILE.nc saves the result)")
     games = st.add_subparsers(dest="game", required=True, metavar="GAME")
     base = argparse.ArgumentParser(add_help=False)
-    base.add_argument("--data", default="default2024",
-                      help="data set: a folder of data/ or a path (default: default2024)")
-    base.add_argument("--elasticities", default=None,
-                      help="elasticity set name or CSV (default: the data set's own)")
+    _add_data_arguments(base)
     base.add_argument("--out", default=None, metavar="FILE.nc",
                       help="save the result as NetCDF")
     rates = argparse.ArgumentParser(add_help=False)
@@ -187,10 +190,7 @@ def _add_sensitivity_parser(sub, common: argparse.ArgumentParser) -> None:
     se.add_argument("--spec", default="standard",
                     help="the specification: a name in sensitivity/ or a TOML path "
                          "(default: standard)")
-    se.add_argument("--data", default="default2024",
-                    help="data set: a folder of data/ or a path (default: default2024)")
-    se.add_argument("--elasticities", default=None,
-                    help="the central elasticities (default: the data set's own)")
+    _add_data_arguments(se, "the central elasticities: a set name or CSV")
     se.add_argument("--workers", type=int, default=None,
                     help="local Dask worker processes (default: the machine's cores; 0: in "
                          "this process, no Dask)")

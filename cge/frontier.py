@@ -82,6 +82,7 @@ from cge.solve import SolveError, model_nlp, nlp_residual, solve
 from cge.strategy import (
     StrategyError,
     _domain_errors,
+    _purchases_var,
     _resolve,
     _run_ipopt,
     _session_of,
@@ -89,6 +90,7 @@ from cge.strategy import (
     _target_model,
     _tariff_cells,
     _TariffCallbacks,
+    _two_regions,
     _welfare_objective,
     headline_ev,
     nash,
@@ -298,10 +300,9 @@ def _resolve_instruments(model: CGEModel, instruments: Sequence[Instrument]) -> 
                                     f"(-1, {MAX_RATE:g}] (fractions)")
             describe += f" from {', '.join(exporters)}"
         elif ins.kind == "transfer":
-            payer = _single_region(model, ins.payer, f"instruments[{k}].payer")
-            recipient = _single_region(model, ins.recipient, f"instruments[{k}].recipient")
-            if payer == recipient:
-                raise StrategyError(f"{ins.label}: payer and recipient are both {payer!r}")
+            payer, recipient = _two_regions(model, ins.payer, ins.recipient,
+                                            ("payer", "recipient"), where=f"instruments[{k}].",
+                                            label=ins.label)
             if ins.between not in ("governments", "households"):
                 raise StrategyError(f"{ins.label}: between must be 'governments' or "
                                     f"'households', got {ins.between!r}")
@@ -348,14 +349,9 @@ def _resolve_instruments(model: CGEModel, instruments: Sequence[Instrument]) -> 
 def _purchases(model: CGEModel, ins: Instrument, k: int, index: dict[int, int], unit: str
                ) -> tuple[list, list[float], float, float, str]:
     """(variables, offsets, bounds, description) of a direct-purchases instrument."""
-    buyer = _single_region(model, ins.buyer, f"instruments[{k}].buyer")
-    seller = _single_region(model, ins.seller, f"instruments[{k}].seller")
-    if buyer == seller:
-        raise StrategyError(f"{ins.label}: buyer and seller are both {buyer!r}")
-    if (seller, buyer) not in model.ctx.dp_weights:
-        raise StrategyError(f"{ins.label}: {seller} produces none of the goods in {buyer}'s "
-                            "defense bundle")
-    var = model.m.dpur[seller, buyer]
+    buyer, seller = _two_regions(model, ins.buyer, ins.seller, ("buyer", "seller"),
+                                 where=f"instruments[{k}].", label=ins.label)
+    var = _purchases_var(model, buyer, seller, ins.label)
     base = float(model._benchmark["values"][index[id(var)]])
     if ins.bounds is not None:
         lo, hi = ins.bounds

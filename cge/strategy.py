@@ -196,6 +196,27 @@ def _single_region(model: CGEModel, name: str, field_name: str) -> str:
     return _Parser(_sets(model), SOURCE).single_region(name, field_name)
 
 
+def _two_regions(model: CGEModel, a: str, b: str, roles: tuple[str, str], *, where: str = "",
+                 label: str = "") -> tuple[str, str]:
+    """Two single, different regions (payer and recipient, buyer and seller): ``where`` is the
+    field prefix of their names in errors (e.g. ``instruments[2].``), ``label`` the
+    message's."""
+    a = _single_region(model, a, f"{where}{roles[0]}")
+    b = _single_region(model, b, f"{where}{roles[1]}")
+    if a == b:
+        raise StrategyError(f"{label + ': ' if label else ''}{roles[0]} and {roles[1]} are both "
+                            f"{a!r}; they must differ")
+    return a, b
+
+
+def _purchases_var(model: CGEModel, buyer: str, seller: str, label: str = ""):
+    """``dpur[seller, buyer]``, if the seller produces goods of the buyer's defense bundle."""
+    if (seller, buyer) not in model.ctx.dp_weights:
+        raise StrategyError(f"{label + ': ' if label else ''}{seller} produces none of the "
+                            f"goods in {buyer}'s defense bundle")
+    return model.m.dpur[seller, buyer]
+
+
 def _tariff_cells(model: CGEModel, importers: Sequence[str], exporters: Sequence[str],
                   commodities: Sequence[str]) -> list[tuple[str, str, str]]:
     """The (commodity, exporter, importer) cells with a benchmark flow (the model has a tariff
@@ -282,10 +303,7 @@ def set_transfer(model: CGEModel, payer: str, recipient: str, amount: float | No
     :class:`~cge.scenario.ScenarioError`. Nothing is solved."""
     if (amount is None) == (add is None):
         raise StrategyError("give exactly one of amount (the new transfer) and add (a change)")
-    payer = _single_region(model, payer, "payer")
-    recipient = _single_region(model, recipient, "recipient")
-    if payer == recipient:
-        raise StrategyError(f"payer and recipient are both {payer!r}; they must differ")
+    payer, recipient = _two_regions(model, payer, recipient, ("payer", "recipient"))
     var = _transfer_var(model, between)[payer, recipient]
     change = float(add) if add is not None else float(amount) - var.value
     if not math.isfinite(change):
@@ -328,13 +346,8 @@ def set_purchases(model: CGEModel, buyer: str, seller: str, amount: float | None
     is solved."""
     if (amount is None) == (add is None):
         raise StrategyError("give exactly one of amount (the new purchases) and add (a change)")
-    buyer = _single_region(model, buyer, "buyer")
-    seller = _single_region(model, seller, "seller")
-    if buyer == seller:
-        raise StrategyError(f"buyer and seller are both {buyer!r}; they must differ")
-    if (seller, buyer) not in model.ctx.dp_weights:
-        raise StrategyError(f"{seller} produces none of the goods in {buyer}'s defense bundle")
-    var = model.m.dpur[seller, buyer]
+    buyer, seller = _two_regions(model, buyer, seller, ("buyer", "seller"))
+    var = _purchases_var(model, buyer, seller)
     change = float(add) if add is not None else float(amount) - var.value
     if not math.isfinite(change) or var.value + change < 0.0:
         raise StrategyError(f"purchases must be a finite amount >= 0, got "
@@ -1564,11 +1577,8 @@ def _transfer_equation(session: Session, scenario: str | Scenario, payer: str,
                        bracket: tuple[float, float] | None, kind: str) -> Equivalence:
     began = time.perf_counter()
     scen, model = session.prepared(scenario)
-    payer = _single_region(model, payer, "payer")
-    recipient = _single_region(model, recipient, "recipient")
+    payer, recipient = _two_regions(model, payer, recipient, ("payer", "recipient"))
     for_region = _single_region(model, for_region, "for_region")
-    if payer == recipient:
-        raise StrategyError(f"payer and recipient are both {payer!r}; they must differ")
     _transfer_var(model, between)
     try:
         solve(model)
