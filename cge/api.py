@@ -13,8 +13,10 @@ and re-solve, warm-started from the benchmark; nothing is rebuilt between scenar
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from cge.atomic import atomic_file
@@ -34,6 +36,7 @@ from cge.scenario import (
 )
 from cge.shocks import apply_scenario
 from cge.solve import RESIDUAL_TOL, Diagnostics, SolveError, nlp_residual, solve
+from cge.subtotals import package_parts, split_package
 from cge.welfare import COMPONENT_FORMULAS, COMPONENTS, decompose_ev
 
 
@@ -225,7 +228,9 @@ class Session:
         With ``decompose``, the results also hold ``EV_decomposition`` (component, region):
         the regional EV split into allocative, terms-of-trade, transfer, endowment, defense,
         investment-saving and composition effects and the residual
-        (:func:`cge.welfare.decompose_ev`)."""
+        (:func:`cge.welfare.decompose_ev`); for a package (instruments of several kinds) also
+        ``EV_part_alone`` and ``EV_part_subtotal`` (package_part, region): each part's EV
+        alone and its GTAP subtotal (:func:`cge.subtotals.split_package`)."""
         scen, model = self.prepared(source, toml=toml)
         try:
             diag = solve(model)
@@ -235,7 +240,8 @@ class Session:
                             *exc.args[1:])
             raise
         res = extract_results(model, diag, scenario=scen.name, scenario_text=scen.text,
-                              scenario_sha256=scen.sha256)
+                              scenario_sha256=scen.sha256, scenario_description=scen.description,
+                              scenario_closure=scen.closure)
         if decompose:
             parts = decompose_ev(model)
             res["EV_decomposition"] = xr.DataArray(
@@ -245,6 +251,10 @@ class Session:
                        "path-integrated); 'residual' is the path-integration error",
                        "units": res.EV.attrs.get("units", ""),
                        **{f"formula_{c}": COMPONENT_FORMULAS[c] for c in COMPONENTS}})
+            if len(package_parts(scen)) > 1:
+                split = split_package(model, scen)
+                for name in ("EV_part_alone", "EV_part_subtotal"):
+                    res[name] = split[name].assign_attrs(units=res.EV.attrs.get("units", ""))
         return res
 
 
@@ -265,9 +275,16 @@ def check_benchmark(model: CGEModel) -> Diagnostics:
 
 def compare(results: list[xr.Dataset]) -> xr.Dataset:
     """Stack scenario results along a ``scenario`` dimension (a variable missing from some
-    results, e.g. the EV decomposition under separate institutions, is NaN there)."""
+    results, e.g. the EV decomposition under separate institutions, is NaN there).
+
+    Every attribute of the results but ``scenario`` becomes a coordinate along ``scenario``
+    (:func:`run_record`; prefixed ``run_`` should a name be taken by a variable): each scenario
+    keeps its description, text and hash, closure and other model options, data set, code
+    version and solver diagnostics in the stack. The stack itself has one attribute,
+    ``data_set``."""
     names = [r.attrs.get("scenario", f"s{k}") for k, r in enumerate(results)]
     data_set = str(results[0].attrs.get("data_set", "")) if results else ""
+    record = run_record(results)
     results = [r.drop_attrs(deep=False) for r in results]  # per-scenario attrs (solver, text)
     for name in {v for r in results for v in r.data_vars}:
         model_var = next(r[name] for r in results if name in r)
@@ -276,8 +293,29 @@ def compare(results: list[xr.Dataset]) -> xr.Dataset:
                 results[k] = r.assign({name: xr.full_like(model_var, float("nan"))})
     out = xr.concat(results,
                     dim=xr.DataArray(names, dims="scenario", name="scenario"),
-                    combine_attrs="drop_conflicts")   # variables keep description, units
+                    join="outer", combine_attrs="drop_conflicts")  # vars keep description, units
+    out = out.assign_coords({(f"run_{k}" if k in out.variables else k): v
+                             for k, v in record.items()})
     out.attrs["data_set"] = data_set
+    return out
+
+
+def run_record(results: list[xr.Dataset]) -> dict[str, xr.DataArray]:
+    """The attributes of each result (what was run: ``cge.results.extract_results``) as
+    variables along ``scenario``, named as the attributes, in the order they first appear; all
+    but ``scenario``. Numbers stay numbers (NaN where a result lacks the attribute), anything
+    else is text (``""`` where it is missing)."""
+    keys = list(dict.fromkeys(k for r in results for k in r.attrs if k != "scenario"))
+    out = {}
+    for key in keys:
+        vals = [r.attrs.get(key) for r in results]
+        given = [v for v in vals if v is not None]
+        if all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in given):
+            arr = (np.asarray(vals) if len(given) == len(vals)
+                   else np.array([np.nan if v is None else float(v) for v in vals]))
+        else:
+            arr = np.array(["" if v is None else str(v) for v in vals], dtype=object)
+        out[key] = xr.DataArray(arr, dims="scenario")
     return out
 
 

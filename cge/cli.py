@@ -182,7 +182,7 @@ def _add_sensitivity_parser(sub, common: argparse.ArgumentParser) -> None:
     """``cge sensitivity SCENARIO... --spec S``: a sweep over elasticity draws on Dask."""
     se = sub.add_parser("sensitivity", parents=[common],
                         help="systematic sensitivity analysis: the scenarios under every draw "
-                             "of a specification, on Dask; mean, sd and 90 % band of every "
+                             "of a specification, on Dask; mean, sd and 90 %% band of every "
                              "result, a PDF with the bands")
     se.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                     help="scenario names or TOML paths (default: the standard sensitivity "

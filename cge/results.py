@@ -21,7 +21,13 @@ Dimensions: ``region``, ``commodity``/``activity``, ``factor``, ``agent``, ``exp
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -29,6 +35,8 @@ from pyomo.environ import value
 
 from cge.blocks.flows import direct_sales, export_price, shipped
 from cge.model import CGEModel
+from cge.options import ModelOptions
+from cge.scenario import CLOSURE_OPTIONS
 from cge.solve import Diagnostics
 from cge.welfare import WELFARE_PARTS, equivalent_variation, headline, welfare_parts
 
@@ -49,6 +57,50 @@ def _code_version() -> str:
     import cge
 
     return str(cge.__version__)
+
+
+@functools.cache
+def code_commit(root: Path | None = None) -> str:
+    """The git commit of the code, ``"<40 hex>"``, with ``"-dirty"`` appended when tracked files
+    differ from it; ``""`` unless ``root`` (default: the folder holding the ``cge`` package) is
+    the top of a git checkout and git answers within 5 s (an installed package, no git, a
+    foreign repository around a site-packages folder: ``""``). Asked once per process."""
+    root = (root or Path(__file__).resolve().parent.parent).resolve()
+    if not (root / ".git").exists():
+        return ""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "--no-optional-locks", "-C", str(root), *args],
+                              capture_output=True, text=True, timeout=5, check=True,
+                              env=env).stdout.strip()
+
+    try:
+        top, commit = git("rev-parse", "--show-toplevel", "HEAD").splitlines()
+        if Path(top).resolve() != root or len(commit) != 40:
+            return ""
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return ""
+    return f"{commit}-dirty" if dirty else commit
+
+
+def option_attrs(options: ModelOptions) -> dict[str, str | float]:
+    """Every field of :class:`~cge.options.ModelOptions` as run, one attribute per field named
+    as the field: numbers as floats, ``esub_final`` as JSON of every bundle's σ (defaults
+    filled in, :meth:`~cge.options.ModelOptions.final_sigmas`), anything else as text."""
+    out: dict[str, str | float] = {}
+    for f in dataclasses.fields(options):
+        val = getattr(options, f.name)
+        if f.name == "esub_final":
+            out[f.name] = json.dumps(options.final_sigmas())
+        elif isinstance(val, (int, float)) and not isinstance(val, bool):
+            out[f.name] = float(val)
+        elif isinstance(val, str):
+            out[f.name] = val
+        else:
+            out[f.name] = json.dumps(val, sort_keys=True, default=str)
+    return out
 
 
 class _Out:
@@ -280,29 +332,24 @@ def _add_flows(out: _Out, fd: dict, trade: dict) -> None:
 
 def _run_attrs(model: CGEModel, whose_text: str) -> tuple[dict, dict]:
     """What was run, as two groups of attributes (they frame the scenario's own attributes in
-    the file): data and elasticities, options and code version; then data set name, unit and
-    closures."""
+    the file): data and elasticities, the model options other than the closure keys, code
+    version and commit; then data set name, unit, the closure options and the conventions.
+    Every model option is recorded (:func:`option_attrs`)."""
     o, params = model.options, model.params
+    options = option_attrs(o)
     return {
         "data_year": params.attrs.get("year", ""),
         "data_sha256": params.attrs.get("data_sha256", ""),
         "data_notes": params.attrs.get("notes", ""),
         "data_validation": params.attrs.get("validation", ""),
         "elasticity_source": params.attrs.get("elasticity_source", ""),
-        "esub_top": float(o.esub_top),
-        "esub_final": json.dumps({a: float(v) for a, v in o.final_sigmas().items()}),
-        "esub_cet": float(o.esub_cet),
-        "labour": o.labour,
-        "capital": o.capital,
+        **{k: v for k, v in options.items() if k not in CLOSURE_OPTIONS},
         "code_version": _code_version(),
+        "code_commit": code_commit(),
     }, {
         "data_set": params.attrs.get("name", ""),
         "unit": params.attrs.get("unit", "US$ million"),
-        "institutions": o.institutions,
-        "transformation": o.transformation,
-        "factor_market": o.factor_market,
-        "external": o.external,
-        "numeraire": o.numeraire,
+        **{k: v for k, v in options.items() if k in CLOSURE_OPTIONS},
         "welfare": f"headline EV is {whose_text}; EV_regional and EV_private both "
                    "reported; defense outside utility, reported separately",
         "fixed_amounts_unit": "foreign saving, international transfers and direct purchases "
@@ -315,8 +362,16 @@ def _run_attrs(model: CGEModel, whose_text: str) -> tuple[dict, dict]:
 
 
 def extract_results(model: CGEModel, diag: Diagnostics, *, scenario: str = "",
-                    scenario_text: str = "", scenario_sha256: str = "") -> xr.Dataset:
-    """All results of the current solution as an xarray Dataset (module docstring)."""
+                    scenario_text: str = "", scenario_sha256: str = "",
+                    scenario_description: str = "",
+                    scenario_closure: Mapping[str, str] | None = None) -> xr.Dataset:
+    """All results of the current solution as an xarray Dataset (module docstring).
+
+    The attributes record what was run: the data set (name, year, content hash), the
+    elasticity source (the values are the variables ``esubd``, ``esubm``, ``esubva``), every
+    model option as used, the code version and commit, the scenario (name, description, text
+    and its SHA-256, the keys its ``[closure]`` sets as JSON in ``scenario_closure``) and the
+    solver's diagnostics (``solver_*``)."""
     ctx = model.ctx
     out = _Out(model.params.attrs.get("unit", "US$ million"))
     trade, fd = _trade(model), _final_demand(model)
@@ -336,8 +391,9 @@ def extract_results(model: CGEModel, diag: Diagnostics, *, scenario: str = "",
                                attrs={"description": ELASTICITY_TEXT[key]})
     run, closure = _run_attrs(model, whose_text)
     ds.attrs.update(run)
-    ds.attrs.update({"scenario": scenario, "scenario_sha256": scenario_sha256,
-                     "scenario_text": scenario_text})
+    ds.attrs.update({"scenario": scenario, "scenario_description": scenario_description,
+                     "scenario_sha256": scenario_sha256, "scenario_text": scenario_text,
+                     "scenario_closure": json.dumps(dict(scenario_closure or {}))})
     ds.attrs.update(closure)
     for key, val in diag.as_dict().items():
         ds.attrs[f"solver_{key}"] = val if not isinstance(val, list) else " | ".join(val)

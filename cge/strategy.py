@@ -82,7 +82,7 @@ import numpy as np
 import xarray as xr
 from pyomo.core.expr.calculus.derivatives import Modes, differentiate
 from pyomo.core.expr.visitor import identify_variables
-from pyomo.environ import exp, log, value
+from pyomo.environ import value
 
 from cge.blocks.flows import export_price
 from cge.implicit import polish
@@ -119,7 +119,7 @@ from cge.solve import (
     nlp_residual,
     solve,
 )
-from cge.welfare import equivalent_variation, headline, private_ev
+from cge.welfare import equivalent_variation, ev_expression, headline, private_ev
 
 if TYPE_CHECKING:
     from cge.api import Session
@@ -614,37 +614,11 @@ def _groups(model: CGEModel, commodities: str | Sequence[str] | Mapping[str, Any
 
 
 def _welfare_objective(model: CGEModel, region: str):
-    r"""The Pyomo expression :math:`EV_r / E^0_r` (the headline EV of :mod:`cge.welfare`,
-    relative to its benchmark expenditure).
-
-    Regional household: :math:`U_r - 1`, :math:`U_r = \exp \sum_a \theta_a
-    \log(Q_a / E^0_a)` over private consumption, civil government and real saving (saving
-    deflated by the investment price index incl. taxes), as
-    :func:`cge.welfare.utility_components`. Separate institutions: :math:`q^{fd}_{hh} - 1`
-    (the private EV :math:`(Q_C/C^0 - 1)`)."""
-    m, ctx, p = model.m, model.ctx, model.ctx.p
-    if headline(model) == "private":
-        if ("household", region) not in ctx.fd_set:
-            raise StrategyError(f"{region} has no household demand: its private EV is 0 at "
-                                "any tariff")
-        return m.qfd["household", region] - 1.0
-    parts = []   # (benchmark expenditure E0_a, Q_a / E0_a)
-    for a in ("household", "government"):
-        if (a, region) in ctx.fd_set:
-            parts.append((p["efd0"][a, region], m.qfd[a, region]))
-    sav0 = p["sav0"][region]
-    if sav0 > 0:
-        if ("investment", region) in ctx.fd_set:
-            pinv = ((1.0 + m.tfd_eff["investment", region]) * m.pfd["investment", region]
-                    / (1.0 + p["tfd0"]["investment", region]))
-        else:
-            pinv = 1.0
-        parts.append((sav0, m.saving[region] / pinv / sav0))
-    if not parts:
-        raise StrategyError(f"{region} has no welfare components (no household, government "
-                            "or saving in the benchmark)")
-    e0 = sum(e for e, _ in parts)
-    return exp(sum(e / e0 * log(q) for e, q in parts)) - 1.0
+    """:func:`cge.welfare.ev_expression`, its errors as :class:`StrategyError`."""
+    try:
+        return ev_expression(model, region)
+    except ValueError as exc:
+        raise StrategyError(str(exc)) from None
 
 
 @contextmanager

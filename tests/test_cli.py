@@ -334,3 +334,17 @@ def test_progress_reports_each_scenario(tiny, tmp_path):
     from cge.progress import Silent, make_progress
     assert isinstance(make_progress(quiet=True), Silent)
     assert isinstance(make_progress(), Silent)        # pytest's stderr is not a terminal
+
+
+@pytest.mark.parametrize("command", [[], ["counterfactual"], ["run"], ["list"],
+                                     ["check-solver"], ["strategy"], ["sensitivity"],
+                                     ["export"]])
+def test_every_help_text_prints(command, capsys):
+    """``cge [COMMAND] --help`` prints its usage and exits 0 (a bare % in a help string made
+    argparse raise ValueError with a traceback)."""
+    from cge.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main([*command, "--help"])
+    assert exc.value.code == 0
+    assert "usage: cge" in capsys.readouterr().out

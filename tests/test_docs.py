@@ -470,8 +470,11 @@ def test_results_md_documents_exactly_the_results(two_by_two_results, tmp_path):
             f"{name}: units {units!r} in the results, documented {cells[1]!r}"
 
     coords = table_rows(section(text, "Coordinates"))
-    assert set(decomposed.coords) | set(stack.coords) == set(coords), \
-        f"coordinates {sorted(set(stack.coords))}, documented {sorted(coords)}"
+    record = set(table_rows(section(text, "Attributes of a scenario file"))) - {"scenario"}
+    assert record <= set(stack.coords), "a scenario attribute is not a coordinate of the stack"
+    assert all(stack[k].dims == ("scenario",) for k in record)
+    assert set(decomposed.coords) | (set(stack.coords) - record) == set(coords), \
+        f"coordinates {sorted(set(stack.coords) - record)}, documented {sorted(coords)}"
     components = table_rows(section(text, "The EV decomposition"))
     assert list(components) == [str(c) for c in decomposed.component.values]
 

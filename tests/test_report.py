@@ -111,6 +111,8 @@ def test_report_states_what_was_run(tmp_path):
     """Elasticities and options in the report come from the results, not from defaults or
     input files: a run with esub_top = 0.5, a partial esub_final and its own elasticity dict
     reports those values (before: esub_top 0.00 and the elasticity CSV of the data set)."""
+    import dataclasses
+
     from cge.options import ModelOptions
     from cge.report.build import _Report
 
@@ -121,10 +123,12 @@ def test_report_states_what_was_run(tmp_path):
     assert res.attrs["esub_top"] == 0.5
     methods = _Report([res], tmp_path).methods()
     other = {row[0]: row[1] for row in methods["other"]["rows"]}
-    assert other["σ between value added and intermediates (esub_top)"] == "0.50"
-    assert other["σ within the government bundle (esub_final)"] == "0.25"
-    assert other["σ within the household bundle (esub_final)"] == "1.00"   # default kept
-    assert other["σ within the defense bundle (esub_final)"] == "0.00"
+    assert other["esub_top"] == "0.50"
+    finals = dict(x.split() for x in other["esub_final"].split(", "))
+    assert finals["government"] == "0.25"
+    assert finals["household"] == "1.00"                       # default kept
+    assert finals["defense"] == "0.00"
+    assert set(other) == {f.name for f in dataclasses.fields(ModelOptions)}   # every option
     assert {tuple(r[1:]) for r in methods["elasticities"]["rows"]} == {("2.50", "4.50", "0.80")}
     assert "user dict" in methods["elasticities"]["caption"]
 

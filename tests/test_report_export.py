@@ -62,9 +62,9 @@ def test_report_tables_as_csv_and_xlsx(tmp_path):
     ev = next(f for f in files if _csv(f)[0][0].startswith("Equivalent variation, "))
     rows = _csv(ev)
     header, body = rows[1], rows[2:]
-    col = header.index("home_tariff_20")
+    row = next(r for r in body if r[0] == "home_tariff_20")    # scenarios as rows
     mo = money_unit(_results())
-    got = {r[0]: float(r[col]) for r in body if r[0] in ("HOME", "FOREIGN")}
+    got = {r: float(row[header.index(r)]) for r in ("HOME", "FOREIGN")}
     for r, v in got.items():
         expect = round(float(_results()[1].EV.sel(region=r)) * mo.scale, mo.decimals)
         assert v == pytest.approx(expect, abs=1e-12), r

@@ -107,3 +107,25 @@ def test_one_scenario_has_no_ranking(n):
     f = Findings([(str(ds.attrs["scenario"]), ds) for ds in res], ["HOME", "FOREIGN"],
                  ("HOME", "FOREIGN"), money_unit(res))
     assert f.build() == []
+
+
+def test_package_parts_sentence_quotes_the_split():
+    """With the package split in the results (decompose), one sentence gives b's GTAP subtotals
+    and the interaction, each equal to the Dataset's numbers as the report formats them."""
+    from cge.data.examples import two_by_two
+
+    s = cge.Session(two_by_two(), ELASTICITIES)
+    ds = s.run(toml=f'name = "package_big"\n{SCENARIOS["package_big"]}', decompose=True)
+    res = _results()
+    f = Findings([("package_big", ds)], ["HOME", "FOREIGN"], ("HOME", "FOREIGN"),
+                 money_unit(res))
+    item = next(i for i in f.build() if i["table"] == "packages")
+    mo = f.money
+    for p in ("tariffs", "transfers"):
+        v = float(ds.EV_part_subtotal.sel(package_part=p, region="FOREIGN"))
+        assert item["values"][f"subtotal_{p}"] == v
+        assert f"{p} {mo.change(v)}" in item["text"]
+    alone = float(ds.EV_part_alone.sel(region="FOREIGN").sum())
+    ev = float(ds.EV.sel(region="FOREIGN"))
+    assert f"interaction is {mo.change(ev - alone)}" in item["text"]
+    assert f"EV of {mo.change(ev)}" in item["text"]

@@ -8,6 +8,7 @@ out. No Typst markup is built in Python: every string in ``data.json`` is set as
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import math
@@ -22,13 +23,16 @@ import xarray as xr
 
 import cge
 from cge.atomic import atomic_file
+from cge.options import ModelOptions
 from cge.paths import DATA_DIR
 from cge.report import figures
 from cge.report.appendix import scenario_changes
 from cge.report.export import write_tables
 from cge.report.findings import Findings, description
-from cge.report.fmt import MISSING, MoneyUnit, choose_money_unit, level, pct, sci
+from cge.report.fmt import MISSING, MoneyUnit, breakable, choose_money_unit, level, pct, sci
+from cge.report.provenance import options_rows
 from cge.report.strategy import strategy_section
+from cge.report.welfare import decomposition_section, packages_section
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 SOURCES_MD = DATA_DIR / "SOURCES.md"
@@ -53,9 +57,7 @@ def is_benchmark(ds: xr.Dataset) -> bool:
     return all(float(np.nanmax(np.abs(v), initial=0.0)) < 1e-9 for v in changes)
 
 
-def _breakable(name: str) -> str:
-    """A long identifier that may break after its underscores (table headers)."""
-    return name.replace("_", "_" + ZWSP)
+_breakable = breakable
 
 
 def _val(ds: xr.Dataset, var: str, **sel) -> float:
@@ -141,9 +143,6 @@ class _Report:
     def _fig(self, stem: str) -> Path:
         self.n_fig += 1
         return self.fig_dir / f"fig{self.n_fig:02d}_{stem}.svg"
-
-    def _hdr(self) -> list[str]:
-        return [_breakable(n) for n, _ in self.cf]
 
     def _labour(self) -> str | None:
         return "labour" if "labour" in self.factors else (self.factors[0] if self.factors
@@ -233,26 +232,19 @@ class _Report:
 
     def _by_region(self, caption: str, fn, *, fmt, base_col: tuple[str, callable] | None = None,
                    world=None, note: str = "") -> dict:
-        header = ["Region"]
+        """Scenarios as rows, regions (and the world) as columns; with ``base_col`` (label,
+        level function of a region or None for the world) a first row of benchmark levels."""
+        header = ["Scenario", *self.regions] + (["World"] if world is not None else [])
+        rows, breaks = [], []
         if base_col is not None:
-            header.append(base_col[0])
-        header += self._hdr()
-        rows = []
-        for r in self.regions:
-            row = [r]
-            if base_col is not None:
-                row.append(base_col[1](r))
-            row += [fmt(fn(ds, r)) for _, ds in self.cf]
-            rows.append(row)
-        breaks = []
-        if world is not None:
-            breaks = [len(rows)]
-            row = ["World"]
-            if base_col is not None:
-                row.append(base_col[1](None))
-            row += [fmt(world(ds)) for _, ds in self.cf]
-            rows.append(row)
-        return _table(caption, header, rows, breaks=breaks, note=note)
+            rows.append([base_col[0], *[base_col[1](r) for r in self.regions]]
+                        + ([base_col[1](None)] if world is not None else []))
+            breaks = [1]
+        for n, ds in self.cf:
+            rows.append([_breakable(n), *[fmt(fn(ds, r)) for r in self.regions]]
+                        + ([fmt(world(ds))] if world is not None else []))
+        return _table(caption, header, rows, breaks=breaks, note=note, size=7.5, inset=1.8,
+                      widths=["auto", *["1fr"] * (len(header) - 1)])
 
     def _base_level(self, fn):
         """A benchmark-level column for :meth:`_by_region` (None without a benchmark run)."""
@@ -265,9 +257,24 @@ class _Report:
         return cell
 
     def welfare(self) -> dict:
-        tables = [*self._ev_tables(), *self._band_tables(), *self._parts_tables(),
-                  *self._decomposition_tables(), *self._macro_tables()]
-        return {"tables": tables, "figures": self._welfare_figures()}
+        """Section 2 in four parts: welfare (chart, EV tables, bands, parts), where it comes
+        from (the EV decomposition), the packages part by part, the macro results."""
+        figs = self._welfare_figures()
+        keys = list(self._pair()[::-1])
+        sections = [{"title": "Welfare", "figures": figs[:1],
+                     "tables": [*self._ev_tables(), *self._band_tables(),
+                                *self._parts_tables(keys)]}]
+        dec = decomposition_section(self.cf, keys, self.money, self._fig, _table)
+        if dec is not None:
+            sections.append({"title": "Where the welfare change comes from",
+                             "figures": [dec["figure"]], "tables": [dec["table"]]})
+        packs = packages_section(self.cf, keys, self.money, self._fig, _table)
+        if packs is not None:
+            sections.append({"title": "The packages part by part",
+                             "figures": [packs["figure"]], "tables": [packs["table"]]})
+        sections.append({"title": "Macroeconomic results", "figures": figs[1:],
+                         "tables": self._macro_tables()})
+        return {"sections": sections}
 
     def _bands(self, var: str, **sel) -> dict[str, tuple[list[float], list[float]]]:
         """{scenario: (5 % values, 95 % values)} over the regions (or ``sel``'s other dim) of
@@ -342,48 +349,31 @@ class _Report:
                      "the regional EV only."),
         ]
 
-    def _parts_tables(self) -> list[dict]:
-        """One table per scenario: the real change of each welfare part."""
+    def _parts_tables(self, keys: list[str]) -> list[dict]:
+        """The real change of each welfare part for the key regions, one table."""
         mu, mo = self.money.label, self.money
-        header = ["Region", "private consumption", "civil government", "saving",
-                  "defense (not in utility)", "regional EV", "private EV"]
-        tables = []
+        parts = ("household", "government", "saving", "defense")
+        rows, breaks = [], []
         for name, ds in self.cf:
-            rows = [[r] + [mo.change(float(ds.welfare_parts.sel(part=a, region=r)))
-                           for a in ("household", "government", "saving", "defense")]
-                    + [mo.change(_val(ds, "EV_regional", region=r)),
-                       mo.change(_val(ds, "EV_private", region=r))] for r in self.regions]
-            tables.append(_table(
-                f"Welfare by part, {name}, {mu} (benchmark prices).", header, rows,
-                note="Real change of each part at benchmark prices. The regional EV is the "
-                     "Cobb–Douglas aggregate of private consumption, civil government and "
-                     "saving, not their sum."))
-        return tables
-
-    def _decomposition_tables(self) -> list[dict]:
-        """One table per decomposed scenario: the parts of the regional EV."""
-        mu, mo = self.money.label, self.money
-        tables = []
-        for name, ds in self.cf:
-            if "EV_decomposition" not in ds or not np.isfinite(ds.EV_decomposition).all():
-                continue
-            comps = [str(c) for c in ds.component.values]
-            rows = [[r] + [mo.change(float(ds.EV_decomposition.sel(component=c, region=r)))
-                           for c in comps] + [mo.change(_val(ds, "EV_regional", region=r))]
-                    for r in self.regions]
-            tables.append(_table(
-                f"EV decomposition, {name}, {mu}.",
-                ["Region"] + [c.replace("_", " ") for c in comps] + ["regional EV"], rows,
-                note="Decomposition of the regional EV, Huff–Hertel style, integrated along "
-                     "the path of the shock: allocative = tax and tariff wedges × quantity "
-                     "changes; terms of trade = export volumes × fob price changes − import "
-                     "volumes × world price changes; transfers = change in net transfers "
-                     "received; defense = resources absorbed by real defense and direct "
-                     "purchases abroad; investment saving = − P_I × change in foreign "
-                     "saving / P_I; composition = spending moving away from the benchmark "
-                     "shares of consumption, government and saving; residual = what the "
-                     "path integration misses."))
-        return tables
+            if rows:
+                breaks.append(len(rows))
+            for k, r in enumerate(keys):
+                rows.append([_breakable(name) if k == 0 else "", r,
+                             *[mo.change(float(ds.welfare_parts.sel(part=a, region=r)))
+                               for a in parts],
+                             mo.change(_val(ds, "EV_regional", region=r)),
+                             mo.change(_val(ds, "EV_private", region=r))])
+        if not rows:
+            return []
+        return [_table(
+            f"Welfare by part for {', '.join(keys)}, {mu} (benchmark prices; every region: "
+            "results variable welfare_parts).",
+            ["Scenario", "Region", "private consumption", "civil government", "saving",
+             "defense (not in utility)", "regional EV", "private EV"], rows,
+            align="llrrrrrr", breaks=breaks, size=7.5, inset=1.6,
+            note="Real change of each part at benchmark prices. The regional EV is the "
+                 "Cobb–Douglas aggregate of private consumption, civil government and "
+                 "saving, not their sum.")]
 
     def _macro_tables(self) -> list[dict]:
         """Real GDP, terms of trade, real factor returns, trade balance."""
@@ -459,19 +449,29 @@ class _Report:
         return figs
 
     def sectors(self) -> list[dict]:
-        out = []
+        """One page per counterfactual: output and domestic-price heatmaps, each family on one
+        colour scale (stated in every caption)."""
         pd0 = self.base.price_domestic if self.base is not None else 1.0
-        for n, ds in self.cf:
-            out_pct = ds.output_pct.transpose("activity", "region").values
-            price = (100 * (ds.price_domestic / pd0 - 1)).transpose("commodity", "region").values
+        maps = [(n, ds.output_pct.transpose("activity", "region").values,
+                 (100 * (ds.price_domestic / pd0 - 1)).transpose("commodity", "region").values)
+                for n, ds in self.cf]
+        out_scale = figures.scale_of([o for _, o, _ in maps])
+        price_scale = figures.scale_of([p for _, _, p in maps])
+        out = []
+        for n, out_pct, price in maps:
             path = figures.heatmaps(
-                [{"title": f"Output, % change — {n}", "values": out_pct},
-                 {"title": f"Price of domestic sales, % change — {n}", "values": price}],
+                [{"title": f"Output, % change — {n}", "values": out_pct, "vmax": out_scale},
+                 {"title": f"Price of domestic sales, % change — {n}", "values": price,
+                  "vmax": price_scale}],
                 self.commodities, self.regions, self._fig(f"sectors_{n}"))
             out.append({"scenario": n, "file": path.name,
                         "caption": f"Sector × region results of {n}: real output (top) and the "
                                    "price of domestic sales relative to the numeraire (bottom), "
-                                   "% change from the benchmark."})
+                                   "% change from the benchmark. One colour scale for all "
+                                   f"scenarios: ±{level(out_scale, 0 if out_scale >= 1 else 2)}"
+                                   f" % for output, ±"
+                                   f"{level(price_scale, 0 if price_scale >= 1 else 2)} % for "
+                                   "prices (darkest at or beyond)."})
         return out
 
     def bilateral(self) -> dict | None:
@@ -481,15 +481,18 @@ class _Report:
         mo, mu = self.money, self.money.label
         tables, panels, value_panels = [], [], []
         for s, d in ((a, b), (b, a)):
-            rows = []
-            for i in self.commodities:
-                v0 = _val(self.results[0], "trade_benchmark", commodity=i, exporter=s, importer=d)
-                rows.append([i, mo.level(v0)] + [
-                    pct(_val(ds, "trade_volume_pct", commodity=i, exporter=s, importer=d))
-                    for _, ds in self.cf])
+            rows = [[f"Benchmark ({mu}, fob)", *[mo.level(_val(
+                self.results[0], "trade_benchmark", commodity=i, exporter=s, importer=d))
+                for i in self.commodities]]]
+            for n, ds in self.cf:
+                rows.append([_breakable(n), *[pct(_val(ds, "trade_volume_pct", commodity=i,
+                                                       exporter=s, importer=d))
+                                              for i in self.commodities]])
             tables.append(_table(
                 f"Bilateral trade volume {s} → {d} by commodity: benchmark value ({mu}, fob) "
-                "and % change.", ["Commodity", f"Benchmark ({mu})", *self._hdr()], rows,
+                "and % change.", ["Scenario", *[_breakable(i) for i in self.commodities]],
+                rows, breaks=[1], size=6.5, inset=1.6,
+                widths=["auto", *["1fr"] * len(self.commodities)],
                 note="Volume: benchmark-price units shipped by the exporter. "
                      f"{MISSING}: no trade in the benchmark."))
             panels.append({"title": f"{s} → {d}: volume", "label": "% change", "values": {
@@ -503,35 +506,41 @@ class _Report:
                                     - _val(ds, "trade_benchmark", commodity=i, exporter=s,
                                            importer=d))
                         for i in self.commodities] for n, ds in self.cf}})
-        path = figures.grouped_bars(panels + value_panels, self.commodities,
-                                    [n for n, _ in self.cf], self._fig("bilateral"),
-                                    horizontal=True)
+        files = [figures.grouped_bars([panel], self.commodities, [n for n, _ in self.cf],
+                                      self._fig(f"bilateral{k}"), horizontal=True).name
+                 for k, panel in enumerate(panels + value_panels)]
+        band = (" Error bars on the volumes: the 5-95 % band of the sensitivity analysis."
+                if self.sens is not None else "")
+        what = [f"{a} → {b}, volume in %", f"{b} → {a}, volume in %",
+                f"{a} → {b}, change in {mu} at benchmark prices",
+                f"{b} → {a}, change in {mu} at benchmark prices"]
         return {"pair": [a, b], "tables": tables,
-                "figure": {"file": path.name,
-                           "caption": f"Bilateral trade between {a} and {b} by commodity: "
-                                      f"volume in % (top) and change in {mu} at benchmark "
-                                      f"prices (bottom); {a} → {b} left, {b} → {a} right."
-                                      + (" Error bars on the volumes: the 5-95 % band of the "
-                                         "sensitivity analysis." if self.sens is not None
-                                         else "")}}
+                "figures": [{"file": f, "caption": f"Bilateral trade between {a} and {b} by "
+                             f"commodity: {w}.{band}"} for f, w in zip(files, what, strict=True)]}
 
     def tariffs(self) -> dict:
+        """Tariff revenue and net transfers: every run (the benchmark too) as a row, regions
+        and the world as columns."""
         mo, mu = self.money, self.money.label
-        header = ["Region", *[_breakable(n) for n in self.names]]
-        rows = [[r] + [mo.level(_val(ds, "tariff_revenue", region=r)) for ds in self.results]
-                for r in self.regions]
-        rows.append(["World"] + [mo.level(float(ds.tariff_revenue.sum())) for ds in self.results])
+        header = ["Scenario", *self.regions, "World"]
+        rows = [[_breakable(n), *[mo.level(_val(ds, "tariff_revenue", region=r))
+                                  for r in self.regions],
+                 mo.level(float(ds.tariff_revenue.sum()))]
+                for n, ds in zip(self.names, self.results, strict=True)]
+        widths = ["auto", *["1fr"] * (len(header) - 1)]
         tariff = _table(f"Import tariff revenue by importing region, {mu} (levels).", header,
-                        rows, breaks=[len(self.regions)],
+                        rows, size=7.5, inset=1.8, widths=widths,
                         note="Tariffs are levied on the world (fob = cif) value and accrue to "
                              "the importer; values in current prices (numeraire units).")
         nets = [net_transfers(ds) for ds in self.results]
         transfer = None
         if any(float(np.nanmax(np.abs(n.values), initial=0.0)) > 1e-9 for n in nets):
-            rows = [[r] + [mo.change(float(n.sel(region=r))) for n in nets]
-                    for r in self.regions]
+            rows = [[_breakable(name), *[mo.change(float(n.sel(region=r)))
+                                         for r in self.regions]]
+                    for name, n in zip(self.names, nets, strict=True)]
             transfer = _table(f"Net international transfers received (current account − trade "
-                              f"balance), {mu}.", header, rows,
+                              f"balance), {mu}.", header[:-1], rows, size=7.5, inset=1.8,
+                              widths=widths[:-1],
                               note="+ received, − paid; exogenous in units of the numeraire.")
         return {"tariff": tariff, "transfer": transfer}
 
@@ -578,16 +587,12 @@ class _Report:
         else:
             elast = _table("Elasticities used.", ["Note"],
                            [["not recorded in these results"]], align="l")
-        a = first.attrs
-        finals = json.loads(a["esub_final"]) if a.get("esub_final") else {}
-        other = _table("Other elasticities, as run.", ["Parameter", "Value"],
-                       [["σ between value added and intermediates (esub_top)",
-                         level(_num(a.get("esub_top")), 2)],
-                        *[[f"σ within the {agent} bundle (esub_final)", level(v, 2)]
-                          for agent, v in finals.items()],
-                        ["σT of the CET, when transformation = cet (esub_cet)",
-                         level(_num(a.get("esub_cet")), 2)]], align="lr",
-                       note=self._differing((), ("esub_top", "esub_final", "esub_cet")))
+        names = [f.name for f in dataclasses.fields(ModelOptions)]
+        other = _table("Model options as run (every option of the model build, from the "
+                       "results).", ["Option", "Value"], options_rows(first), align="ll",
+                       note="Closures (institutions, transformation, factor market, external, "
+                            "numeraire) per scenario: the scenario definitions."
+                            + self._differing((), tuple(names)))
         return {"elasticities": elast, "other": other}
 
     def _differing(self, variables: tuple[str, ...], attrs: tuple[str, ...]) -> str:

@@ -18,6 +18,10 @@ import numpy as np  # noqa: E402
 from cge.report.fmt import pct  # noqa: E402
 
 WIDTH_IN = 6.6
+#: The tallest chart: with its caption and a section heading it still fits on one A4 page of
+#: the report (25.5 cm of text height; charts are set at 17 cm width = WIDTH_IN, so 1 in here
+#: is about 1 in on the page).
+MAX_HEIGHT_IN = 7.6
 #: The Okabe-Ito palette (Okabe & Ito 2008, "Color Universal Design"): eight colours told apart
 #: with the common colour-vision deficiencies, of different lightness for greyscale print.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
@@ -72,7 +76,7 @@ def grouped_bars(panels: list[dict], groups: list[str], series: list[str], path:
             panel_h = 0.075 * len(groups) * max(1, k_series) + 0.6
         else:
             panel_h = 2.3
-        height = panel_h * nrows + legend_h
+        height = min(panel_h * nrows + legend_h, MAX_HEIGHT_IN)
         fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH_IN, height), squeeze=False)
         width = 0.8 / max(k_series, 1)
         pos = np.arange(len(groups))
@@ -123,8 +127,23 @@ def _band(vals: np.ndarray, band) -> np.ndarray | None:
     return np.vstack([below, above])
 
 
+def scale_of(values) -> float:
+    """±scale of a heatmap family: the largest |value| over all its arrays, rounded up to 1,
+    2 or 5 times a power of ten (1.0 when all are zero or missing)."""
+    arrays = [np.asarray(v, dtype=float).ravel() for v in values]
+    flat = np.concatenate(arrays) if arrays else np.zeros(0)
+    finite = np.abs(flat[np.isfinite(flat)])
+    top = float(finite.max()) if finite.size else 0.0
+    if top <= 0:
+        return 1.0
+    power = 10.0 ** np.floor(np.log10(top))
+    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= top * (1 - 1e-12)))
+
+
 def heatmaps(panels: list[dict], rows: list[str], cols: list[str], path: Path) -> Path:
-    """Stacked heatmaps, one per dict {"title", "values": array (rows × cols)}, annotated."""
+    """Stacked heatmaps, one per dict {"title", "values": array (rows × cols)}, annotated. A
+    panel's "vmax" sets its colour scale to ±vmax (one scale for a family of heatmaps; cells
+    beyond it take the end colour); without it the panel's own largest |value|."""
     with plt.rc_context(RC):
         n = len(panels)
         cell_h = 0.24
@@ -132,9 +151,7 @@ def heatmaps(panels: list[dict], rows: list[str], cols: list[str], path: Path) -
         fig, axes = plt.subplots(n, 1, figsize=(WIDTH_IN, height), squeeze=False)
         for ax, panel in zip(axes[:, 0], panels, strict=True):
             vals = np.asarray(panel["values"], dtype=float)
-            finite = vals[np.isfinite(vals)]
-            vmax = float(np.max(np.abs(finite))) if finite.size else 1.0
-            vmax = vmax if vmax > 0 else 1.0
+            vmax = panel.get("vmax") or scale_of(vals)
             masked = np.ma.masked_invalid(vals)
             cmap = matplotlib.colormaps["RdBu"].with_extremes(bad="0.92")
             im = ax.imshow(masked, cmap=cmap, vmin=-vmax, vmax=vmax, aspect="auto")
@@ -155,4 +172,51 @@ def heatmaps(panels: list[dict], rows: list[str], cols: list[str], path: Path) -
             cbar.ax.tick_params(labelsize=6.5)
             cbar.set_label("%", fontsize=7)
         fig.tight_layout()
+        return _save(fig, path)
+
+
+#: Colours of the parts of a stacked bar (Okabe-Ito without black; grey after them, e.g. for
+#: a residual).
+PART_COLOURS = PALETTE[:7] + ("#999999",)
+
+
+def stacked_bars(panels: list[dict], bars: list[str], parts: list[str], path: Path,
+                 *, total_label: str = "total") -> Path:
+    """Horizontal stacked bars: one panel per dict {"title", "label", "values": {part: array
+    over bars}, "total": array over bars}. Within a bar, positive parts stack to the right of
+    zero and negative parts to the left, each part in its own colour (and hatch in print
+    order), so a bar's two ends are the sums of the gains and of the losses; the total (the
+    sum of all parts, or a value given independently) is a black diamond."""
+    with plt.rc_context(RC):
+        n = len(panels)
+        legend_h = 0.17 * -(-(len(parts) + 1) // 4) + 0.15
+        panel_h = 0.19 * len(bars) + 0.65
+        height = min(panel_h * n + legend_h, MAX_HEIGHT_IN)
+        fig, axes = plt.subplots(n, 1, figsize=(WIDTH_IN, height), squeeze=False)
+        pos = np.arange(len(bars))
+        for ax, panel in zip(axes[:, 0], panels, strict=True):
+            left_pos = np.zeros(len(bars))
+            left_neg = np.zeros(len(bars))
+            for k, part in enumerate(parts):
+                vals = np.nan_to_num(np.asarray(panel["values"][part], dtype=float))
+                start = np.where(vals >= 0, left_pos, left_neg)
+                ax.barh(pos, vals, left=start, height=0.7, label=part,
+                        color=PART_COLOURS[k % len(PART_COLOURS)],
+                        hatch=HATCHES[(k // len(PART_COLOURS)) % len(HATCHES)],
+                        edgecolor="black", linewidth=0.3)
+                left_pos += np.where(vals >= 0, vals, 0.0)
+                left_neg += np.where(vals < 0, vals, 0.0)
+            ax.plot(np.asarray(panel["total"], dtype=float), pos, linestyle="none",
+                    marker="D", markersize=3.6, color="black", label=total_label, zorder=3)
+            ax.set_yticks(pos, bars)
+            ax.invert_yaxis()
+            ax.axvline(0, color="black", linewidth=0.6)
+            ax.set_xlabel(panel["label"])
+            ax.grid(axis="x", color="0.85", linewidth=0.5)
+            ax.set_axisbelow(True)
+            ax.set_title(panel["title"], loc="left")
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        fig.tight_layout(rect=(0, 0, 1, 1 - legend_h / height))
+        fig.legend(handles, labels, loc="upper center", ncol=4, frameon=False,
+                   bbox_to_anchor=(0.5, 1.0), handlelength=1.6)
         return _save(fig, path)

@@ -120,6 +120,26 @@ class Findings:
                   f"; {self.money.label}).", "comparison",
                   best_for_b=_ev(pb[1], b), best_for_a=_ev(pa[1], a))
 
+    def package_parts(self) -> None:
+        """The package with the most parts, split for b: GTAP subtotals and the interaction."""
+        packs = [(n, ds) for n, ds in self.cf if "EV_part_subtotal" in ds]
+        if not packs:
+            return
+        parts_of = {n: [str(p) for p in ds.package_part.values
+                        if np.isfinite(ds.EV_part_subtotal.sel(package_part=p)).all()]
+                    for n, ds in packs}
+        n, ds = max(packs, key=lambda c: len(parts_of[c[0]]))
+        b, parts = self.b, parts_of[n]
+        sub = {p: float(ds.EV_part_subtotal.sel(package_part=p, region=b)) for p in parts}
+        alone = sum(float(ds.EV_part_alone.sel(package_part=p, region=b)) for p in parts)
+        ev = _ev(ds, b)
+        text = ", ".join(f"{p.replace('_', ' ')} {self._m(v)}" for p, v in
+                         sorted(sub.items(), key=lambda kv: kv[1]))
+        self._add(f"Part by part, {b}'s EV of {self._m(ev)} in {n} is {text} (GTAP "
+                  f"subtotals); the parts alone add up to {self._m(alone)}, so the "
+                  f"interaction is {self._m(ev - alone)} ({self.money.label}).", "packages",
+                  ev=ev, alone_sum=alone, **{f"subtotal_{p}": v for p, v in sub.items()})
+
     def strategy(self) -> None:
         """The pair analysis: optimal tariffs, the war, the equivalent transfers."""
         for ds in self.pairs:
@@ -172,7 +192,7 @@ class Findings:
 
     def build(self) -> list[dict]:
         for step in (self.ranking, self.retaliation, self.defense, self.packages,
-                     self.strategy, self.sensitivity):
+                     self.package_parts, self.strategy, self.sensitivity):
             step()
         return self.items
 

@@ -92,3 +92,9 @@ def choose_money_unit(values: Iterable[float], unit: str = "US$ million",
             return MoneyUnit(1e-3, f"{currency} bn{suffix}", 1)
         return MoneyUnit(1.0, f"{unit}{suffix}", 1 if biggest >= 100.0 else 2)
     return MoneyUnit(1.0, f"{unit}{suffix}", 1)
+
+
+def breakable(name: str) -> str:
+    """A long identifier that may break after its underscores (a zero-width space after each;
+    the exports remove it)."""
+    return name.replace("_", "_\u200b")
