@@ -267,7 +267,7 @@ class _Report:
         dec = decomposition_section(self.cf, keys, self.money, self._fig, _table)
         if dec is not None:
             sections.append({"title": "Where the welfare change comes from",
-                             "figures": [dec["figure"]], "tables": [dec["table"]]})
+                             "figures": dec["figures"], "tables": [dec["table"]]})
         packs = packages_section(self.cf, keys, self.money, self._fig, _table)
         if packs is not None:
             sections.append({"title": "The packages part by part",

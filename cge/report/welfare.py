@@ -52,6 +52,9 @@ PACKAGE_NOTE = (
     "quadrature error.")
 
 Table = Callable[..., dict]
+#: Bars per stacked chart: more scenarios are split into several charts, so that two panels
+#: of bars with readable labels fit on a page.
+MAX_BARS = 16
 
 
 def _decomposed(cf: Sequence[tuple[str, xr.Dataset]]) -> list[tuple[str, xr.Dataset]]:
@@ -68,18 +71,28 @@ def decomposition_section(cf: Sequence[tuple[str, xr.Dataset]], keys: Sequence[s
     done = _decomposed(cf)
     if not done:
         return None
-    names = [n for n, _ in done]
     labels = [COMPONENT_LABELS.get(c, c) for c in COMPONENTS]
-    panels = []
-    for r in keys:
-        values = {COMPONENT_LABELS.get(c, c): [money.scale * float(
-            ds.EV_decomposition.sel(component=c, region=r)) for _, ds in done]
-            for c in COMPONENTS}
-        panels.append({"title": f"{r}: parts of the regional EV", "label": money.label,
-                       "values": values, "total": [money.scale * float(
-                           ds.EV_regional.sel(region=r)) for _, ds in done]})
-    path = figures.stacked_bars(panels, names, labels, fig_path("ev_decomposition"),
-                                total_label="regional EV")
+    chunks = [done[k:k + MAX_BARS] for k in range(0, len(done), MAX_BARS)]
+    figs = []
+    for c, chunk in enumerate(chunks):
+        panels = []
+        for r in keys:
+            values = {COMPONENT_LABELS.get(x, x): [money.scale * float(
+                ds.EV_decomposition.sel(component=x, region=r)) for _, ds in chunk]
+                for x in COMPONENTS}
+            panels.append({"title": f"{r}: parts of the regional EV", "label": money.label,
+                           "values": values, "total": [money.scale * float(
+                               ds.EV_regional.sel(region=r)) for _, ds in chunk]})
+        path = figures.stacked_bars(panels, [n for n, _ in chunk], labels,
+                                    fig_path(f"ev_decomposition{c}"),
+                                    total_label="regional EV")
+        part = (f" (scenarios {c * MAX_BARS + 1}-{c * MAX_BARS + len(chunk)} of {len(done)})"
+                if len(chunks) > 1 else "")
+        figs.append({"file": path.name,
+                     "caption": f"Where the welfare change comes from{part}: the parts of the "
+                                f"regional EV of {', '.join(keys)} in each scenario "
+                                f"({money.label}); gains stack to the right of zero, losses "
+                                "to the left; the diamond is the EV. Terms: the table below."})
     rows, breaks = [], []
     for n, ds in done:
         if rows:
@@ -92,11 +105,7 @@ def decomposition_section(cf: Sequence[tuple[str, xr.Dataset]], keys: Sequence[s
     worst = max(abs(float(ds.EV_decomposition.sel(component="residual", region=r)))
                 for _, ds in done for r in keys)
     return {
-        "figure": {"file": path.name,
-                   "caption": f"Where the welfare change comes from: the parts of the "
-                              f"regional EV of {', '.join(keys)} in each scenario "
-                              f"({money.label}); gains stack to the right of zero, losses to "
-                              f"the left; the diamond is the EV. Terms: the table below."},
+        "figures": figs,
         "table": table(f"EV decomposition of {', '.join(keys)}, {money.label} (every "
                        "region: results variable EV_decomposition).",
                        ["Scenario", "Region", *labels, "regional EV"], rows,
