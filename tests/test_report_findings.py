@@ -18,8 +18,9 @@ from conftest import ELASTICITIES
 
 import cge
 from cge.report import write_report
-from cge.report.build import _breakable, _table, money_unit
+from cge.report.build import _table, money_unit
 from cge.report.findings import Findings
+from cge.report.fmt import breakable
 
 TARIFF = '[[tariff]]\nimporter = "HOME"\nexporter = "FOREIGN"\ncommodities = "all"\nadd = {t}\n'
 RETAL = '[[tariff]]\nimporter = "FOREIGN"\nexporter = "HOME"\ncommodities = "all"\nadd = 15.0\n'
@@ -81,7 +82,7 @@ def test_each_sentence_quotes_the_datasets():
 
 def test_comparison_table_is_ranked_and_marked():
     f, _ = _findings()
-    t = f.table(_table, _breakable)
+    t = f.table(_table, breakable)
     order = sorted(SCENARIOS, key=lambda n: -_ev(n, "HOME"))
     assert [row[0].replace("\u200b", "") for row in t["rows"]] == order
     home = [row[2][0] for row in t["rows"]]

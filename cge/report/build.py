@@ -36,7 +36,6 @@ from cge.report.welfare import decomposition_section, packages_section
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 SOURCES_MD = DATA_DIR / "SOURCES.md"
-ZWSP = "\u200b"
 #: The scenario appendix: a table of what each scenario changes ("summary"), or also every
 #: scenario file's full text ("full").
 APPENDIX = ("summary", "full")
@@ -57,7 +56,6 @@ def is_benchmark(ds: xr.Dataset) -> bool:
     return all(float(np.nanmax(np.abs(v), initial=0.0)) < 1e-9 for v in changes)
 
 
-_breakable = breakable
 
 
 def _val(ds: xr.Dataset, var: str, **sel) -> float:
@@ -191,7 +189,7 @@ class _Report:
         for n, ds in zip(self.names, self.results, strict=True):
             for k, r in enumerate(self.regions):
                 wage = _val(ds, "real_factor_price_pct", factor=lab, region=r) if lab else None
-                rows.append([_breakable(n) if k == 0 else "", r,
+                rows.append([breakable(n) if k == 0 else "", r,
                              self.money.change(_val(ds, "EV", region=r)),
                              pct(_val(ds, "EV_pct", region=r)),
                              pct(_val(ds, "real_gdp_pct", region=r)),
@@ -211,7 +209,7 @@ class _Report:
         keys = [first, second]
         top_rows = []
         for n, ds in self.cf:
-            row = [_breakable(n)]
+            row = [breakable(n)]
             for r in keys:
                 s = ds.output_pct.sel(region=r).to_series().dropna()
                 s = s.reindex(s.abs().sort_values(ascending=False).index)[:3]
@@ -227,7 +225,7 @@ class _Report:
         second, first = self._pair()
         found = Findings(self.cf, self.regions, (first, second), self.money, self.pairs,
                          self.sens)
-        return {"findings": found.build(), "comparison": found.table(_table, _breakable),
+        return {"findings": found.build(), "comparison": found.table(_table, breakable),
                 "table": head, "top": top if self.cf else None}
 
     def _by_region(self, caption: str, fn, *, fmt, base_col: tuple[str, callable] | None = None,
@@ -241,7 +239,7 @@ class _Report:
                         + ([base_col[1](None)] if world is not None else []))
             breaks = [1]
         for n, ds in self.cf:
-            rows.append([_breakable(n), *[fmt(fn(ds, r)) for r in self.regions]]
+            rows.append([breakable(n), *[fmt(fn(ds, r)) for r in self.regions]]
                         + ([fmt(world(ds))] if world is not None else []))
         return _table(caption, header, rows, breaks=breaks, note=note, size=7.5, inset=1.8,
                       widths=["auto", *["1fr"] * (len(header) - 1)])
@@ -304,7 +302,7 @@ class _Report:
             for k, r in enumerate(self.regions):
                 v = s["EV"].sel(scenario=n, region=r)
                 share = float(s["EV_sign_share"].sel(scenario=n, region=r))
-                rows.append([_breakable(n) if k == 0 else "", r,
+                rows.append([breakable(n) if k == 0 else "", r,
                              *[mo.change(float(v.sel(stat=x))) for x in
                                ("central", "mean", "sd", "p05", "p95")], f"{share:.2f}"])
         method = s.attrs.get("method", "")
@@ -358,7 +356,7 @@ class _Report:
             if rows:
                 breaks.append(len(rows))
             for k, r in enumerate(keys):
-                rows.append([_breakable(name) if k == 0 else "", r,
+                rows.append([breakable(name) if k == 0 else "", r,
                              *[mo.change(float(ds.welfare_parts.sel(part=a, region=r)))
                                for a in parts],
                              mo.change(_val(ds, "EV_regional", region=r)),
@@ -485,12 +483,12 @@ class _Report:
                 self.results[0], "trade_benchmark", commodity=i, exporter=s, importer=d))
                 for i in self.commodities]]]
             for n, ds in self.cf:
-                rows.append([_breakable(n), *[pct(_val(ds, "trade_volume_pct", commodity=i,
+                rows.append([breakable(n), *[pct(_val(ds, "trade_volume_pct", commodity=i,
                                                        exporter=s, importer=d))
                                               for i in self.commodities]])
             tables.append(_table(
                 f"Bilateral trade volume {s} → {d} by commodity: benchmark value ({mu}, fob) "
-                "and % change.", ["Scenario", *[_breakable(i) for i in self.commodities]],
+                "and % change.", ["Scenario", *[breakable(i) for i in self.commodities]],
                 rows, breaks=[1], size=6.5, inset=1.6,
                 widths=["auto", *["1fr"] * len(self.commodities)],
                 note="Volume: benchmark-price units shipped by the exporter. "
@@ -523,7 +521,7 @@ class _Report:
         and the world as columns."""
         mo, mu = self.money, self.money.label
         header = ["Scenario", *self.regions, "World"]
-        rows = [[_breakable(n), *[mo.level(_val(ds, "tariff_revenue", region=r))
+        rows = [[breakable(n), *[mo.level(_val(ds, "tariff_revenue", region=r))
                                   for r in self.regions],
                  mo.level(float(ds.tariff_revenue.sum()))]
                 for n, ds in zip(self.names, self.results, strict=True)]
@@ -535,7 +533,7 @@ class _Report:
         nets = [net_transfers(ds) for ds in self.results]
         transfer = None
         if any(float(np.nanmax(np.abs(n.values), initial=0.0)) > 1e-9 for n in nets):
-            rows = [[_breakable(name), *[mo.change(float(n.sel(region=r)))
+            rows = [[breakable(name), *[mo.change(float(n.sel(region=r)))
                                          for r in self.regions]]
                     for name, n in zip(self.names, nets, strict=True)]
             transfer = _table(f"Net international transfers received (current account − trade "
@@ -549,13 +547,13 @@ class _Report:
         for n, ds in zip(self.names, self.results, strict=True):
             items.append({"name": n, "sha256": str(ds.attrs.get("scenario_sha256") or MISSING),
                           "text": str(ds.attrs.get("scenario_text") or "(no scenario text)")})
-        rows = [[_breakable(n)] + [_breakable(str(ds.attrs.get(k, MISSING)))
+        rows = [[breakable(n)] + [breakable(str(ds.attrs.get(k, MISSING)))
                                    for k in CLOSURE_KEYS]
                 for n, ds in zip(self.names, self.results, strict=True)]
         closures = _table("Closures and numeraire used in each scenario.",
                           ["Scenario", "Institutions", "Transformation", "Factor market",
                            "External", "Numeraire"], rows, align="llllll", size=7.5)
-        change_rows = [[_breakable(n), description(ds) or MISSING, scenario_changes(ds)]
+        change_rows = [[breakable(n), description(ds) or MISSING, scenario_changes(ds)]
                        for n, ds in zip(self.names, self.results, strict=True)]
         changes = _table("What each scenario changes against the benchmark.",
                          ["Scenario", "What it is", "What it changes"], change_rows,
@@ -657,10 +655,10 @@ class _Report:
         rows = []
         for n, ds in zip(self.names, self.results, strict=True):
             a = ds.attrs
-            rows.append([_breakable(n), str(a.get("solver_status", MISSING)),
+            rows.append([breakable(n), str(a.get("solver_status", MISSING)),
                          str(a.get("solver_iterations", MISSING)),
                          sci(_num(a.get("solver_max_residual"))),
-                         _breakable(str(a.get("solver_worst_equation", MISSING))),
+                         breakable(str(a.get("solver_worst_equation", MISSING))),
                          sci(_num(a.get("solver_walras_slack"))),
                          level(_num(a.get("solver_seconds")), 2)])
         return _table("Solver diagnostics (Ipopt) by scenario.",

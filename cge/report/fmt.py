@@ -94,7 +94,11 @@ def choose_money_unit(values: Iterable[float], unit: str = "US$ million",
     return MoneyUnit(1.0, f"{unit}{suffix}", 1)
 
 
+#: Zero-width space: where a long identifier may break in the PDF (the exports remove it).
+ZWSP = "\u200b"
+
+
 def breakable(name: str) -> str:
     """A long identifier that may break after its underscores (a zero-width space after each;
     the exports remove it)."""
-    return name.replace("_", "_\u200b")
+    return name.replace("_", "_" + ZWSP)
