@@ -19,6 +19,9 @@ goods, the JPN -> USA transfer equivalent for the US to ``us_jpn_reciprocal_auto
 point), each with the issue's target beside it
 (:data:`STRATEGY_TARGETS`). ``python -m cge.bench strategy`` runs only these.
 
+Then the report alone (``python -m cge.bench report``): :func:`cge.report.write_report` for
+the standard set and for the whole scenario library, the scenarios solved first.
+
 Last, the sensitivity sweep of issue 18: the standard specification's 50 draws of one scenario
 on 1 and on 2 local Dask workers and the speed-up (``python -m cge.bench sensitivity``).
 """
@@ -147,6 +150,52 @@ def counterfactual_time() -> float:
     with tempfile.TemporaryDirectory() as tmp:
         run_scenarios(out_dir=Path(tmp), echo=False)
     return time.perf_counter() - t
+
+
+#: The report measurements: scenario set -> the issue's target for writing its PDF.
+REPORT_TARGETS = {"standard": "<= 8 s", "all": "<= 30 s"}
+
+
+def measure_report(which: str) -> dict:
+    """Wall time of :func:`cge.report.write_report` alone (charts, tables, Typst, CSV/XLSX)
+    for the standard set (with its USA-JPN strategy section) or for every library scenario,
+    solved first in this process (solving not timed), decomposed as ``make counterfactual``
+    does."""
+    import tempfile
+
+    from cge.api import Session
+    from cge.negotiation import STANDARD_PAIRS, analyse_pair
+    from cge.report import pdf_page_count, write_report
+    from cge.runner import STANDARD_SCENARIOS, library
+
+    if which not in REPORT_TARGETS:
+        raise ValueError(f"unknown report measurement {which!r}; one of {list(REPORT_TARGETS)}")
+    session = Session()
+    names = STANDARD_SCENARIOS if which == "standard" else library()
+    results = [session.run(n, decompose=True) for n in names]
+    pairs = ([analyse_pair(session, spec) for spec in STANDARD_PAIRS]
+             if which == "standard" else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        pdf = write_report(results, Path(tmp) / "report.pdf", strategy=pairs)
+        seconds = time.perf_counter() - t
+        pages = pdf_page_count(pdf)
+    return {"scenarios": len(results), "pages": pages, "seconds": seconds}
+
+
+def report_lines() -> list[str]:
+    """The report's writing time for the standard set and for the whole library (fresh
+    process each)."""
+    lines = ["", "report PDF (write_report alone; scenarios solved first, not timed):"]
+    print(lines[1], flush=True)
+    for which, target in REPORT_TARGETS.items():
+        r, error = _in_fresh_process("--report-one", which)
+        line = (f"  {which}: failed: {error}" if r is None else
+                f"  {which:<9} {r['scenarios']:>3} scenarios, {r['pages']:>3} pages: "
+                f"{r['seconds']:6.2f} s  (target {target})")
+        print(line, flush=True)
+        lines.append(line)
+    return lines
 
 
 #: The strategy measurements: name -> (what is timed, the issue's target).
@@ -288,7 +337,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "--sensitivity-one":
         print(json.dumps(measure_sensitivity(int(argv[1]))))
         return 0
-    parts = {"sensitivity": sensitivity_lines, "strategy": strategy_lines}
+    if argv and argv[0] == "--report-one":
+        print(json.dumps(measure_report(argv[1])))
+        return 0
+    parts = {"sensitivity": sensitivity_lines, "strategy": strategy_lines,
+             "report": report_lines}
     if len(argv) == 1 and argv[0] in parts:
         from cge.paths import REPORTS_DIR
 
@@ -325,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         line = f"standard scenario library + PDF (make counterfactual work): {t:.1f} s"
         print(line)
         lines.append(line)
+        lines.extend(report_lines())
         lines.extend(strategy_lines())
         lines.extend(sensitivity_lines())
     from cge.paths import REPORTS_DIR

@@ -220,7 +220,7 @@ class _Report:
                      top_rows, align="lll", size=7.5, inset=1.6,
                      widths=["auto", "1fr", "1fr"],
                      note="Output: real gross output of the activity, % change from the "
-                          "benchmark. Every region and sector: the output heatmaps of "
+                          "benchmark. Every region and sector: the output heat tables of "
                           "section 3.")
         second, first = self._pair()
         found = Findings(self.cf, self.regions, (first, second), self.money, self.pairs,
@@ -447,29 +447,37 @@ class _Report:
         return figs
 
     def sectors(self) -> list[dict]:
-        """One page per counterfactual: output and domestic-price heatmaps, each family on one
-        colour scale (stated in every caption)."""
+        """For each counterfactual two heat tables (sectors x regions, % change from the
+        benchmark): real output by activity and the price of domestic sales by commodity.
+        Each family is on one colour scale over all scenarios, stated in the captions and
+        drawn as a key under each table."""
         pd0 = self.base.price_domestic if self.base is not None else 1.0
-        maps = [(n, ds.output_pct.transpose("activity", "region").values,
-                 (100 * (ds.price_domestic / pd0 - 1)).transpose("commodity", "region").values)
+        maps = [(n, ds.output_pct.transpose("activity", "region"),
+                 (100 * (ds.price_domestic / pd0 - 1)).transpose("commodity", "region"))
                 for n, ds in self.cf]
-        out_scale = figures.scale_of([o for _, o, _ in maps])
-        price_scale = figures.scale_of([p for _, _, p in maps])
+        scales = {"output": figures.scale_of([o.values for _, o, _ in maps]),
+                  "price": figures.scale_of([p.values for _, _, p in maps])}
+        what = {"output": ("Real output", "Activity"),
+                "price": ("Price of domestic sales (relative to the numeraire)", "Commodity")}
         out = []
-        for n, out_pct, price in maps:
-            path = figures.heatmaps(
-                [{"title": f"Output, % change — {n}", "values": out_pct, "vmax": out_scale},
-                 {"title": f"Price of domestic sales, % change — {n}", "values": price,
-                  "vmax": price_scale}],
-                self.commodities, self.regions, self._fig(f"sectors_{n}"))
-            out.append({"scenario": n, "file": path.name,
-                        "caption": f"Sector × region results of {n}: real output (top) and the "
-                                   "price of domestic sales relative to the numeraire (bottom), "
-                                   "% change from the benchmark. One colour scale for all "
-                                   f"scenarios: ±{level(out_scale, 0 if out_scale >= 1 else 2)}"
-                                   f" % for output, ±"
-                                   f"{level(price_scale, 0 if price_scale >= 1 else 2)} % for "
-                                   "prices (darkest at or beyond)."})
+        for n, *arrays in maps:
+            tables = []
+            for family, arr in zip(("output", "price"), arrays, strict=True):
+                title, row_label = what[family]
+                vmax = scales[family]
+                decimals = 0 if vmax >= 1 else 2
+                fills, inks = figures.heat_fills(arr.values, vmax)
+                rows = [[str(label), *[pct(v) for v in row]]
+                        for label, row in zip(arr[arr.dims[0]].values, arr.values, strict=True)]
+                t = _table(f"{title}, % change from the benchmark: {breakable(n)}. Colour "
+                           f"scale ±{level(vmax, decimals)} % for every scenario (darkest at "
+                           "or beyond).", [row_label, *self.regions], rows, size=7.5,
+                           widths=["auto", *["1fr"] * len(self.regions)],
+                           note=f"{MISSING}: no benchmark activity.", breakable=False)
+                t.update(fills=[[None, *f] for f in fills], inks=[[None, *k] for k in inks],
+                         legend=figures.heat_legend(vmax, decimals))
+                tables.append(t)
+            out.append({"scenario": n, "tables": tables})
         return out
 
     def bilateral(self) -> dict | None:

@@ -1,8 +1,9 @@
 """Report figures: matplotlib → SVG with text kept as text (searchable in the PDF).
 
 Grouped bars give each scenario its own colour of a colour-blind-safe palette (Okabe-Ito), with
-hatches once there are more scenarios than colours; heatmaps use a
-diverging colormap centred on zero with every cell annotated with its signed value.
+hatches once there are more scenarios than colours. Heat tables (sector x region results) are
+not drawn here: Typst sets them as tables whose cells are filled from a diverging colormap
+centred on zero (:func:`heat_fills`), so every number stays text.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cge.report.fmt import pct  # noqa: E402
+from cge.report.fmt import MINUS  # noqa: E402
 
 WIDTH_IN = 6.6
 #: The tallest chart: with its caption and a section heading it still fits on one A4 page of
@@ -140,39 +141,36 @@ def scale_of(values) -> float:
     return float(next(m * power for m in (1, 2, 5, 10) if m * power >= top * (1 - 1e-12)))
 
 
-def heatmaps(panels: list[dict], rows: list[str], cols: list[str], path: Path) -> Path:
-    """Stacked heatmaps, one per dict {"title", "values": array (rows × cols)}, annotated. A
-    panel's "vmax" sets its colour scale to ±vmax (one scale for a family of heatmaps; cells
-    beyond it take the end colour); without it the panel's own largest |value|."""
-    with plt.rc_context(RC):
-        n = len(panels)
-        cell_h = 0.24
-        height = n * (cell_h * len(rows) + 0.75)
-        fig, axes = plt.subplots(n, 1, figsize=(WIDTH_IN, height), squeeze=False)
-        for ax, panel in zip(axes[:, 0], panels, strict=True):
-            vals = np.asarray(panel["values"], dtype=float)
-            vmax = panel.get("vmax") or scale_of(vals)
-            masked = np.ma.masked_invalid(vals)
-            cmap = matplotlib.colormaps["RdBu"].with_extremes(bad="0.92")
-            im = ax.imshow(masked, cmap=cmap, vmin=-vmax, vmax=vmax, aspect="auto")
-            for a in range(vals.shape[0]):
-                for b in range(vals.shape[1]):
-                    v = vals[a, b]
-                    colour = "white" if np.isfinite(v) and abs(v) > 0.62 * vmax else "black"
-                    ax.text(b, a, pct(v), ha="center", va="center", fontsize=6.8,
-                            color=colour)
-            ax.set_xticks(range(len(cols)), cols)
-            ax.set_yticks(range(len(rows)), rows)
-            ax.tick_params(length=0)
-            ax.xaxis.tick_top()
-            for spine in ax.spines.values():
-                spine.set_visible(False)
-            ax.set_title(panel["title"], loc="left", pad=16)
-            cbar = fig.colorbar(im, ax=ax, fraction=0.025, pad=0.01)
-            cbar.ax.tick_params(labelsize=6.5)
-            cbar.set_label("%", fontsize=7)
-        fig.tight_layout()
-        return _save(fig, path)
+#: Fill of a heat-table cell without a value (no benchmark activity).
+NO_VALUE_FILL = "#ebebeb"
+
+
+def heat_fills(values, vmax: float) -> tuple[list[list[str]], list[list[str]]]:
+    """Cell fills and text colours of a heat table: each value's colour on the diverging
+    ``RdBu`` scale from −vmax (red) through white (0) to +vmax (blue), as ``#rrggbb``; values
+    beyond ±vmax take the end colour; missing values a light grey. Text is white on the
+    darkest cells (|value| > 0.62 vmax), black elsewhere. No figure is drawn: the table is set
+    by Typst, its numbers stay text."""
+    vals = np.asarray(values, dtype=float)
+    cmap = matplotlib.colormaps["RdBu"]
+    rgba = cmap(np.clip(0.5 + 0.5 * np.nan_to_num(vals) / vmax, 0.0, 1.0))
+    fills = [[NO_VALUE_FILL if not np.isfinite(v) else matplotlib.colors.to_hex(c)
+              for v, c in zip(row_v, row_c, strict=True)] for row_v, row_c in zip(vals, rgba,
+                                                                               strict=True)]
+    inks = [["#ffffff" if np.isfinite(v) and abs(v) > 0.62 * vmax else "#000000"
+             for v in row] for row in vals]
+    return fills, inks
+
+
+def heat_legend(vmax: float, decimals: int, steps: int = 9) -> list[dict]:
+    """The colour key of a heat-table family: ``steps`` swatches from −vmax to +vmax, each
+    {"fill", "ink", "label"} (labels at both ends and at zero)."""
+    points = np.linspace(-vmax, vmax, steps)
+    fills, inks = heat_fills([points], vmax)
+    labels = {0: f"{MINUS}{vmax:.{decimals}f}", steps // 2: "0",
+              steps - 1: f"+{vmax:.{decimals}f}"}
+    return [{"fill": f, "ink": i, "label": labels.get(k, "")}
+            for k, (f, i) in enumerate(zip(fills[0], inks[0], strict=True))]
 
 
 #: Colours of the parts of a stacked bar (Okabe-Ito without black; grey after them, e.g. for
