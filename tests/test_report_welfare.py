@@ -7,8 +7,9 @@ import numpy as np
 import xarray as xr
 
 from cge.report.build import _table
+from cge.report.figures import MAX_BARS
 from cge.report.fmt import MoneyUnit
-from cge.report.welfare import MAX_BARS, decomposition_section
+from cge.report.welfare import decomposition_section
 from cge.welfare import COMPONENTS
 
 

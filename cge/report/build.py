@@ -28,7 +28,7 @@ from cge.paths import DATA_DIR
 from cge.report import figures
 from cge.report.appendix import scenario_changes
 from cge.report.export import write_tables
-from cge.report.findings import Findings, description
+from cge.report.findings import OTHER_KEY_REGIONS, Findings, description
 from cge.report.fmt import MISSING, MoneyUnit, breakable, choose_money_unit, level, pct, sci
 from cge.report.provenance import options_rows
 from cge.report.strategy import strategy_section
@@ -257,9 +257,9 @@ class _Report:
     def welfare(self) -> dict:
         """Section 2 in four parts: welfare (chart, EV tables, bands, parts), where it comes
         from (the EV decomposition), the packages part by part, the macro results."""
-        figs = self._welfare_figures()
+        figs, macro_figs = self._welfare_figures() if self.cf else ([], [])
         keys = list(self._pair()[::-1])
-        sections = [{"title": "Welfare", "figures": figs[:1],
+        sections = [{"title": "Welfare", "figures": figs,
                      "tables": [*self._ev_tables(), *self._band_tables(),
                                 *self._parts_tables(keys)]}]
         dec = decomposition_section(self.cf, keys, self.money, self._fig, _table)
@@ -269,8 +269,8 @@ class _Report:
         packs = packages_section(self.cf, keys, self.money, self._fig, _table)
         if packs is not None:
             sections.append({"title": "The packages part by part",
-                             "figures": [packs["figure"]], "tables": [packs["table"]]})
-        sections.append({"title": "Macroeconomic results", "figures": figs[1:],
+                             "figures": packs["figures"], "tables": [packs["table"]]})
+        sections.append({"title": "Macroeconomic results", "figures": macro_figs,
                          "tables": self._macro_tables()})
         return {"sections": sections}
 
@@ -407,44 +407,62 @@ class _Report:
                 fmt=pct, note="pp: difference of two shares, not a % change."))
         return tables
 
-    def _welfare_figures(self) -> list[dict]:
-        """Bar charts of welfare and the macro results by region and scenario."""
+    def _key_regions(self) -> list[str]:
+        """The regions the charts show: the negotiating pair, then the other key regions the
+        data set has (:data:`cge.report.findings.OTHER_KEY_REGIONS`); the tables show all."""
+        pair = list(self._pair()[::-1])
+        return pair + [r for r in OTHER_KEY_REGIONS if r in self.regions and r not in pair]
+
+    def _scenario_bars(self, chunk, keys, var: str, scale: float = 1.0, **sel) -> dict:
+        """{region: [value of ``var`` in each scenario of ``chunk``]} for the key regions."""
+        return {r: [scale * _val(ds, var, region=r, **sel) for _, ds in chunk] for r in keys}
+
+    def _welfare_figures(self) -> tuple[list[dict], list[dict]]:
+        """Bar charts of welfare and of the macro results: one row per scenario (at most
+        :data:`figures.MAX_BARS` per chart, more scenarios in further charts), one bar per key
+        region; every region is in the tables."""
         mu, mo = self.money.label, self.money
-        figs = []
-        if self.cf:
-            series = [n for n, _ in self.cf]
-
-            def vals(var, **sel):
-                return {n: [_val(ds, var, region=r, **sel) for r in self.regions]
-                        for n, ds in self.cf}
-
-            ev_money = {n: [v * mo.scale for v in vs] for n, vs in vals("EV").items()}
-            bands = {n: (lo * mo.scale, hi * mo.scale) for n, (lo, hi) in
-                     self._bands("EV").items()}
+        keys = self._key_regions()
+        welfare, macro = [], []
+        bands = self._bands("EV")
+        lab = self._labour()
+        every = f"Every region: the tables below. Bars: {', '.join(keys)}."
+        for k, (chunk, part) in enumerate(figures.chunks(self.cf)):
+            names = [n for n, _ in chunk]
+            errors = {r: ([mo.scale * bands[n][0][self.regions.index(r)] if n in bands
+                           else np.nan for n in names],
+                          [mo.scale * bands[n][1][self.regions.index(r)] if n in bands
+                           else np.nan for n in names]) for r in keys} if bands else {}
             path = figures.grouped_bars(
-                [{"title": "Equivalent variation", "label": mu, "values": ev_money,
-                  "errors": bands},
+                [{"title": "Equivalent variation", "label": mu, "errors": errors,
+                  "values": self._scenario_bars(chunk, keys, "EV", mo.scale)},
                  {"title": "Equivalent variation, % of spending measured", "label": "%",
-                  "values": vals("EV_pct")}],
-                self.regions, series, self._fig("welfare"))
+                  "values": self._scenario_bars(chunk, keys, "EV_pct")}],
+                names, keys, self._fig(f"welfare{k}"), ncols=2, horizontal=True)
             band = (" Error bars: the 5-95 % band of the sensitivity analysis (table "
                     "below)." if bands else "")
-            figs.append({"file": path.name, "caption": "Welfare by region and scenario: "
-                         f"equivalent variation in {mu} (first panel) and in % of the "
-                         f"benchmark spending it measures (second panel).{band}"})
-            lab = self._labour()
-            panels = [{"title": "Real GDP", "label": "% change", "values": vals("real_gdp_pct")},
-                      {"title": "Terms of trade", "label": "% change", "values": vals("tot_pct")}]
+            welfare.append({"file": path.name, "caption": f"Welfare by scenario{part}: "
+                            f"equivalent variation in {mu} (left) and in % of the benchmark "
+                            f"spending it measures (right).{band} {every}"})
+        for k, (chunk, part) in enumerate(figures.chunks(self.cf, figures.MAX_BARS // 2)):
+            panels = [{"title": "Real GDP", "label": "% change",
+                       "values": self._scenario_bars(chunk, keys, "real_gdp_pct")},
+                      {"title": "Terms of trade", "label": "% change",
+                       "values": self._scenario_bars(chunk, keys, "tot_pct")}]
             if lab:
                 panels.append({"title": f"Real wage ({lab})", "label": "% change",
-                                "values": vals("real_factor_price_pct", factor=lab)})
-            tb = {n: [v * mo.scale for v in vs] for n, vs in vals("trade_balance_change").items()}
-            panels.append({"title": "Trade balance change", "label": mu, "values": tb})
-            path = figures.grouped_bars(panels, self.regions, series, self._fig("macro"))
-            figs.append({"file": path.name, "caption": "Macroeconomic results by region and "
-                         "scenario: real GDP, terms of trade and real wage (% change), trade "
-                         f"balance ({mu})."})
-        return figs
+                                "values": self._scenario_bars(chunk, keys,
+                                                              "real_factor_price_pct",
+                                                              factor=lab)})
+            panels.append({"title": "Trade balance change", "label": mu, "values":
+                           self._scenario_bars(chunk, keys, "trade_balance_change",
+                                               mo.scale)})
+            path = figures.grouped_bars(panels, [n for n, _ in chunk], keys,
+                                        self._fig(f"macro{k}"), ncols=2, horizontal=True)
+            macro.append({"file": path.name, "caption": f"Macroeconomic results{part}: real "
+                          "GDP, terms of trade and real wage (% change), trade balance "
+                          f"({mu}). {every}"})
+        return welfare, macro
 
     def sectors(self) -> list[dict]:
         """For each counterfactual two heat tables (sectors x regions, % change from the
@@ -481,48 +499,60 @@ class _Report:
         return out
 
     def bilateral(self) -> dict | None:
+        """Trade between the pair by commodity: charts of each direction's change at
+        benchmark prices, stacked by commodity (one bar per scenario, the total as a
+        diamond), and for each direction a heat table of the volume change by scenario and
+        commodity under the benchmark value (one colour scale for both directions)."""
         if not self.cf or len(self.regions) < 2:
             return None
         a, b = self._pair()
         mo, mu = self.money, self.money.label
-        tables, panels, value_panels = [], [], []
-        for s, d in ((a, b), (b, a)):
-            rows = [[f"Benchmark ({mu}, fob)", *[mo.level(_val(
-                self.results[0], "trade_benchmark", commodity=i, exporter=s, importer=d))
-                for i in self.commodities]]]
-            for n, ds in self.cf:
-                rows.append([breakable(n), *[pct(_val(ds, "trade_volume_pct", commodity=i,
-                                                       exporter=s, importer=d))
-                                              for i in self.commodities]])
-            tables.append(_table(
-                f"Bilateral trade volume {s} → {d} by commodity: benchmark value ({mu}, fob) "
-                "and % change.", ["Scenario", *[breakable(i) for i in self.commodities]],
-                rows, breaks=[1], size=6.5, inset=1.6,
-                widths=["auto", *["1fr"] * len(self.commodities)],
-                note="Volume: benchmark-price units shipped by the exporter. "
-                     f"{MISSING}: no trade in the benchmark."))
-            panels.append({"title": f"{s} → {d}: volume", "label": "% change", "values": {
-                n: [_val(ds, "trade_volume_pct", commodity=i, exporter=s, importer=d)
-                    for i in self.commodities] for n, ds in self.cf},
-                "errors": self._bands("trade_volume_pct", exporter=s, importer=d)})
-            value_panels.append({
-                "title": f"{s} → {d}: change at benchmark prices", "label": mu, "values": {
-                    n: [mo.scale * (_val(ds, "trade_volume", commodity=i, exporter=s,
-                                         importer=d)
-                                    - _val(ds, "trade_benchmark", commodity=i, exporter=s,
-                                           importer=d))
-                        for i in self.commodities] for n, ds in self.cf}})
-        files = [figures.grouped_bars([panel], self.commodities, [n for n, _ in self.cf],
-                                      self._fig(f"bilateral{k}"), horizontal=True).name
-                 for k, panel in enumerate(panels + value_panels)]
-        band = (" Error bars on the volumes: the 5-95 % band of the sensitivity analysis."
-                if self.sens is not None else "")
-        what = [f"{a} → {b}, volume in %", f"{b} → {a}, volume in %",
-                f"{a} → {b}, change in {mu} at benchmark prices",
-                f"{b} → {a}, change in {mu} at benchmark prices"]
-        return {"pair": [a, b], "tables": tables,
-                "figures": [{"file": f, "caption": f"Bilateral trade between {a} and {b} by "
-                             f"commodity: {w}.{band}"} for f, w in zip(files, what, strict=True)]}
+        directions = ((a, b), (b, a))
+
+        def flows(ds, var, s, d):
+            return [_val(ds, var, commodity=i, exporter=s, importer=d) for i in self.commodities]
+
+        volumes = {(s, d): np.array([flows(ds, "trade_volume_pct", s, d) for _, ds in self.cf])
+                   for s, d in directions}
+        vmax = figures.scale_of(volumes.values())
+        decimals = 0 if vmax >= 1 else 2
+        tables = []
+        for s, d in directions:
+            rows = [[f"Benchmark ({mu}, fob)", *[mo.level(v) for v in flows(
+                self.results[0], "trade_benchmark", s, d)]]]
+            rows += [[breakable(n), *[pct(v) for v in vol]]
+                     for (n, _), vol in zip(self.cf, volumes[(s, d)], strict=True)]
+            fills, inks = figures.heat_fills(volumes[(s, d)], vmax)
+            t = _table(f"Bilateral trade volume {s} → {d} by commodity: benchmark value ({mu}, "
+                       f"fob) and % change. Colour scale ±{level(vmax, decimals)} % for both "
+                       "directions.", ["Scenario", *[breakable(i) for i in self.commodities]],
+                       rows, breaks=[1], size=6.5, inset=1.6,
+                       widths=["auto", *["1fr"] * len(self.commodities)],
+                       note="Volume: benchmark-price units shipped by the exporter. "
+                            f"{MISSING}: no trade in the benchmark.")
+            blank = [None] * (len(self.commodities) + 1)
+            t.update(fills=[blank, *[[None, *f] for f in fills]],
+                     inks=[blank, *[[None, *k] for k in inks]],
+                     legend=figures.heat_legend(vmax, decimals))
+            tables.append(t)
+        figs = []
+        for k, (chunk, part) in enumerate(figures.chunks(self.cf)):
+            panels = []
+            for s, d in directions:
+                change = np.array([[mo.scale * (v - v0) for v, v0 in zip(
+                    flows(ds, "trade_volume", s, d), flows(ds, "trade_benchmark", s, d),
+                    strict=True)] for _, ds in chunk])
+                panels.append({"title": f"{s} → {d}", "label": f"{mu}, at benchmark prices",
+                               "values": dict(zip(self.commodities, change.T, strict=True)),
+                               "total": change.sum(axis=1)})
+            path = figures.stacked_bars(panels, [n for n, _ in chunk], self.commodities,
+                                        self._fig(f"bilateral{k}"), total_label="all goods")
+            figs.append({"file": path.name, "caption": f"Bilateral trade between {a} and {b}"
+                         f"{part}: change of each direction's volume at benchmark prices "
+                         f"({mu}), stacked by commodity (rises to the right of zero, falls "
+                         "to the left); the diamond is the change of all goods. Volumes in % "
+                         "by commodity: the tables below."})
+        return {"pair": [a, b], "tables": tables, "figures": figs}
 
     def tariffs(self) -> dict:
         """Tariff revenue and net transfers: every run (the benchmark too) as a row, regions

@@ -8,6 +8,7 @@ centred on zero (:func:`heat_fills`), so every number stays text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -45,6 +46,22 @@ RC = {
 }
 
 
+#: Bar rows per chart: more scenarios are split into several charts (:func:`chunks`), so that
+#: every bar keeps a readable row on a page.
+MAX_BARS = 16
+
+
+def chunks(items: Sequence, size: int = MAX_BARS) -> list[tuple[list, str]]:
+    """``items`` in runs of at most ``size``, each with the caption words that say which part
+    of the whole it is (``" (scenarios 17-32 of 46)"``; ``""`` when one run holds all)."""
+    items = list(items)
+    runs = [items[k:k + size] for k in range(0, len(items), size)]
+    if len(runs) <= 1:
+        return [(items, "")]
+    return [(run, f" (scenarios {k * size + 1}-{k * size + len(run)} of {len(items)})")
+            for k, run in enumerate(runs)]
+
+
 def _save(fig, path: Path) -> Path:
     fig.savefig(path, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
@@ -64,17 +81,19 @@ def grouped_bars(panels: list[dict], groups: list[str], series: list[str], path:
     """One panel per dict {"title", "label", "values": {series: array over groups}}; within a
     panel, groups (regions or sectors) on the category axis and one bar per series (scenario).
     A panel's optional "errors" {series: (low array, high array)} draws each bar's band (e.g.
-    the 5-95 % band of a sensitivity sweep) as an error bar from low to high."""
+    the 5-95 % band of a sensitivity sweep) as an error bar from low to high. Horizontal
+    panels side by side share their rows: the groups are named in the first column only."""
     with plt.rc_context(RC):
         n = len(panels)
-        if len(series) * len(groups) > 48:       # many bars: one panel per row, full width
+        if not horizontal and len(series) * len(groups) > 48:   # many bars: full width
             ncols = 1
         ncols = min(ncols, n)
         nrows = -(-n // ncols)
         k_series = len(series)
-        legend_h = 0.17 * -(-k_series // 2) + 0.12
+        legend_cols = min(k_series, 6 if max(map(len, series), default=0) <= 12 else 2)
+        legend_h = 0.17 * -(-k_series // max(legend_cols, 1)) + 0.12
         if horizontal:
-            panel_h = 0.075 * len(groups) * max(1, k_series) + 0.6
+            panel_h = max(0.075 * len(groups) * max(1, k_series) + 0.6, 1.6)
         else:
             panel_h = 2.3
         height = min(panel_h * nrows + legend_h, MAX_HEIGHT_IN)
@@ -96,7 +115,8 @@ def grouped_bars(panels: list[dict], groups: list[str], series: list[str], path:
                     ax.bar(offset, np.nan_to_num(vals), width=width, label=name, **bar,
                            **_style(k))
             if horizontal:
-                ax.set_yticks(pos, groups)
+                first_col = list(axes.flat).index(ax) % ncols == 0
+                ax.set_yticks(pos, groups if first_col else [])   # rows named once per row
                 ax.invert_yaxis()
                 ax.axvline(0, color="black", linewidth=0.6)
                 ax.set_xlabel(panel["label"])
@@ -113,7 +133,7 @@ def grouped_bars(panels: list[dict], groups: list[str], series: list[str], path:
             ax.set_visible(False)
         handles, labels = axes.flat[0].get_legend_handles_labels()
         fig.tight_layout(rect=(0, 0, 1, 1 - legend_h / height))
-        fig.legend(handles, labels, loc="upper center", ncol=min(k_series, 2), frameon=False,
+        fig.legend(handles, labels, loc="upper center", ncol=legend_cols, frameon=False,
                    bbox_to_anchor=(0.5, 1.0), handlelength=2.2, handleheight=1.1)
         return _save(fig, path)
 

@@ -52,9 +52,6 @@ PACKAGE_NOTE = (
     "quadrature error.")
 
 Table = Callable[..., dict]
-#: Bars per stacked chart: more scenarios are split into several charts, so that two panels
-#: of bars with readable labels fit on a page.
-MAX_BARS = 16
 
 
 def _decomposed(cf: Sequence[tuple[str, xr.Dataset]]) -> list[tuple[str, xr.Dataset]]:
@@ -72,9 +69,8 @@ def decomposition_section(cf: Sequence[tuple[str, xr.Dataset]], keys: Sequence[s
     if not done:
         return None
     labels = [COMPONENT_LABELS.get(c, c) for c in COMPONENTS]
-    chunks = [done[k:k + MAX_BARS] for k in range(0, len(done), MAX_BARS)]
     figs = []
-    for c, chunk in enumerate(chunks):
+    for c, (chunk, part) in enumerate(figures.chunks(done)):
         panels = []
         for r in keys:
             values = {COMPONENT_LABELS.get(x, x): [money.scale * float(
@@ -86,8 +82,6 @@ def decomposition_section(cf: Sequence[tuple[str, xr.Dataset]], keys: Sequence[s
         path = figures.stacked_bars(panels, [n for n, _ in chunk], labels,
                                     fig_path(f"ev_decomposition{c}"),
                                     total_label="regional EV")
-        part = (f" (scenarios {c * MAX_BARS + 1}-{c * MAX_BARS + len(chunk)} of {len(done)})"
-                if len(chunks) > 1 else "")
         figs.append({"file": path.name,
                      "caption": f"Where the welfare change comes from{part}: the parts of the "
                                 f"regional EV of {', '.join(keys)} in each scenario "
@@ -132,25 +126,33 @@ def _packages(cf: Sequence[tuple[str, xr.Dataset]]) -> list[tuple[str, xr.Datase
 def packages_section(cf: Sequence[tuple[str, xr.Dataset]], keys: Sequence[str],
                      money: MoneyUnit, fig_path: Callable[[str], Path],
                      table: Table) -> dict | None:
-    """Each package split into its parts for the key regions: a stacked-bar chart of the
-    subtotals (one bar per package, the EV as a diamond) and a table of the parts alone, the
+    """Each package split into its parts for the key regions: stacked-bar charts of the
+    subtotals (one bar per package, the EV as a diamond; more packages than
+    :data:`figures.MAX_BARS` in further charts) and a table of the parts alone, the
     interaction, the subtotals and the residual."""
     packs = _packages(cf)
     if not packs:
         return None
     all_parts = [p for p in PART_LABELS if any(p in parts for _, _, parts in packs)]
     labels = [PART_LABELS[p] for p in all_parts]
-    panels = []
-    for r in keys:
-        values = {PART_LABELS[p]: [money.scale * (float(ds.EV_part_subtotal.sel(
-            package_part=p, region=r)) if p in parts else 0.0) for _, ds, parts in packs]
-            for p in all_parts}
-        panels.append({"title": f"{r}: GTAP subtotals of the package's EV",
-                       "label": money.label, "values": values,
-                       "total": [money.scale * float(ds.EV.sel(region=r))
-                                 for _, ds, _ in packs]})
-    path = figures.stacked_bars(panels, [n for n, _, _ in packs], labels,
-                                fig_path("packages"), total_label="EV of the package")
+    figs = []
+    for c, (chunk, run) in enumerate(figures.chunks(packs)):
+        panels = []
+        for r in keys:
+            values = {PART_LABELS[p]: [money.scale * (float(ds.EV_part_subtotal.sel(
+                package_part=p, region=r)) if p in parts else 0.0) for _, ds, parts in chunk]
+                for p in all_parts}
+            panels.append({"title": f"{r}: GTAP subtotals of the package's EV",
+                           "label": money.label, "values": values,
+                           "total": [money.scale * float(ds.EV.sel(region=r))
+                                     for _, ds, _ in chunk]})
+        path = figures.stacked_bars(panels, [n for n, _, _ in chunk], labels,
+                                    fig_path(f"packages{c}"), total_label="EV of the package")
+        figs.append({"file": path.name,
+                     "caption": f"The packages part by part{run.replace('scenarios', 'packages')}"
+                                f": GTAP subtotals of the EV of {', '.join(keys)} "
+                                f"({money.label}); the diamond is the package's EV. Alone "
+                                "values and the interaction: the table below."})
     header = ["Package", "Part"]
     for r in keys:
         header += [f"{r} alone", f"{r} subtotal"]
@@ -174,11 +176,7 @@ def packages_section(cf: Sequence[tuple[str, xr.Dataset]], keys: Sequence[str],
             total += [money.change(ev), money.change(ev)]
         rows += [inter, total]
     return {
-        "figure": {"file": path.name,
-                   "caption": f"The packages part by part: GTAP subtotals of the EV of "
-                              f"{', '.join(keys)} ({money.label}); the diamond is the "
-                              "package's EV. Alone values and the interaction: the table "
-                              "below."},
+        "figures": figs,
         "table": table(f"The packages part by part, {money.label}: each part alone and its "
                        "GTAP subtotal.", header, rows, align="ll" + "r" * (2 * len(keys)),
                        breaks=breaks, size=7.5, inset=1.6,
