@@ -32,11 +32,16 @@ $(ASL_LIB): | system-packages $(STAMP)
 setup: system-packages $(STAMP) $(ASL_LIB)
 	@$(PY) -m cge check-solver
 
+# Test files are shared among TEST_WORKERS processes (pytest-xdist; a file stays on one process,
+# so its module fixtures are built once); TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 2
+TEST_PROCS = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 test: setup
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" $(TEST_PROCS)
 
 test-all: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(TEST_PROCS)
 
 # The standard scenarios -> reports/counterfactual.{pdf,nc} and reports/results/.
 # SCENARIOS="a b" (names in scenarios/ or paths) runs a selection and SCENARIOS=all the library,
