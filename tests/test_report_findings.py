@@ -92,10 +92,14 @@ def test_comparison_table_is_ranked_and_marked():
 
 
 def test_pdf_has_the_findings(tmp_path):
+    """Page 1 answers the question: the findings and the ranked comparison table are on it,
+    before the contents and the SHA-256 hashes (those are in the scenario appendix)."""
     pdf = write_report(_results(), tmp_path / "r.pdf")
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
-    assert "Key findings" in text and "The scenarios ranked by HOME" in text
+    page1 = text.split("\f")[0]
+    assert "Key findings" in page1 and "The scenarios ranked by HOME" in page1
+    assert "SHA-256" not in page1 and "SHA-256" in text
     _, items = _findings()
     first = items[0]["text"].split(";")[0].replace("\u2212", "-")
     flat = " ".join(text.split()).replace("\u2212", "-").replace("\u200b", "")

@@ -215,7 +215,7 @@ class Findings:
         return make(f"The scenarios ranked by {self.a}'s welfare: EV ({self.money.label}) and "
                     "EV in % of the spending it measures, for the key regions.",
                     ["Scenario", "What it is", *[f"{r}" for r in self.keys]], rows,
-                    align="ll" + "r" * k, size=7.5, inset=1.8,
+                    align="ll" + "r" * k, size=7.5, inset=1.8, breakable=True,
                     widths=["auto", "1fr", *["auto"] * k],
                     note="best / worst: the scenario with the highest / lowest EV of that "
                          "region. Descriptions from the scenario files. All regions: the "
