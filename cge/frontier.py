@@ -896,10 +896,11 @@ def _bargaining(model: CGEModel, resolved: list[_Resolved], a: str, b: str,
 # --------------------------------------------------------------------------------------------
 # Chart
 # --------------------------------------------------------------------------------------------
-_MARK_STYLE = {"status_quo": ("o", "black", "status quo (benchmark)"),
-               "scenario": ("s", "tab:red", "scenario"),
-               "threat": ("X", "tab:purple", "Nash war (threat point)"),
-               "bargaining": ("*", "tab:green", "Nash bargaining")}
+#: Marked points: marker, colour (Okabe-Ito, as the report's charts) and legend label.
+_MARK_STYLE = {"status_quo": ("o", "#000000", "status quo (benchmark)"),
+               "scenario": ("s", "#D55E00", "scenario"),
+               "threat": ("X", "#CC79A7", "Nash war (threat point)"),
+               "bargaining": ("*", "#009E73", "Nash bargaining")}
 
 
 #: Statuses of the points that are on the frontier (solved).
@@ -927,9 +928,11 @@ def plot_frontier(result: FrontierResult | xr.Dataset, path: str | Path, *,
     marks = {str(m): (float(x), float(y)) for m, x, y in
              zip(ds["mark"].values, ds["mark_EV_a"].values, ds["mark_EV_b"].values,
                  strict=True)}
-    with plt.rc_context({"svg.fonttype": "none", "font.size": 9}):
-        fig, ax = plt.subplots(figsize=(6.4, 4.8))
-        ax.plot(ev_a / scale, ev_b / scale, "-", color="tab:blue", lw=1.5, marker=".", ms=5,
+    from cge.report.figures import RC, WIDTH_IN
+
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.72 * WIDTH_IN))
+        ax.plot(ev_a / scale, ev_b / scale, "-", color="#0072B2", lw=1.5, marker=".", ms=5,
                 label="deal frontier")
         for name, (x, y) in marks.items():
             marker, color, label = _MARK_STYLE.get(name, ("D", "gray", name))
@@ -937,19 +940,19 @@ def plot_frontier(result: FrontierResult | xr.Dataset, path: str | Path, *,
                 label = f"scenario {ds.attrs['scenario']}"
             ax.plot(x / scale, y / scale, marker, color=color, ms=9, label=label, ls="none")
         if "threat" in marks:
-            ax.axvline(marks["threat"][0] / scale, color="tab:purple", lw=0.6, ls=":")
-            ax.axhline(marks["threat"][1] / scale, color="tab:purple", lw=0.6, ls=":")
+            ax.axvline(marks["threat"][0] / scale, color="#CC79A7", lw=0.8, ls=":")
+            ax.axhline(marks["threat"][1] / scale, color="#CC79A7", lw=0.8, ls=":")
         ax.axhline(0, color="gray", lw=0.5)
         ax.axvline(0, color="gray", lw=0.5)
         ax.set_xlabel(f"EV of {a} ({unit} per year)")
         ax.set_ylabel(f"EV of {b} ({unit} per year)")
         ax.set_title(title or f"Deal frontier {a}–{b} over {ds.sizes['instrument']} "
                               "instruments")
-        ax.legend(loc="best", fontsize=8, frameon=False)
+        ax.legend(loc="best", frameon=False)
         ax.grid(True, lw=0.3, alpha=0.5)
         fig.tight_layout()
         out = Path(path)
-        fig.savefig(out, format="svg")
+        fig.savefig(out, format="svg", metadata={"Date": None})
         if png is not None:
             fig.savefig(png, format="png", dpi=110)
         plt.close(fig)

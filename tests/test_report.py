@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -89,6 +90,22 @@ def test_report_names_and_headline_numbers(report):
     assert abs(float(tariff.EV.sel(region="FOREIGN"))) > 0
     # the transfer appears in the transfer table
     assert "Net international transfers received" in text
+
+
+def test_copied_text_has_plain_numbers(report):
+    """Text copied out of the PDF (pdftotext, as a reader's copy and paste) has no invisible
+    characters and negative numbers with a hyphen-minus, so pasted numbers are numbers; the
+    names that may break after their underscores still read whole."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    text = subprocess.run(["pdftotext", str(report["path"]), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "\u200b" not in text and "\u00ad" not in text
+    assert not re.search("\u2212\\d", text), "a typographic minus before a digit"
+    negative = [v for ds in report["results"] for v in ds.EV.values if v < -0.01]
+    assert negative, "the test scenarios have a welfare loss to look for"
+    assert any(f"-{abs(v):.2f}" in text or f"-{abs(v):.1f}" in text for v in negative)
+    assert "home_cloth_tariff" in text.replace("\n", "")
 
 
 @pytest.mark.slow

@@ -32,6 +32,7 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 HATCHES = ("", "////", "....", "xxxx")
 RC = {
     "svg.fonttype": "none",
+    "axes.unicode_minus": False,     # tick labels with hyphen-minus, as the tables
     "svg.hashsalt": "cge-report",
     "font.family": "DejaVu Sans",
     "font.size": 8,

@@ -1,7 +1,9 @@
 """Number formatting for the report, as economists print tables.
 
-* changes carry an explicit sign, with a true minus (U+2212): ``+0.42``, ``−1.07``; a value that
-  rounds to zero prints unsigned (``0.00``); a missing value prints as an en dash;
+* changes carry an explicit sign: ``+0.42``, ``-1.07``; a value that rounds to zero prints
+  unsigned (``0.00``); a missing value prints as an en dash. The minus is the plain
+  hyphen-minus, not the typographic U+2212: a number copied out of the PDF must arrive in a
+  spreadsheet as a number;
 * percentage changes have 2 decimals; money in US$ bn has 1 decimal (US$ million: 1 or 2);
 * money is reported in one unit for the whole report (:class:`MoneyUnit`), chosen from the data
   unit and the size of the headline values, and named with the data year in every header.
@@ -13,7 +15,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-MINUS = "\u2212"
+#: The sign of a negative number as printed (hyphen-minus: copied numbers stay numbers).
+MINUS = "-"
 MISSING = "\u2013"
 PCT_DECIMALS = 2
 
@@ -23,7 +26,7 @@ def _is_missing(x) -> bool:
 
 
 def signed(x: float | None, decimals: int = PCT_DECIMALS) -> str:
-    """A change with its sign: ``+1.23`` / ``−1.23``; ``0.00`` when it rounds to zero."""
+    """A change with its sign: ``+1.23`` / ``-1.23``; ``0.00`` when it rounds to zero."""
     if _is_missing(x):
         return MISSING
     x = float(x)
@@ -34,7 +37,7 @@ def signed(x: float | None, decimals: int = PCT_DECIMALS) -> str:
 
 
 def level(x: float | None, decimals: int = 1) -> str:
-    """A level with thousands separators: ``15,203.4``; negative levels with a true minus."""
+    """A level with thousands separators: ``15,203.4``, ``-3.0``."""
     if _is_missing(x):
         return MISSING
     text = f"{float(x):,.{decimals}f}"
@@ -49,7 +52,7 @@ def pct(x: float | None) -> str:
 
 
 def sci(x: float | None, digits: int = 1) -> str:
-    """Scientific notation for diagnostics: ``9.6e−12``."""
+    """Scientific notation for diagnostics: ``9.6e-12``."""
     if _is_missing(x):
         return MISSING
     if float(x) == 0.0:
