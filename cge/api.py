@@ -22,6 +22,8 @@ import xarray as xr
 from cge.atomic import atomic_file
 from cge.calibrate import calibrate
 from cge.data.benchmark import DataError, load_benchmark
+from cge.data.gtap import PARAMETERS as GTAP_PARAMETERS
+from cge.data.gtap import is_gtap_folder, load_gtap, read_parameters
 from cge.model import CGEModel, build_model
 from cge.options import ModelOptions, OptionsError
 from cge.paths import DATA_DIR, REPORTS_DIR, ROOT, SCENARIO_DIR, where_hint  # noqa: F401
@@ -58,20 +60,26 @@ def _data_path(name_or_path: str | Path) -> Path:
 
 
 def load_data(name_or_path: str | Path = DEFAULT_DATA) -> xr.Dataset:
-    """A benchmark by name (a folder of ``data/``) or path; balance-checked on load."""
+    """A benchmark by name (a folder of ``data/``) or path, balance-checked on load: a folder
+    in the project's format (``dataset.toml`` and CSV files, :mod:`cge.data.benchmark`) or a
+    GTAP data base (``basedata.har``, :mod:`cge.data.gtap`)."""
     path = _data_path(name_or_path)
     if not path.exists():
         known = sorted(p.parent.name for p in DATA_DIR.glob("*/dataset.toml"))
         raise DataError(f"data set {str(name_or_path)!r} not found: neither a folder of "
                         f"{DATA_DIR} ({', '.join(known) or 'none'}) nor an existing path; "
                         f"{where_hint()}")
+    if is_gtap_folder(path):
+        return load_gtap(path)
     return load_benchmark(path)
 
 
-def data_elasticities(data: str | Path | xr.Dataset) -> str:
+def data_elasticities(data: str | Path | xr.Dataset) -> str | xr.Dataset:
     """The elasticity set a data set names (top-level key ``elasticities`` of its
     ``dataset.toml``, e.g. ``"gtap_autos_split"`` for data with ``other_transport``), else
-    ``"gtap"``. A Dataset is looked up through ``attrs["path"]`` (set by the loader)."""
+    ``"gtap"``; for a GTAP data base the elasticities of its own ``default.prm``
+    (:func:`cge.data.gtap.read_parameters`). A Dataset is looked up through ``attrs["path"]``
+    (set by the loader)."""
     import tomllib
 
     if isinstance(data, xr.Dataset):
@@ -83,6 +91,12 @@ def data_elasticities(data: str | Path | xr.Dataset) -> str:
         path = Path(where)
     else:
         path = _data_path(data)
+    if is_gtap_folder(path):
+        if not (path / GTAP_PARAMETERS).is_file():
+            raise DataError(f"GTAP data base {path} has no {GTAP_PARAMETERS}: give its "
+                            "elasticities (--elasticities NAME|CSV, or Session(..., "
+                            "elasticities=...))")
+        return read_parameters(path / GTAP_PARAMETERS)
     meta = path / "dataset.toml"
     if meta.is_file():
         try:

@@ -1,0 +1,136 @@
+"""A GTAP data base folder as a data set: ``basedata.har`` (+ ``default.prm``) -> benchmark and
+elasticities, so ``--data <folder>``, ``cge.Session(<folder>)`` and ``load_data(<folder>)``
+take a GTAP data base as they take a folder of ``data/``.
+
+A folder is a GTAP data base when it has no ``dataset.toml`` and its ``basedata.har`` holds the
+GTAP 10A/11 header ``VDFB`` (detected by content, :func:`is_gtap_folder`). The benchmark is
+:func:`cge.data.har.gtap_to_benchmark` of ``basedata.har`` (every treatment documented there);
+its name is the folder's name, its year the reference year of the data base release (header
+``DREL`` of ``default.prm`` or ``basedata.har``, e.g. ``Y2017``), its unit US$ million.
+
+Elasticities (:func:`read_parameters`) come from the data base's own ``default.prm``:
+
+==========  =================================================  =====================
+model       GTAP parameter                                      note
+==========  =================================================  =====================
+``esubd``   ``ESBD(COMM, REG)``, domestic vs imported           one σ per commodity:
+``esubm``   ``ESBM(COMM, REG)``, across sources of imports      the regions' values
+``esubva``  ``ESBV(ACTS, REG)``, between primary factors        (see below)
+==========  =================================================  =====================
+
+The model has one σ per commodity. GTAP's standard parameters are the same in every region
+(GTAP v7 keeps region-specific values in separate headers, ``SBDR``/``SBMR``/``SBVR``, not
+used); where a header varies by region anyway, the simple mean over regions is used and
+``attrs["notes"]`` says so, with the range.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from cge.data.benchmark import DataError
+
+__all__ = ["BASEDATA", "PARAMETERS", "is_gtap_folder", "load_gtap", "read_parameters"]
+
+#: The data base's flows (GTAP headers, :data:`cge.data.har.GTAP_HEADERS`).
+BASEDATA = "basedata.har"
+#: The data base's parameters (elasticities).
+PARAMETERS = "default.prm"
+#: GTAP parameter -> (model elasticity, GTAP set of its first dimension).
+ELASTICITY_HEADERS = {"ESBD": ("esubd", "COMM"), "ESBM": ("esubm", "COMM"),
+                      "ESBV": ("esubva", "ACTS")}
+
+
+def is_gtap_folder(path: str | Path) -> bool:
+    """``path`` is a folder without ``dataset.toml`` whose ``basedata.har`` holds the GTAP
+    header ``VDFB`` (firms' domestic purchases)."""
+    path = Path(path)
+    har = path / BASEDATA
+    if not path.is_dir() or (path / "dataset.toml").exists() or not har.is_file():
+        return False
+    from cge.data.har import read_har
+
+    try:
+        return "VDFB" in read_har(har)
+    except DataError:
+        return False
+
+
+def _year(*arrays: dict[str, xr.DataArray]) -> int | None:
+    """The reference year of the release (``DREL`` = version, ``Y2017``, build date)."""
+    for found in arrays:
+        if "DREL" in found:
+            for label in found["DREL"].values:
+                m = re.fullmatch(r"Y(\d{4})", str(label).strip())
+                if m:
+                    return int(m.group(1))
+    return None
+
+
+def _read(path: Path) -> dict[str, xr.DataArray]:
+    from cge.data.har import read_har
+
+    try:
+        return read_har(path)
+    except DataError:
+        raise
+    except Exception as exc:  # harpy's own errors: a file that is not a header array file
+        raise DataError(f"{path}: not a readable GTAP header array (HAR) file: {exc}") from None
+
+
+def load_gtap(path: str | Path) -> xr.Dataset:
+    """The balanced benchmark of the GTAP data base in folder ``path`` (module docstring);
+    ``attrs["path"]`` is the folder, ``attrs["data_format"]`` ``"gtap"``."""
+    from cge.data.har import gtap_to_benchmark
+
+    path = Path(path)
+    arrays = _read(path / BASEDATA)
+    prm = _read(path / PARAMETERS) if (path / PARAMETERS).is_file() else {}
+    try:
+        ds = gtap_to_benchmark(arrays, name=path.name, year=_year(prm, arrays))
+    except DataError as exc:
+        raise DataError(f"{path / BASEDATA}: {exc}") from None
+    ds.attrs["path"] = str(path)
+    ds.attrs["data_format"] = "gtap"
+    return ds
+
+
+def read_parameters(path: str | Path, commodities: list[str] | None = None) -> xr.Dataset:
+    """The elasticities by commodity of a GTAP ``default.prm`` (module docstring), as a Dataset
+    ``esubd``, ``esubm``, ``esubva`` over ``commodity`` for :func:`cge.calibrate.calibrate`;
+    ``commodities`` (default: the file's) must all be in the file."""
+    path = Path(path)
+    prm = _read(path)
+    missing = [h for h in ELASTICITY_HEADERS if h not in prm]
+    if missing:
+        raise DataError(f"{path}: no GTAP parameter(s) {missing} "
+                        f"({', '.join(f'{h}: {m}' for h, (m, _) in ELASTICITY_HEADERS.items())})")
+    esbd = prm["ESBD"]
+    want = list(commodities or [str(v) for v in esbd[esbd.dims[0]].values])
+    out, notes = {}, []
+    for header, (name, _) in ELASTICITY_HEADERS.items():
+        da = prm[header].astype(float)
+        first, regions = da.dims[0], list(da.dims[1:])
+        labels = [str(v) for v in da[first].values]
+        lacking = [i for i in want if i not in labels]
+        if lacking:
+            raise DataError(f"{path}: {header} has no values for {lacking}; it has {labels}")
+        values = da.sel({first: want})
+        if regions:
+            spread = values.max(regions) - values.min(regions)
+            varies = [i for i in want if float(spread.sel({first: i})) > 1e-6]
+            if varies:
+                notes.append(f"{header} varies by region for {varies} (from "
+                             f"{float(values.min()):.3g} to {float(values.max()):.3g}): the "
+                             "mean over regions is used")
+            values = values.mean(regions)
+        out[name] = ("commodity", np.asarray(values.values, dtype=float))
+    ds = xr.Dataset(out, coords={"commodity": want})
+    ds.attrs["elasticity_source"] = f"{path} (GTAP ESBD, ESBM, ESBV)"
+    if notes:
+        ds.attrs["notes"] = "; ".join(notes)
+    return ds

@@ -1,0 +1,136 @@
+"""A GTAP data base folder as a data set (cge.data.gtap): loaded through the API and the CLI,
+the benchmark replicated, its GDP, bilateral trade and tariff revenue equal to those computed
+directly from the HAR headers, its elasticities those of its own default.prm.
+
+The GTAP-format data bases are public raw files (../shared/data/gtap7/, or data/raw/gtap7/);
+without them these tests skip, saying where they looked."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import cge
+from cge.data.gtap import is_gtap_folder, read_parameters
+from cge.paths import ROOT
+from cge.solve import nlp_residual
+
+PLACES = (ROOT / "data" / "raw" / "gtap7", ROOT.parent / "shared" / "data" / "gtap7")
+TARIFF = ('name = "usa_tariff_10"\ndescription = "USA: every tariff +10 pp"\n[[tariff]]\n'
+          'importer = "USA"\nexporter = "all"\ncommodities = "all"\nadd = 10\n')
+
+
+def gtap_folder(name: str):
+    for place in PLACES:
+        if (place / name / "basedata.har").is_file():
+            return place / name
+    pytest.skip(f"GTAP data base {name} not found (looked in {', '.join(map(str, PLACES))}); "
+                "get datasets/<name>/ of github.com/mmc00/equilibria at commit 2ae322e0b738")
+
+
+@pytest.fixture(scope="module", params=["gtap7_3x3", "gtap7_10x7"])
+def gtap(request):
+    from cge.data.har import read_har
+
+    folder = gtap_folder(request.param)
+    session = cge.Session(folder)
+    return folder, read_har(folder / "basedata.har"), session, session.run(
+        toml='name = "benchmark"\n')
+
+
+def test_detected_by_content(gtap, tmp_path):
+    folder = gtap[0]
+    assert is_gtap_folder(folder)
+    assert not is_gtap_folder(ROOT / "data" / "default2024")
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "basedata.har").write_bytes(b"not a header array file")
+    assert not is_gtap_folder(fake)
+
+
+def test_benchmark_replicates(gtap):
+    _, _, session, bench = gtap
+    model = session.model()                      # the replication gate: 0 Ipopt iterations
+    model.restore(model._benchmark)
+    residual, where = nlp_residual(model)
+    assert residual <= 1e-9, where
+    assert np.abs(bench.EV.values).max() < 1e-6
+
+
+def _off_diagonal(n: int) -> np.ndarray:
+    return 1.0 - np.eye(n)
+
+
+def test_gdp_trade_and_tariff_revenue_of_the_data(gtap):
+    """GTAP's own accounts, from the headers: GDP = final demand at purchasers' prices + exports
+    fob (every route) + margin exports VST - imports cif (every route); tariff revenue =
+    VMSB - VCIF on routes between regions; exports fob of a non-margin commodity = VFOB."""
+    _, har, _, bench = gtap
+    regions = [str(r) for r in bench.region.values]
+    assert [str(r) for r in har["VFOB"].REG.values] == regions
+    final = sum(har[h].astype(float).sum("COMM").values
+                for h in ("VDPP", "VMPP", "VDGP", "VMGP", "VDIP", "VMIP"))
+    gdp = (final + har["VFOB"].astype(float).values.sum(axis=(0, 2))
+           + har["VST"].astype(float).sum("MARG").values
+           - har["VCIF"].astype(float).values.sum(axis=(0, 1)))
+    np.testing.assert_allclose(bench.gdp_nominal.values, gdp, rtol=1e-6)
+    off = _off_diagonal(len(regions))[None]
+    tariffs = ((har["VMSB"] - har["VCIF"]).astype(float).values * off).sum(axis=(0, 1))
+    np.testing.assert_allclose(bench.tariff_revenue.values, tariffs, rtol=1e-6)
+    margins = {str(m) for m in har["VST"].MARG.values}
+    goods = [str(c) for c in bench.commodity.values if str(c) not in margins]
+    ours = bench.trade_benchmark.sel(commodity=goods).transpose(
+        "commodity", "exporter", "importer").values * off
+    np.testing.assert_allclose(ours, har["VFOB"].astype(float).sel(COMM=goods).values * off,
+                               rtol=1e-6, atol=1e-3)
+
+
+def test_elasticities_are_the_data_bases_own(gtap):
+    from cge.data.har import read_har
+
+    folder, _, _, bench = gtap
+    prm = read_har(folder / "default.prm")
+    for name, header in (("esubd", "ESBD"), ("esubm", "ESBM"), ("esubva", "ESBV")):
+        dim = "activity" if name == "esubva" else "commodity"
+        want = prm[header].astype(float).isel(REG=0)
+        got = bench[name]
+        np.testing.assert_allclose(got.values, want.sel({want.dims[0]: got[dim].values}).values)
+    assert "default.prm" in bench.attrs["elasticity_source"]
+    assert read_parameters(folder / "default.prm").attrs.get("notes") is None, \
+        "standard GTAP parameters are the same in every region"
+
+
+def test_cli_runs_a_gtap_folder(tmp_path):
+    folder = gtap_folder("gtap7_10x7")
+    scen = tmp_path / "usa_tariff_10.toml"
+    scen.write_text(TARIFF, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "cge", "run", "--data", str(folder), str(scen),
+                           "--quiet", "--out", str(tmp_path / "run")], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    import xarray as xr
+
+    res = xr.load_dataset(tmp_path / "run" / "results" / "usa_tariff_10.nc")
+    assert res.attrs["data_set"] == "gtap7_10x7" and res.attrs["data_year"] == 2017
+    ev = res.EV.to_series()
+    assert ev["USA"] > 0 > ev.drop("USA").max(), "a large importer's tariff: it gains, others lose"
+    assert (tmp_path / "run" / "counterfactual.pdf").is_file()
+
+
+def test_gtap_folder_without_parameters_is_one_clear_error(tmp_path):
+    folder = tmp_path / "no_prm"
+    shutil.copytree(gtap_folder("gtap7_3x3"), folder)
+    (folder / "default.prm").unlink()
+    scen = tmp_path / "t.toml"
+    scen.write_text(TARIFF, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "cge", "run", "--data", str(folder), str(scen),
+                           "--quiet", "--out", str(tmp_path / "run")], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 2
+    assert "has no default.prm" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
