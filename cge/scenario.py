@@ -33,7 +33,8 @@ File format
     importer = "USA"
     exporter = "JPN"                   # a name, a group, or a list of names/groups
     commodities = "goods_ex_autos"
-    add = 24.0                         # percentage points; or set = 15.0 (%); or multiply = 2.0
+    add = 24.0                         # percentage points; or set = 15.0 (%); multiply = 2.0
+                                       # (x rate); power = 1.1 (x (1 + rate), GTAP's tms)
 
     [[tariff]]
     importer = "USA"
@@ -41,9 +42,9 @@ File format
     commodities = "autos"
     add = 25.0
 
-    [[export_tax]]    # instrument "tx": exporter, importer, commodities, add | set | multiply
+    [[export_tax]]    # instrument "tx": exporter, importer, commodities, add|set|multiply|power
     [[trade_cost]]    # iceberg ad-valorem equivalent: same keys as tariff, add/set in percent
-    [[output_tax]]    # instrument "to": region, commodities, add | set | multiply
+    [[output_tax]]    # instrument "to": region, commodities, add | set | multiply | power
 
     [[transfer]]                       # an international transfer, payer -> recipient
     payer = "JPN"
@@ -109,7 +110,10 @@ Keys and values
   - ``set``: the new rate in percent (``set = 15`` -> 0.15); in (-100, 100 000], so that
     1 + rate > 0;
   - ``multiply``: a factor on the benchmark rate, in (0, 1000] (a zero benchmark rate stays
-    zero -- use ``set = 0`` to remove a rate).
+    zero -- use ``set = 0`` to remove a rate);
+  - ``power``: a factor on the power of the rate, 1 + rate, in (0, 1000] -- GTAP's shock to
+    ``tms`` / ``txs`` (``power = 1.10`` -> 1 + rate rises by 10 %: a 5 % tariff becomes
+    15.5 %).
 
   Why 100 000 % (:data:`MAX_RATE_PERCENT`): a rate of 1000 multiplies the price by 1001. Any
   rate above a few hundred percent is already prohibitive in an Armington model (the flow all
@@ -382,7 +386,8 @@ class RateShock:
     equivalent of an iceberg trade cost, ``"to"`` output tax. For ``"to"``, ``exporters`` are the
     producing regions and ``importers`` is ``()``. ``mode``: ``"add"`` (``value`` = change in the
     rate as a fraction: 10 pp -> 0.10), ``"set"`` (``value`` = the new rate as a fraction) or
-    ``"multiply"`` (``value`` = factor on the benchmark rate, > 0).
+    ``"multiply"`` (``value`` = factor on the benchmark rate, > 0) or ``"power"`` (``value`` =
+    factor on 1 + rate, > 0).
     """
 
     instrument: str
@@ -540,7 +545,7 @@ _SYNONYMS: dict[str, tuple[str, str]] = {
     "factor": ("factor", "factors"),
     "commodity": ("commodity", "commodities"),
 }
-_RATE_MODES = ("add", "set", "multiply")
+_RATE_MODES = ("add", "set", "multiply", "power")
 
 
 def _show(value: Any, limit: int = 60) -> str:
@@ -750,11 +755,12 @@ class _Parser:
         mode = self.one_of(table, _RATE_MODES, path)
         vpath = f"{path}.{mode}"
         raw = self.number(table[mode], vpath)
-        if mode == "multiply":
+        if mode in ("multiply", "power"):
+            what = ("a factor on the benchmark rate" if mode == "multiply"
+                    else "a factor on the power 1 + rate")
             if not 0 < raw <= MAX_RATE_FACTOR:
-                raise self.fail(vpath, f"multiply must be > 0 and at most {MAX_RATE_FACTOR:g} "
-                                       f"(a factor on the benchmark rate), got {raw:g} "
-                                       f"(use set = 0 to remove a rate)")
+                raise self.fail(vpath, f"{mode} must be > 0 and at most {MAX_RATE_FACTOR:g} "
+                                       f"({what}), got {raw:g} (use set = 0 to remove a rate)")
             return mode, raw
         if raw <= -100:
             raise self.fail(vpath, f"{mode} = {raw:g} (percent) would make the rate <= -100 %, "

@@ -2,8 +2,9 @@
 
 Nothing is rebuilt: the model's fixed instrument variables are first put back to their benchmark
 values, then each shock is applied in file order (``add`` accumulates, ``set`` overrides,
-``multiply`` multiplies). Shocks to flows that are zero in the benchmark are skipped and counted:
-in an Armington model a zero benchmark flow stays zero at every price.
+``multiply`` multiplies the rate, ``power`` multiplies 1 + rate). Shocks to flows that are zero
+in the benchmark are skipped and counted: in an Armington model a zero benchmark flow stays zero
+at every price.
 
 What only the model can check (it needs the benchmark), each a
 :class:`~cge.scenario.ScenarioError` naming the field, before anything is solved:
@@ -73,6 +74,8 @@ def _new_rate(old: float, shock: RateShock) -> float:
         return old + shock.value
     if shock.mode == "set":
         return shock.value
+    if shock.mode == "power":                  # GTAP's tms: (1 + rate) x power
+        return (1.0 + old) * shock.value - 1.0
     return old * shock.value
 
 

@@ -20,8 +20,8 @@ from cge.paths import ROOT
 from cge.solve import nlp_residual
 
 PLACES = (ROOT / "data" / "raw" / "gtap7", ROOT.parent / "shared" / "data" / "gtap7")
-TARIFF = ('name = "usa_tariff_10"\ndescription = "USA: every tariff +10 pp"\n[[tariff]]\n'
-          'importer = "USA"\nexporter = "all"\ncommodities = "all"\nadd = 10\n')
+TARIFF = ('name = "usa_tariff_10"\ndescription = "USA: every tariff power +10 %"\n'
+          '[[tariff]]\nimporter = "USA"\nexporter = "all"\ncommodities = "all"\npower = 1.1\n')
 
 
 def gtap_folder(name: str):

@@ -26,7 +26,8 @@ MOVED = 1e-9
 _SHOWN = ("payer", "recipient", "region", "buyer", "host", "importer", "exporter",
           "commodities", "commodity", "factors", "factor", "activities", "amount",
           "share_of_payer_gdp", "scale", "share_of_gdp", "change", "level", "offset", "set",
-          "add", "multiply", "financing", "from_region", "from_share", "paid_by", "between")
+          "add", "multiply", "power", "financing", "from_region", "from_share", "paid_by",
+          "between")
 
 
 def tariff_changes(ds: xr.Dataset) -> tuple[list[str], int]:
