@@ -18,6 +18,7 @@ import xarray as xr
 
 from cge.api import REPORTS_DIR, SCENARIO_DIR, Session, compare, scenario_path, write_netcdf
 from cge.atomic import swap_folder
+from cge.data.benchmark import wage_factor
 from cge.progress import Progress, Silent
 from cge.scenario import ScenarioError
 from cge.solve import SolveError
@@ -249,10 +250,11 @@ def format_table(stack: xr.Dataset, results: list[xr.Dataset]) -> str:
     for k, scen in enumerate(stack.scenario.values):
         s = stack.sel(scenario=scen)
         diag = results[k].attrs
+        lab = wage_factor(s.factor.values)
         for r in s.region.values:
             x = s.sel(region=r)
-            wage = (x.real_factor_price_pct.sel(factor="labour").item()
-                    if "labour" in s.factor.values else float("nan"))
+            wage = (x.real_factor_price_pct.sel(factor=lab).item() if lab is not None
+                    else float("nan"))
             lines.append(f"{scen:<38} {r:<6} {_num(x.EV.item() * scale, 2):>9} "
                          f"{_num(x.EV_pct.item(), 3):>7} {_num(x.real_gdp_pct.item(), 3):>9} "
                          f"{_num(x.tot_pct.item(), 3):>7} {_num(wage, 3):>8} "

@@ -134,3 +134,22 @@ def test_gtap_folder_without_parameters_is_one_clear_error(tmp_path):
     assert "has no default.prm" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_the_real_wage_is_labours():
+    """The tables' real wage is the price of labour: the project's `labour`, GTAP's unskilled
+    labour, another factor named like labour; never land or capital."""
+    from cge.data.benchmark import wage_factor
+
+    assert wage_factor(["labour", "capital"]) == "labour"
+    assert wage_factor(["Land", "UnSkLab", "SkLab", "Capital", "NatRes"]) == "UnSkLab"
+    assert wage_factor(["Land", "SkLab", "UnSkLab"]) == "UnSkLab", "GTAP's headline wage"
+    assert wage_factor(["Land", "Capital", "Labor"]) == "Labor"
+    assert wage_factor(["Land", "Capital"]) is None
+
+
+def test_report_wage_of_gtap_data(gtap, tmp_path):
+    from cge.report.build import _Report
+
+    bench = gtap[3]
+    assert _Report([bench], tmp_path)._labour() == "UnSkLab"

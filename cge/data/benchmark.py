@@ -87,6 +87,23 @@ class DataError(ValueError):
 # --------------------------------------------------------------------------------------------
 # Construction
 # --------------------------------------------------------------------------------------------
+#: Factors whose real price the tables call the real wage, in order of preference: this
+#: project's ``labour``, then GTAP's unskilled labour ``UnSkLab`` (GTAP's headline wage).
+WAGE_FACTORS = ("labour", "UnSkLab")
+
+
+def wage_factor(factors) -> str | None:
+    """The factor reported as "the real wage": the first of :data:`WAGE_FACTORS` the data set
+    has, else the first factor whose name has "lab" in it (``SkLab``, ``Labor``), else None
+    (a data set without labour has no real wage; its factors' real returns are still in the
+    results)."""
+    names = [str(f) for f in factors]
+    for name in WAGE_FACTORS:
+        if name in names:
+            return name
+    return next((f for f in names if "lab" in f.lower()), None)
+
+
 def empty_benchmark(
     regions: list[str],
     commodities: list[str],

@@ -23,6 +23,7 @@ import xarray as xr
 
 import cge
 from cge.atomic import atomic_file
+from cge.data.benchmark import wage_factor
 from cge.options import ModelOptions
 from cge.paths import DATA_DIR
 from cge.report import figures
@@ -143,8 +144,7 @@ class _Report:
         return self.fig_dir / f"fig{self.n_fig:02d}_{stem}.svg"
 
     def _labour(self) -> str | None:
-        return "labour" if "labour" in self.factors else (self.factors[0] if self.factors
-                                                           else None)
+        return wage_factor(self.factors)
 
     def _gdp0(self, r: str) -> float:
         return _val(self.base, "gdp_nominal", region=r) if self.base is not None else math.nan
@@ -387,7 +387,7 @@ class _Report:
                 "Terms of trade (Laspeyres export over import price index), % change.",
                 lambda ds, r: _val(ds, "tot_pct", region=r), fmt=pct)]
         for f in self.factors:
-            what = "Real wage" if f == "labour" else f"Real return to {f}"
+            what = "Real wage" if f == wage_factor(self.factors) else f"Real return to {f}"
             tables.append(self._by_region(
                 f"{what} ({f} price over the CPI), % change.",
                 lambda ds, r, f=f: _val(ds, "real_factor_price_pct", factor=f, region=r),
