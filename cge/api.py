@@ -13,6 +13,7 @@ and re-solve, warm-started from the benchmark; nothing is rebuilt between scenar
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import xarray as xr
 
 from cge.atomic import atomic_file
 from cge.calibrate import calibrate
-from cge.data.benchmark import DataError, load_benchmark
+from cge.data.benchmark import DataError, capital_factor, load_benchmark, wage_factor
 from cge.data.gtap import PARAMETERS as GTAP_PARAMETERS
 from cge.data.gtap import is_gtap_folder, load_gtap, read_parameters
 from cge.model import CGEModel, build_model
@@ -139,6 +140,18 @@ def scenario_path(source: str | Path) -> Path:
     raise ScenarioError(name[:80], None, f"no such scenario file or library name ({hint})")
 
 
+def data_options(benchmark: xr.Dataset) -> ModelOptions:
+    """The default options with the data set's own names of the factors the closures name:
+    ``labour`` (the unemployment closure's labour: :func:`~cge.data.benchmark.wage_factor`,
+    e.g. GTAP's ``UnSkLab``) and ``capital`` (fixed by sector under sector-specific capital:
+    :func:`~cge.data.benchmark.capital_factor`, e.g. GTAP's ``Capital``); a data set without
+    them keeps the defaults (and those closures say the factor is missing)."""
+    factors = [str(f) for f in benchmark.factor.values]
+    base = ModelOptions()
+    return dataclasses.replace(base, labour=wage_factor(factors) or base.labour,
+                               capital=capital_factor(factors) or base.capital)
+
+
 class Session:
     """One data set + elasticities, calibrated once, with a model per closure configuration."""
 
@@ -151,7 +164,7 @@ class Session:
                                              else data)
         self.elasticities = elasticities
         self.params = calibrate(self.benchmark, elasticities)
-        self.options = options or ModelOptions()
+        self.options = options or data_options(self.benchmark)
         self.sets = Sets.from_benchmark(self.benchmark)
         self._models: dict[str, CGEModel] = {}
 

@@ -20,8 +20,8 @@ from cge.paths import ROOT
 from cge.solve import nlp_residual
 
 PLACES = (ROOT / "data" / "raw" / "gtap7", ROOT.parent / "shared" / "data" / "gtap7")
-TARIFF = ('name = "usa_tariff_10"\ndescription = "USA: every tariff power +10 %"\n'
-          '[[tariff]]\nimporter = "USA"\nexporter = "all"\ncommodities = "all"\npower = 1.1\n')
+SHOCK = '[[tariff]]\nimporter = "USA"\nexporter = "all"\ncommodities = "all"\npower = 1.1\n'
+TARIFF = 'name = "usa_tariff_10"\ndescription = "USA: every tariff power +10 %"\n' + SHOCK
 
 
 def gtap_folder(name: str):
@@ -153,3 +153,22 @@ def test_report_wage_of_gtap_data(gtap, tmp_path):
 
     bench = gtap[3]
     assert _Report([bench], tmp_path)._labour() == "UnSkLab"
+
+
+@pytest.mark.parametrize("market", ["mobile", "sector_specific_capital", "unemployment"])
+def test_closures_name_gtap_factors(gtap, market):
+    """The closures find GTAP's factors by role (labour: UnSkLab, capital: Capital): each
+    replicates the benchmark and solves a tariff-power shock; under unemployment the real
+    wage of unskilled labour is what stays fixed, under the others it moves."""
+    _, _, session, _ = gtap
+    assert (session.options.labour, session.options.capital) == ("UnSkLab", "Capital")
+    opts = session.options.with_closure({"factor_market": market})
+    model = session.model(opts)                  # the replication gate for this closure
+    model.restore(model._benchmark)
+    assert nlp_residual(model)[0] <= 1e-9
+    res = session.run(toml=f'name = "t"\n[closure]\nfactor_market = "{market}"\n{SHOCK}')
+    wage = res.real_factor_price_pct.sel(factor="UnSkLab").values
+    if market == "unemployment":
+        np.testing.assert_allclose(wage, 0.0, atol=1e-8)
+    else:
+        assert np.abs(wage).max() > 1e-3

@@ -104,6 +104,16 @@ def wage_factor(factors) -> str | None:
     return next((f for f in names if "lab" in f.lower()), None)
 
 
+def capital_factor(factors) -> str | None:
+    """The factor the sector-specific-capital closure fixes by sector: ``capital``, GTAP's
+    ``Capital``, else the first factor whose name has "cap" in it, else None."""
+    names = [str(f) for f in factors]
+    for name in ("capital", "Capital"):
+        if name in names:
+            return name
+    return next((f for f in names if "cap" in f.lower()), None)
+
+
 def empty_benchmark(
     regions: list[str],
     commodities: list[str],
