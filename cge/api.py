@@ -105,7 +105,7 @@ def data_elasticities(data: str | Path | xr.Dataset) -> str | xr.Dataset:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
             name = None  # load_benchmark reports an unreadable dataset.toml
         if isinstance(name, str) and name:
-            return name
+            return str(path / name) if (path / name).is_file() else name   # a file of its own
     return FALLBACK_ELASTICITIES
 
 

@@ -98,6 +98,12 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", required=True, metavar="FILE.csv|FILE.xlsx",
                     help="the table: CSV (long, one row per cell) or XLSX (a sheet per "
                          "variable)")
+    cv = sub.add_parser("convert", parents=[common],
+                        help="save a GTAP data base folder (basedata.har, default.prm) as a "
+                             "data set in this project's format (dataset.toml + CSV)")
+    cv.add_argument("--data", required=True, metavar="FOLDER",
+                    help="the GTAP data base folder")
+    cv.add_argument("--out", required=True, metavar="DIR", help="the data set folder to write")
     bd = sub.add_parser("build-data", parents=[common],
                         help="rebuild data/wiod2011 (if the raw WIOD table is present), "
                              "data/wiod_update2024 and data/default2024")
@@ -407,6 +413,12 @@ def _command(args: argparse.Namespace) -> None:
         out = export_results(args.results, args.var, args.out)
         if not args.quiet:
             print(f"written {out}")
+    elif args.command == "convert":
+        from cge.data.gtap import convert_gtap
+
+        out = convert_gtap(args.data, args.out)
+        if not args.quiet:
+            print(f"written {out} (load it with --data {out})")
     elif args.command == "build-data":
         from cge.databuild.build import build_all
 

@@ -172,3 +172,38 @@ def test_closures_name_gtap_factors(gtap, market):
         np.testing.assert_allclose(wage, 0.0, atol=1e-8)
     else:
         assert np.abs(wage).max() > 1e-3
+
+
+def _cge(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cge", *args, "--quiet"], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_convert_gives_the_same_data_set(tmp_path):
+    """`cge convert` writes the project's format; loaded, it is the same benchmark (content
+    hash), the same elasticities and the same results, bit for bit."""
+    folder = gtap_folder("gtap7_3x3")
+    done = _cge("convert", "--data", str(folder), "--out", str(tmp_path / "conv"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "conv" / "dataset.toml").is_file()
+    shock = f'name = "t"\n{SHOCK}'
+    direct = cge.Session(folder).run(toml=shock)
+    converted = cge.Session(tmp_path / "conv").run(toml=shock)
+    assert converted.attrs["data_sha256"] == direct.attrs["data_sha256"]
+    assert converted.attrs["elasticity_source"].endswith("elasticities.csv")
+    for var in ("EV", "esubd", "esubm", "esubva", "trade_volume"):
+        np.testing.assert_array_equal(converted[var].values, direct[var].values, err_msg=var)
+
+
+def test_convert_refuses_and_leaves_what_is_there(tmp_path):
+    folder = gtap_folder("gtap7_3x3")
+    taken = tmp_path / "notes"
+    taken.mkdir()
+    (taken / "mine.txt").write_text("keep me", encoding="utf-8")
+    for data, out, words in ((folder, taken, "not a data set folder"),
+                             (tmp_path, tmp_path / "new", "not a GTAP data base folder")):
+        done = _cge("convert", "--data", str(data), "--out", str(out))
+        assert done.returncode == 2 and words in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+    assert [p.name for p in taken.iterdir()] == ["mine.txt"]
+    assert not (tmp_path / "new").exists()

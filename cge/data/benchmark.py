@@ -301,8 +301,9 @@ def _first_where(da: xr.DataArray, mask: np.ndarray) -> str:
 # Plain-text storage: one long-format CSV per array + dataset.toml (units, sources)
 # --------------------------------------------------------------------------------------------
 def save_benchmark(ds: xr.Dataset, directory: str | Path, *, sources: dict[str, str],
-                   notes: str = "") -> None:
-    """Write ``ds`` to ``directory`` as ``<array>.csv`` files and a ``dataset.toml``.
+                   notes: str = "", elasticities: str | None = None) -> None:
+    """Write ``ds`` to ``directory`` as ``<array>.csv`` files and a ``dataset.toml``
+    (``elasticities``: the set the data set names, a name or a CSV file in ``directory``).
 
     ``sources`` maps every array name to the source text of that table; a missing source is an
     error. Values are written by :func:`write_csv` (shortest round-trip decimal of each float), so
@@ -326,6 +327,8 @@ def save_benchmark(ds: xr.Dataset, directory: str | Path, *, sources: dict[str, 
     ]
     if "year" in ds.attrs:
         lines.append(f"year = {int(ds.attrs['year'])}")
+    if elasticities:
+        lines.append(f"elasticities = {_toml_str(elasticities)}")
     if notes:
         body = notes.strip().replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
         lines.append(f'notes = """\n{body}\n"""')

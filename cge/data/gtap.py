@@ -27,6 +27,8 @@ used); where a header varies by region anyway, the simple mean over regions is u
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +36,8 @@ import xarray as xr
 
 from cge.data.benchmark import DataError
 
-__all__ = ["BASEDATA", "PARAMETERS", "is_gtap_folder", "load_gtap", "read_parameters"]
+__all__ = ["BASEDATA", "PARAMETERS", "convert_gtap", "is_gtap_folder", "load_gtap",
+           "read_parameters"]
 
 #: The data base's flows (GTAP headers, :data:`cge.data.har.GTAP_HEADERS`).
 BASEDATA = "basedata.har"
@@ -134,3 +137,63 @@ def read_parameters(path: str | Path, commodities: list[str] | None = None) -> x
     if notes:
         ds.attrs["notes"] = "; ".join(notes)
     return ds
+
+
+#: Where each benchmark array comes from (the GTAP headers; cge.data.har's mapping table).
+ARRAY_HEADERS = {
+    "vom": "sum over COMM of MAKB (one commodity per activity)",
+    "vdfm": "VDFB", "vifm": "VMFB (less the margins on imports, see notes)", "vfm": "EVFB",
+    "vto": "MAKB - MAKS, firms' purchase taxes (VDFP - VDFB + VMFP - VMFB) and factor taxes "
+           "(EVFP - EVFB)",
+    "vdfd": "VDPB, VDGB, VDIB", "vifd": "VMPB, VMGB, VMIB (less the margins on imports)",
+    "vtfd": "VDxP - VDxB + VMxP - VMxB for x = P, G, I",
+    "vxmd": "VXSB, plus margin services supplied in proportion to VST", "vtx": "VFOB - VXSB",
+    "vtm": "VMSB - VCIF", "vdtax": "derived: the government budget residual",
+    "vsav": "derived: household saving", "vtrf": "0 (GTAP has no transfers)",
+}
+#: The elasticity file a converted data set carries.
+ELASTICITY_FILE = "elasticities.csv"
+
+
+def convert_gtap(folder: str | Path, out: str | Path) -> Path:
+    """The GTAP data base in ``folder`` saved as a data set in the project's format in ``out``
+    (``dataset.toml`` + CSV files, :func:`cge.data.benchmark.save_benchmark`), with the
+    elasticities of its ``default.prm`` in ``out/elasticities.csv``, named by its
+    ``dataset.toml``: loading ``out`` gives the same benchmark and elasticities as loading
+    ``folder``. Written into a staging folder and moved into place at the end: an error
+    leaves ``out`` as it was. ``out`` may be a new folder or an earlier data set (replaced);
+    another non-empty folder is refused."""
+
+    from cge.atomic import swap_folder
+    from cge.data.benchmark import save_benchmark
+
+    folder, out = Path(folder), Path(out)
+    if not is_gtap_folder(folder):
+        raise DataError(f"{folder}: not a GTAP data base folder (no {BASEDATA} with the "
+                        "header VDFB, or it has a dataset.toml)")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir())
+                                              and not (out / "dataset.toml").is_file())):
+        raise DataError(f"{out}: exists and is not a data set folder; give a new folder")
+    ds = load_gtap(folder)
+    el = (read_parameters(folder / PARAMETERS, [str(c) for c in ds.commodity.values])
+          if (folder / PARAMETERS).is_file() else None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    try:
+        notes = "\n".join(filter(None, [
+            f"Converted from the GTAP data base {folder} ({BASEDATA}"
+            + (f", elasticities from {PARAMETERS}" if el is not None else "") + ").",
+            str(ds.attrs.get("notes", "")), str(el.attrs.get("notes", "")) if el is not None
+            else ""]))
+        save_benchmark(ds, stage, sources={k: f"GTAP {BASEDATA}: {v}"
+                                           for k, v in ARRAY_HEADERS.items()},
+                       notes=notes, elasticities=ELASTICITY_FILE if el is not None else None)
+        if el is not None:
+            frame = el.to_dataframe().reset_index()
+            frame["source"] = f"GTAP {PARAMETERS}: ESBD, ESBM, ESBV"
+            frame.to_csv(stage / ELASTICITY_FILE, index=False, float_format="%.17g")
+        swap_folder(stage, out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return out
