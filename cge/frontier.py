@@ -81,19 +81,19 @@ from cge.shocks import MAX_RATE
 from cge.solve import SolveError, model_nlp, nlp_residual, solve
 from cge.strategy import (
     StrategyError,
-    _domain_errors,
-    _purchases_var,
-    _resolve,
-    _run_ipopt,
-    _session_of,
-    _single_region,
-    _target_model,
-    _tariff_cells,
-    _TariffCallbacks,
-    _two_regions,
-    _welfare_objective,
+    TariffCallbacks,
+    domain_errors,
     headline_ev,
     nash,
+    purchases_var,
+    resolve_names,
+    run_ipopt,
+    session_of,
+    single_region,
+    target_model,
+    tariff_cells,
+    two_regions,
+    welfare_objective,
 )
 
 if TYPE_CHECKING:
@@ -274,11 +274,11 @@ def _resolve_instruments(model: CGEModel, instruments: Sequence[Instrument]) -> 
             if ins.mode not in ("set", "add"):
                 raise StrategyError(f"{ins.label}: mode must be 'set' or 'add', got "
                                     f"{ins.mode!r}")
-            importer = _single_region(model, ins.importer, f"instruments[{k}].importer")
-            exporters = _resolve(model, "regions", ins.exporter, f"instruments[{k}].exporter")
-            members = _resolve(model, "commodities", ins.commodities,
+            importer = single_region(model, ins.importer, f"instruments[{k}].importer")
+            exporters = resolve_names(model, "regions", ins.exporter, f"instruments[{k}].exporter")
+            members = resolve_names(model, "commodities", ins.commodities,
                                f"instruments[{k}].commodities")
-            cells = _tariff_cells(model, (importer,), exporters, members)
+            cells = tariff_cells(model, (importer,), exporters, members)
             if not cells:
                 raise StrategyError(f"{ins.label}: {importer} imports none of {list(members)}"
                                     f" from {', '.join(exporters)} in the benchmark: no "
@@ -300,7 +300,7 @@ def _resolve_instruments(model: CGEModel, instruments: Sequence[Instrument]) -> 
                                     f"(-1, {MAX_RATE:g}] (fractions)")
             describe += f" from {', '.join(exporters)}"
         elif ins.kind == "transfer":
-            payer, recipient = _two_regions(model, ins.payer, ins.recipient,
+            payer, recipient = two_regions(model, ins.payer, ins.recipient,
                                             ("payer", "recipient"), where=f"instruments[{k}].",
                                             label=ins.label)
             if ins.between not in ("governments", "households"):
@@ -349,9 +349,9 @@ def _resolve_instruments(model: CGEModel, instruments: Sequence[Instrument]) -> 
 def _purchases(model: CGEModel, ins: Instrument, k: int, index: dict[int, int], unit: str
                ) -> tuple[list, list[float], float, float, str]:
     """(variables, offsets, bounds, description) of a direct-purchases instrument."""
-    buyer, seller = _two_regions(model, ins.buyer, ins.seller, ("buyer", "seller"),
+    buyer, seller = two_regions(model, ins.buyer, ins.seller, ("buyer", "seller"),
                                  where=f"instruments[{k}].", label=ins.label)
-    var = _purchases_var(model, buyer, seller, ins.label)
+    var = purchases_var(model, buyer, seller, ins.label)
     base = float(model._benchmark["values"][index[id(var)]])
     if ins.bounds is not None:
         lo, hi = ins.bounds
@@ -374,8 +374,8 @@ def _fix(instruments: Sequence[_Resolved], z: Sequence[float]) -> None:
 # --------------------------------------------------------------------------------------------
 # The NLP: maximise EV_obj subject to EV_con >= level
 # --------------------------------------------------------------------------------------------
-class _FrontierCallbacks(_TariffCallbacks):
-    """:class:`cge.strategy._TariffCallbacks` (model equations + linear links ``var - z_j =
+class _FrontierCallbacks(TariffCallbacks):
+    """:class:`cge.strategy.TariffCallbacks` (model equations + linear links ``var - z_j =
     const``, objective ``-EV_obj/E0_obj``) plus one inequality row ``EV_con/E0_con``, with
     its gradient by reverse-mode differentiation, after the links."""
 
@@ -396,12 +396,12 @@ class _FrontierCallbacks(_TariffCallbacks):
 
     def _con_value(self, x) -> np.ndarray:
         self._load_con(x)
-        with _domain_errors():
+        with domain_errors():
             return np.array([value(self.con)])
 
     def _con_gradient(self, x) -> np.ndarray:
         self._load_con(x)
-        with _domain_errors():
+        with domain_errors():
             d = differentiate(self.con, wrt_list=self.con_vars, mode=Modes.reverse_numeric)
         return np.asarray(d, dtype=float)
 
@@ -424,7 +424,7 @@ class _Point:
 
 
 def _welfare(model: CGEModel, region: str, position: dict[int, int]):
-    expr = _welfare_objective(model, region)
+    expr = welfare_objective(model, region)
     vars_ = [v for v in identify_variables(expr, include_fixed=True) if id(v) in position]
     return expr, vars_, np.array([position[id(v)] for v in vars_], dtype=int)
 
@@ -440,7 +440,7 @@ class _Reduced:
         self.map = EquilibriumMap(model, [(r.vars, r.const) for r in self.instruments])
         self.lo = np.array([r.lo for r in self.instruments])
         self.span = np.array([r.hi - r.lo for r in self.instruments])
-        self.expr = {r: _welfare_objective(model, r) for r in model.ctx.regions}
+        self.expr = {r: welfare_objective(model, r) for r in model.ctx.regions}
         self._at: np.ndarray | None = None
 
     def _go(self, u: np.ndarray) -> None:
@@ -537,7 +537,7 @@ def _solve_full(model: CGEModel, instruments: Sequence[_Resolved], objective: st
     iters = [0]
     callbacks = _FrontierCallbacks(pnlp, iters, obj, obj_vars, obj_pos, cell_pos, cell_group,
                                    k, con, con_vars, con_pos)
-    x, status, term = _run_ipopt(callbacks, x0, lb, ub, cl, cu, obj_vars + con_vars, options)
+    x, status, term = run_ipopt(callbacks, x0, lb, ub, cl, cu, obj_vars + con_vars, options)
     if status not in (0, 1) or not np.all(np.isfinite(x)):
         from cge.solve import Diagnostics
 
@@ -677,10 +677,10 @@ def frontier(session: Session, a: str = "USA", b: str = "JPN",
     equal, bounds that exclude the status quo, levels of which none is feasible). The model is
     put back to the benchmark at the end."""
     began = time.perf_counter()
-    session = _session_of(session)
-    model = _target_model(session, None)
-    a = _single_region(model, a, "a")
-    b = _single_region(model, b, "b")
+    session = session_of(session)
+    model = target_model(session, None)
+    a = single_region(model, a, "a")
+    b = single_region(model, b, "b")
     if a == b:
         raise StrategyError(f"a and b are both {a!r}; the frontier needs two regions")
     specs = list(instruments) if instruments is not None else default_instruments(a, b)

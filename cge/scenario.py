@@ -171,7 +171,6 @@ also accepts ``"factor_price:<factor>:<region>"`` and ``"cpi:<region>"``.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import math
@@ -183,6 +182,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from cge.inputs import InputFileError, fmt_list, show, suggest, type_name
 from cge.options import OptionsError
 
 __all__ = [
@@ -192,9 +192,11 @@ __all__ = [
     "DefenseShock",
     "FactorShock",
     "ForeignSaving",
+    "InputFileError",
     "RateShock",
     "Scenario",
     "ScenarioError",
+    "ScenarioParser",
     "Sets",
     "Stationing",
     "Transfer",
@@ -255,22 +257,6 @@ _ALL_BUT = "all_but:"
 # --------------------------------------------------------------------------------------------
 # Errors
 # --------------------------------------------------------------------------------------------
-class InputFileError(ValueError):
-    """A problem at one place of an input file (scenario, sensitivity specification).
-    ``str(err)`` is ``"<source>: <field>: <problem>"``.
-
-    Attributes: ``source`` (file path or ``"<string>"``), ``field`` (TOML path such as
-    ``tariff[2].importer``, or ``None`` for file-level problems), ``problem`` (the explanation).
-    """
-
-    def __init__(self, source: str, field: str | None, problem: str) -> None:
-        self.source = source
-        self.field = field
-        self.problem = problem
-        where = f"{source}: {field}" if field else source
-        super().__init__(f"{where}: {problem}")
-
-
 class ScenarioError(InputFileError):
     """Any problem with a scenario file (:class:`InputFileError`)."""
 
@@ -280,23 +266,6 @@ class ClosureError(ScenarioError, OptionsError):
     ``institutions = "separate"`` with ``external = "global_bank"``). Both a
     :class:`ScenarioError` (it names the file and the field) and an
     :class:`~cge.options.OptionsError`."""
-
-
-def _fmt_list(items: Iterable[str], limit: int = 400) -> str:
-    items = list(items)
-    text = ", ".join(items)
-    if len(items) > limit:
-        text = ", ".join(items[:limit]) + f", ... ({len(items)} in all)"
-    return text
-
-
-def _suggest(word: str, candidates: Iterable[str]) -> str:
-    cands = list(candidates)
-    lower = {c.lower(): c for c in cands}
-    if word.lower() in lower and lower[word.lower()] != word:
-        return f" (did you mean {lower[word.lower()]!r}?)"
-    close = difflib.get_close_matches(word, cands, n=1, cutoff=0.75)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -548,20 +517,12 @@ _SYNONYMS: dict[str, tuple[str, str]] = {
 _RATE_MODES = ("add", "set", "multiply", "power")
 
 
-def _show(value: Any, limit: int = 60) -> str:
-    """``repr(value)``, cut to ``limit`` characters (a pasted megabyte stays out of messages)."""
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(text)} characters)"
+class ScenarioParser:
+    """The scenario file parser: generic checks of TOML values (each failure a
+    :class:`ScenarioError` naming the field), name resolution against the data set's sets and
+    groups (names, groups, ``"all"``, ``"all_but:X"``, lists), and one method per section.
+    :mod:`cge.sensitivity.spec` and :mod:`cge.strategy` use its checks and resolution."""
 
-
-def _type_name(value: Any) -> str:
-    return {bool: "boolean", int: "integer", float: "float", str: "string", list: "array",
-            dict: "table"}.get(type(value), type(value).__name__)
-
-
-class _Parser:
     def __init__(self, sets: Sets, source: str) -> None:
         self.sets = sets
         self.source = source
@@ -577,28 +538,28 @@ class _Parser:
             if key not in valid:
                 shown = key if len(key) <= 60 else f"{key[:60]}..."
                 raise self.fail(f"{path}.{shown}" if path else shown,
-                                f"unknown key {_show(key)}{_suggest(key, valid)}; "
-                                f"valid keys: {_fmt_list(valid)}")
+                                f"unknown key {show(key)}{suggest(key, valid)}; "
+                                f"valid keys: {fmt_list(valid)}")
 
     def string(self, value: Any, path: str) -> str:
         if not isinstance(value, str):
-            raise self.fail(path, f"expected a string, got {_type_name(value)} {_show(value)}")
+            raise self.fail(path, f"expected a string, got {type_name(value)} {show(value)}")
         return value
 
     def number(self, value: Any, path: str) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(path, f"expected a number, got {_type_name(value)} {_show(value)}")
+            raise self.fail(path, f"expected a number, got {type_name(value)} {show(value)}")
         try:
             out = float(value)
         except OverflowError:
             out = math.inf
         if not math.isfinite(out):
-            raise self.fail(path, f"expected a finite number, got {_show(value)}")
+            raise self.fail(path, f"expected a finite number, got {show(value)}")
         return out
 
     def table(self, value: Any, path: str) -> Mapping[str, Any]:
         if not isinstance(value, dict):
-            raise self.fail(path, f"expected a table, got {_type_name(value)} {_show(value)}")
+            raise self.fail(path, f"expected a table, got {type_name(value)} {show(value)}")
         return value
 
     def synonym(self, table: Mapping[str, Any], base: str, path: str,
@@ -635,7 +596,7 @@ class _Parser:
 
     def _valid_tokens(self, kind: str) -> str:
         groups = [_ALL, f"{_ALL_BUT}<name>", *self.sets.groups(kind), *self.local_groups[kind]]
-        return f"valid names: {_fmt_list(self.sets.names(kind))}; groups: {_fmt_list(groups)}"
+        return f"valid names: {fmt_list(self.sets.names(kind))}; groups: {fmt_list(groups)}"
 
     def resolve_token(self, kind: str, token: Any, path: str) -> tuple[str, ...]:
         token = self.string(token, path)
@@ -649,16 +610,16 @@ class _Parser:
         if token.startswith(_ALL_BUT):
             excluded = token[len(_ALL_BUT):]
             if excluded not in names:
-                raise self.fail(path, f"unknown {singular} {_show(excluded)} in {_show(token)}"
-                                      f"{_suggest(excluded, names)}; valid names: "
-                                      f"{_fmt_list(names)}")
+                raise self.fail(path, f"unknown {singular} {show(excluded)} in {show(token)}"
+                                      f"{suggest(excluded, names)}; valid names: "
+                                      f"{fmt_list(names)}")
             rest = tuple(n for n in names if n != excluded)
             if not rest:
-                raise self.fail(path, f"{_show(token)} leaves no {kind}")
+                raise self.fail(path, f"{show(token)} leaves no {kind}")
             return rest
         candidates = [*names, _ALL, *self.sets.groups(kind), *self.local_groups[kind]]
-        raise self.fail(path, f"unknown {singular} or group {_show(token)}"
-                              f"{_suggest(token, candidates)}; {self._valid_tokens(kind)}")
+        raise self.fail(path, f"unknown {singular} or group {show(token)}"
+                              f"{suggest(token, candidates)}; {self._valid_tokens(kind)}")
 
     def resolve(self, kind: str, value: Any, path: str) -> tuple[str, ...]:
         """A name, group or list of names/groups -> unique names in the sets' order."""
@@ -672,7 +633,7 @@ class _Parser:
             chosen = set(self.resolve_token(kind, value, path))
         else:
             raise self.fail(path, f"expected a name, group or list of them, got "
-                                  f"{_type_name(value)} {_show(value)}; "
+                                  f"{type_name(value)} {show(value)}; "
                                   f"{self._valid_tokens(kind)}")
         return tuple(n for n in self.sets.names(kind) if n in chosen)
 
@@ -680,9 +641,9 @@ class _Parser:
         value = self.string(value, path)
         regions = self.sets.regions
         if value not in regions:
-            raise self.fail(path, f"unknown region {_show(value)}{_suggest(value, regions)}; "
+            raise self.fail(path, f"unknown region {show(value)}{suggest(value, regions)}; "
                                   f"expected a single region name; valid names: "
-                                  f"{_fmt_list(regions)}")
+                                  f"{fmt_list(regions)}")
         return value
 
     # -- sections ---------------------------------------------------------------------------
@@ -701,7 +662,7 @@ class _Parser:
                 if (taken or len(gname) > MAX_NAME_LENGTH
                         or not _GROUP_NAME_RE.fullmatch(gname)):
                     raise self.fail(f"{kind_path}.{gname[:60]}",
-                                    f"invalid group name {_show(gname)}: use letters, digits, "
+                                    f"invalid group name {show(gname)}: use letters, digits, "
                                     f"'_' or '-' (at most {MAX_NAME_LENGTH}), not 'all' and "
                                     f"not an existing name or group; {self._valid_tokens(kind)}")
                 self.local_groups[kind][gname] = self.resolve(kind, members, gpath)
@@ -717,15 +678,15 @@ class _Parser:
                 self.numeraire(val, path)
             elif val not in CLOSURE_OPTIONS[key]:
                 options = CLOSURE_OPTIONS[key]
-                raise self.fail(path, f"unknown closure {_show(val)}{_suggest(val, options)}; "
-                                      f"valid values: {_fmt_list(options)}")
+                raise self.fail(path, f"unknown closure {show(val)}{suggest(val, options)}; "
+                                      f"valid values: {fmt_list(options)}")
             out[key] = val
         return out
 
     def numeraire(self, val: str, path: str) -> None:
-        valid = (f"valid values: {_fmt_list(CLOSURE_OPTIONS['numeraire'] + NUMERAIRE_PATTERNS)}"
-                 f" with factor in {_fmt_list(self.sets.factors)} and region in "
-                 f"{_fmt_list(self.sets.regions)}")
+        valid = (f"valid values: {fmt_list(CLOSURE_OPTIONS['numeraire'] + NUMERAIRE_PATTERNS)}"
+                 f" with factor in {fmt_list(self.sets.factors)} and region in "
+                 f"{fmt_list(self.sets.regions)}")
         if val in CLOSURE_OPTIONS["numeraire"]:
             return
         parts = val.split(":")
@@ -735,11 +696,11 @@ class _Parser:
         elif parts[0] == "cpi" and len(parts) == 2:
             wanted = (("region", parts[1], self.sets.regions),)
         else:
-            raise self.fail(path, f"unknown numeraire {_show(val)}; {valid}")
+            raise self.fail(path, f"unknown numeraire {show(val)}; {valid}")
         for what, name, names in wanted:
             if name not in names:
-                raise self.fail(path, f"unknown {what} {_show(name)} in numeraire "
-                                      f"{_show(val)}; {valid}")
+                raise self.fail(path, f"unknown {what} {show(name)} in numeraire "
+                                      f"{show(val)}; {valid}")
 
     def array(self, data: Mapping[str, Any], key: str) -> list[tuple[str, Mapping[str, Any]]]:
         value = data[key]
@@ -748,7 +709,7 @@ class _Parser:
                                  f"brackets), not [{key}]")
         if not isinstance(value, list):
             raise self.fail(key, f"expected an array of tables ([[{key}]]), got "
-                                 f"{_type_name(value)} {_show(value)}")
+                                 f"{type_name(value)} {show(value)}")
         return [(f"{key}[{i}]", self.table(t, f"{key}[{i}]")) for i, t in enumerate(value, 1)]
 
     def rate_value(self, table: Mapping[str, Any], path: str) -> tuple[str, float]:
@@ -803,7 +764,7 @@ class _Parser:
             if key not in table:
                 raise self.fail(f"{path}.{key}", f"missing required field {key!r} (a region "
                                                  f"name; valid names: "
-                                                 f"{_fmt_list(self.sets.regions)})")
+                                                 f"{fmt_list(self.sets.regions)})")
             ends[key] = self.single_region(table[key], f"{path}.{key}")
         if ends[keys[0]] == ends[keys[1]]:
             raise self.fail(f"{path}.{keys[1]}", f"{keys[0]} and {keys[1]} are both "
@@ -833,8 +794,8 @@ class _Parser:
         between = self.string(table.get("between", "governments"), f"{path}.between")
         if between not in TRANSFER_PARTIES:
             raise self.fail(f"{path}.between", f"between must be one of "
-                                               f"{_fmt_list(TRANSFER_PARTIES)}, got "
-                                               f"{_show(between)}")
+                                               f"{fmt_list(TRANSFER_PARTIES)}, got "
+                                               f"{show(between)}")
         amount, share = self.amount_or_share(path, table)
         return Transfer(ends["payer"], ends["recipient"], amount, share, path, between)
 
@@ -849,7 +810,7 @@ class _Parser:
         if "region" not in table:
             raise self.fail(f"{path}.region", f"missing required field 'region' (the region "
                                               f"whose foreign saving is set; valid names: "
-                                              f"{_fmt_list(self.sets.regions)})")
+                                              f"{fmt_list(self.sets.regions)})")
         region = self.single_region(table["region"], f"{path}.region")
         mode = self.one_of(table, ("change", "level"), path)
         value = self.number(table[mode], f"{path}.{mode}")
@@ -879,8 +840,8 @@ class _Parser:
         if mode == "rule":
             rule = self.string(table["rule"], vpath)
             if rule not in DEFENSE_RULES:
-                raise self.fail(vpath, f"unknown defense rule {_show(rule)}; allowed: "
-                                       f"{_fmt_list(DEFENSE_RULES)} (or give scale or "
+                raise self.fail(vpath, f"unknown defense rule {show(rule)}; allowed: "
+                                       f"{fmt_list(DEFENSE_RULES)} (or give scale or "
                                        f"share_of_gdp)")
             mode, raw = rule, 1.0
         else:
@@ -916,8 +877,8 @@ class _Parser:
                                                        "spending region itself")
         financing = self.string(table.get("financing", "lump_sum"), f"{path}.financing")
         if financing not in FINANCING:
-            raise self.fail(f"{path}.financing", f"unknown financing {_show(financing)}; allowed: "
-                                                 f"{_fmt_list(FINANCING)}")
+            raise self.fail(f"{path}.financing", f"unknown financing {show(financing)}; allowed: "
+                                                 f"{fmt_list(FINANCING)}")
         return [DefenseShock(r, mode, value, path, from_region, from_share, financing)
                 for r in regions]
 
@@ -933,7 +894,7 @@ class _Parser:
         paid_by = self.string(table.get("paid_by", "buyer"), f"{path}.paid_by")
         if paid_by not in ("buyer", "host"):
             raise self.fail(f"{path}.paid_by", f"paid_by must be 'buyer' or 'host', got "
-                                               f"{_show(paid_by)}")
+                                               f"{show(paid_by)}")
         return Stationing(ends["buyer"], ends["host"], amount, paid_by, path)
 
     def factor_shock(self, kind: str, path: str, table: Mapping[str, Any]) -> FactorShock:
@@ -971,7 +932,7 @@ class _Parser:
                                     "'_')")
         name = self.string(data["name"], "name")
         if len(name) > MAX_NAME_LENGTH or not _NAME_RE.fullmatch(name):
-            raise self.fail("name", f"invalid name {_show(name)}: use only lowercase letters, "
+            raise self.fail("name", f"invalid name {show(name)}: use only lowercase letters, "
                                     f"digits and '_' ([a-z0-9_]+), at most {MAX_NAME_LENGTH} "
                                     f"characters (it names the results file)")
         description = self.string(data.get("description", ""), "description")
@@ -1068,14 +1029,14 @@ def parse_scenario(text: str, sets: Sets, *, source: str = "<string>") -> Scenar
     if isinstance(text, (bytes, bytearray)):
         text = _decode(bytes(text), source)
     if not isinstance(text, str):
-        raise ScenarioError(source, None, f"expected TOML text, got {_type_name(text)}")
+        raise ScenarioError(source, None, f"expected TOML text, got {type_name(text)}")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         line = text[:exc.start].count("\n") + 1
         raise ScenarioError(source, None, f"not valid Unicode text (line {line}): "
                                           f"{exc}") from None
-    return _Parser(sets, source).parse(text.removeprefix("\ufeff"))
+    return ScenarioParser(sets, source).parse(text.removeprefix("\ufeff"))
 
 
 def load_scenario(path: str | Path, sets: Sets) -> Scenario:

@@ -88,16 +88,16 @@ def apply_scenario(model: CGEModel, scenario: Scenario) -> ShockReport:
     reset_instruments(model)
     report = ShockReport()
     for shock in scenario.rate_shocks:
-        _apply_rate_shock(model, shock, scenario.source, report)
+        apply_rate_shock(model, shock, scenario.source, report)
     paid: dict[str, float] = {}
     for t in scenario.transfers:
-        _apply_transfer(model, t, scenario.source, paid)
+        apply_transfer(model, t, scenario.source, paid)
         report.changed += 1
     for cf in scenario.capital_flows:
         _apply_capital_flow(model, cf, scenario.source)
         report.changed += 1
     for fs in scenario.foreign_saving:
-        _apply_foreign_saving(model, fs, scenario.source)
+        apply_foreign_saving(model, fs, scenario.source)
         report.changed += 1
     for d in scenario.defense:
         _apply_defense(model, d, scenario.source)
@@ -120,7 +120,7 @@ def _rate_variable(m, shock: RateShock, cell: tuple):
     return {"tm": m.tm, "tx": m.tx, "trade_cost": m.ice}[shock.instrument][cell]
 
 
-def _apply_rate_shock(model: CGEModel, shock: RateShock, src: str,
+def apply_rate_shock(model: CGEModel, shock: RateShock, src: str,
                       report: ShockReport) -> None:
     for cell in shock.cells():
         var = _rate_variable(model.m, shock, cell)
@@ -156,7 +156,7 @@ def _pay(model: CGEModel, payer: str, amount: float, where: str, src: str,
                             f"exceeds the payer's benchmark income {income:.6g}")
 
 
-def _apply_transfer(model: CGEModel, t, src: str, paid: dict[str, float]) -> None:
+def apply_transfer(model: CGEModel, t, src: str, paid: dict[str, float]) -> None:
     amount = _amount(model, t)
     _pay(model, t.payer, amount, t.where, src, paid)
     var = (model.m.gtrf if t.between == "governments" else model.m.trf)[t.payer, t.recipient]
@@ -201,7 +201,7 @@ def _apply_capital_flow(model: CGEModel, cf, src: str) -> None:
     _check_investment(model, cf.payer, cf.where, src)
 
 
-def _apply_foreign_saving(model: CGEModel, fs, src: str) -> None:
+def apply_foreign_saving(model: CGEModel, fs, src: str) -> None:
     """Change ``fs.region``'s foreign saving by ``fs.change`` (or to ``fs.level``, from its
     value at this point) and the offset regions' by minus that, split in proportion to their
     benchmark income: world foreign saving stays as it was (zero in a balanced benchmark).
@@ -256,7 +256,7 @@ def _set_defense_target(model: CGEModel, d, src: str) -> None:
                             f"{r}'s defense bundle")
     m.def_real[r].fix((target - direct) / e0)
     if direct > 0:
-        _buy_from(model, d.from_region, r, direct, d.where, src)
+        buy_from(model, d.from_region, r, direct, d.where, src)
 
 
 def _financing(model: CGEModel, d, src: str) -> None:
@@ -278,7 +278,7 @@ def _financing(model: CGEModel, d, src: str) -> None:
     base[d.region].fix(1.0)
 
 
-def _buy_from(model: CGEModel, seller: str, buyer: str, amount: float, where: str,
+def buy_from(model: CGEModel, seller: str, buyer: str, amount: float, where: str,
               src: str) -> None:
     """Direct purchases by ``buyer``'s government from ``seller``'s producers; all of them
     together must stay below the seller's benchmark GDP (its whole value added)."""
@@ -296,7 +296,7 @@ def _apply_stationing(model: CGEModel, st, src: str, paid: dict[str, float]) -> 
     if (st.host, st.buyer) not in ctx.dp_weights:
         raise ScenarioError(src, st.where, f"{st.host} produces none of the goods in "
                             f"{st.buyer}'s defense bundle")
-    _buy_from(model, st.host, st.buyer, st.amount, st.where, src)
+    buy_from(model, st.host, st.buyer, st.amount, st.where, src)
     if st.paid_by == "host":
         _pay(model, st.host, st.amount, f"{st.where}.paid_by", src, paid)
         m.gtrf[st.host, st.buyer].fix(m.gtrf[st.host, st.buyer].value + st.amount)

@@ -246,12 +246,12 @@ def model_nlp(model: CGEModel) -> ModelNLP:
 #: The bound is a margin, not a measured threshold: Ipopt and MUMPS square and multiply these
 #: numbers (constraint violation, the limited-memory update s'y, pivoting and scaling), the
 #: square of anything above ~1.3e154 overflows to inf, and an inf in the KKT matrix is what
-#: crashes MUMPS (see :class:`_Callbacks`; finite entries of 1e300 did not crash it in the
+#: crashes MUMPS (see :class:`SolveCallbacks`; finite entries of 1e300 did not crash it in the
 #: measured case). Values beyond it are refused like a domain error.
 MAX_EVALUATION = 1e100
 
 
-class _Callbacks:
+class SolveCallbacks:
     """Ipopt's callbacks on the persistent NLP: objective, constraints and their Jacobian.
 
     No Hessian: the system is square with a constant objective, so the constraint multipliers
@@ -347,7 +347,7 @@ def _ipopt_once(model: CGEModel, options: dict) -> tuple[str, str, int, ModelNLP
         return "error", f"not finite at the start: {pnlp.vars[k].name} = {x0[k]}", 0, pnlp
     opts = dict(IPOPT_OPTIONS)
     opts.update(options)
-    callbacks = _Callbacks(pnlp, iters)
+    callbacks = SolveCallbacks(pnlp, iters)
     try:
         problem = cyipopt.Problem(n=len(x0), m=pnlp.n_equations, problem_obj=callbacks,
                                   lb=lb, ub=ub, cl=pnlp.rhs, cu=pnlp.rhs)

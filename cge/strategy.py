@@ -93,17 +93,17 @@ from cge.scenario import (
     RateShock,
     Scenario,
     ScenarioError,
+    ScenarioParser,  # the scenario files' name resolver (names, groups, "all", "all_but:X", lists)
     Sets,
     Transfer,
-    _Parser,  # the scenario files' name resolver (names, groups, "all", "all_but:X", lists)
 )
 from cge.shocks import (
     MAX_RATE,
     ShockReport,
-    _apply_foreign_saving,
-    _apply_rate_shock,
-    _apply_transfer,
-    _buy_from,
+    apply_foreign_saving,
+    apply_rate_shock,
+    apply_transfer,
+    buy_from,
     check_budgets,
     reset_instruments,
 )
@@ -113,8 +113,8 @@ from cge.solve import (
     RESIDUAL_TOL,
     WALRAS_TOL,
     Diagnostics,
+    SolveCallbacks,
     SolveError,
-    _Callbacks,
     model_nlp,
     nlp_residual,
     solve,
@@ -183,33 +183,33 @@ def _sets(model: CGEModel) -> Sets:
     return Sets.from_benchmark(model.params)
 
 
-def _resolve(model: CGEModel, kind: str, spec: str | Sequence[str], field_name: str
+def resolve_names(model: CGEModel, kind: str, spec: str | Sequence[str], field_name: str
              ) -> tuple[str, ...]:
     """Names of ``kind`` ("regions" or "commodities") for a name, group or list, in the data
     set's order, with the scenario files' resolver (a :class:`~cge.scenario.ScenarioError`
     naming ``field_name`` for an unknown one)."""
-    return _Parser(_sets(model), SOURCE).resolve(kind, list(spec) if not isinstance(spec, str)
-                                                 else spec, field_name)
+    names = list(spec) if not isinstance(spec, str) else spec
+    return ScenarioParser(_sets(model), SOURCE).resolve(kind, names, field_name)
 
 
-def _single_region(model: CGEModel, name: str, field_name: str) -> str:
-    return _Parser(_sets(model), SOURCE).single_region(name, field_name)
+def single_region(model: CGEModel, name: str, field_name: str) -> str:
+    return ScenarioParser(_sets(model), SOURCE).single_region(name, field_name)
 
 
-def _two_regions(model: CGEModel, a: str, b: str, roles: tuple[str, str], *, where: str = "",
+def two_regions(model: CGEModel, a: str, b: str, roles: tuple[str, str], *, where: str = "",
                  label: str = "") -> tuple[str, str]:
     """Two single, different regions (payer and recipient, buyer and seller): ``where`` is the
     field prefix of their names in errors (e.g. ``instruments[2].``), ``label`` the
     message's."""
-    a = _single_region(model, a, f"{where}{roles[0]}")
-    b = _single_region(model, b, f"{where}{roles[1]}")
+    a = single_region(model, a, f"{where}{roles[0]}")
+    b = single_region(model, b, f"{where}{roles[1]}")
     if a == b:
         raise StrategyError(f"{label + ': ' if label else ''}{roles[0]} and {roles[1]} are both "
                             f"{a!r}; they must differ")
     return a, b
 
 
-def _purchases_var(model: CGEModel, buyer: str, seller: str, label: str = ""):
+def purchases_var(model: CGEModel, buyer: str, seller: str, label: str = ""):
     """``dpur[seller, buyer]``, if the seller produces goods of the buyer's defense bundle."""
     if (seller, buyer) not in model.ctx.dp_weights:
         raise StrategyError(f"{label + ': ' if label else ''}{seller} produces none of the "
@@ -217,7 +217,7 @@ def _purchases_var(model: CGEModel, buyer: str, seller: str, label: str = ""):
     return model.m.dpur[seller, buyer]
 
 
-def _tariff_cells(model: CGEModel, importers: Sequence[str], exporters: Sequence[str],
+def tariff_cells(model: CGEModel, importers: Sequence[str], exporters: Sequence[str],
                   commodities: Sequence[str]) -> list[tuple[str, str, str]]:
     """The (commodity, exporter, importer) cells with a benchmark flow (the model has a tariff
     variable only there: a zero flow stays zero at any rate)."""
@@ -253,12 +253,12 @@ def set_tariff(model: CGEModel, importer: str | Sequence[str], exporter: str | S
     amount = float(rate if rate is not None else add)
     if not math.isfinite(amount):
         raise StrategyError(f"the tariff must be a finite number, got {amount!r}")
-    shock = RateShock("tm", _resolve(model, "commodities", commodities, "commodities"),
-                      _resolve(model, "regions", exporter, "exporter"),
-                      _resolve(model, "regions", importer, "importer"),
+    shock = RateShock("tm", resolve_names(model, "commodities", commodities, "commodities"),
+                      resolve_names(model, "regions", exporter, "exporter"),
+                      resolve_names(model, "regions", importer, "importer"),
                       "set" if rate is not None else "add", amount, "tariff")
     report = ShockReport()
-    _apply_rate_shock(model, shock, SOURCE, report)
+    apply_rate_shock(model, shock, SOURCE, report)
     return report.changed
 
 
@@ -268,9 +268,9 @@ def get_tariffs(model: CGEModel, importer: str, exporter: str | Sequence[str] | 
     exporter; NaN where there is no benchmark flow (no tariff variable). ``exporter``: all
     partners (None), a group or list (dims ``commodity, exporter``) or one name (dim
     ``commodity``)."""
-    importer = _single_region(model, importer, "importer")
+    importer = single_region(model, importer, "importer")
     partners = (tuple(s for s in model.ctx.regions if s != importer) if exporter is None
-                else _resolve(model, "regions", exporter, "exporter"))
+                else resolve_names(model, "regions", exporter, "exporter"))
     commodities = model.ctx.commodities
     tm = model.m.tm
     values = np.array([[tm[c, s, importer].value if (c, s, importer) in tm else np.nan
@@ -303,13 +303,13 @@ def set_transfer(model: CGEModel, payer: str, recipient: str, amount: float | No
     :class:`~cge.scenario.ScenarioError`. Nothing is solved."""
     if (amount is None) == (add is None):
         raise StrategyError("give exactly one of amount (the new transfer) and add (a change)")
-    payer, recipient = _two_regions(model, payer, recipient, ("payer", "recipient"))
+    payer, recipient = two_regions(model, payer, recipient, ("payer", "recipient"))
     var = _transfer_var(model, between)[payer, recipient]
     change = float(add) if add is not None else float(amount) - var.value
     if not math.isfinite(change):
         raise StrategyError(f"the transfer must be a finite number, got {amount or add!r}")
     t = Transfer(payer, recipient, change, None, "transfer", between)
-    _apply_transfer(model, t, SOURCE, {})
+    apply_transfer(model, t, SOURCE, {})
     check_budgets(model, _scenario_of(t))
     return float(var.value)
 
@@ -346,13 +346,13 @@ def set_purchases(model: CGEModel, buyer: str, seller: str, amount: float | None
     is solved."""
     if (amount is None) == (add is None):
         raise StrategyError("give exactly one of amount (the new purchases) and add (a change)")
-    buyer, seller = _two_regions(model, buyer, seller, ("buyer", "seller"))
-    var = _purchases_var(model, buyer, seller)
+    buyer, seller = two_regions(model, buyer, seller, ("buyer", "seller"))
+    var = purchases_var(model, buyer, seller)
     change = float(add) if add is not None else float(amount) - var.value
     if not math.isfinite(change) or var.value + change < 0.0:
         raise StrategyError(f"purchases must be a finite amount >= 0, got "
                             f"{var.value + change!r}")
-    _buy_from(model, seller, buyer, change, "purchases", SOURCE)
+    buy_from(model, seller, buyer, change, "purchases", SOURCE)
     check_budgets(model, _scenario_of(None))
     return float(var.value)
 
@@ -380,8 +380,8 @@ def set_foreign_saving(model: CGEModel, region: str, level: float | None = None,
     the fixed current account). Returns every region's foreign saving. Nothing is solved."""
     if (level is None) == (add is None):
         raise StrategyError("give exactly one of level (the new foreign saving) and add")
-    region = _single_region(model, region, "region")
-    others = tuple(r for r in _resolve(model, "regions", offset, "offset") if r != region)
+    region = single_region(model, region, "region")
+    others = tuple(r for r in resolve_names(model, "regions", offset, "offset") if r != region)
     if not others:
         raise StrategyError(f"offset {offset!r} names no region other than {region}")
     for x in (level, add):
@@ -389,7 +389,7 @@ def set_foreign_saving(model: CGEModel, region: str, level: float | None = None,
             raise StrategyError(f"foreign saving must be finite, got {x!r}")
     table = ForeignSaving(region, None if add is None else float(add),
                           None if level is None else float(level), others, "foreign_saving")
-    _apply_foreign_saving(model, table, SOURCE)
+    apply_foreign_saving(model, table, SOURCE)
     return {r: float(model.m.fsav[r].value) for r in model.ctx.regions}
 
 
@@ -594,11 +594,11 @@ def _groups(model: CGEModel, commodities: str | Sequence[str] | Mapping[str, Any
     """Group name -> commodities: one group for a name/group/list, one per key of a mapping,
     one per commodity with ``per_commodity``."""
     if isinstance(commodities, Mapping):
-        groups = {str(g): _resolve(model, "commodities", spec, f"commodities.{g}")
+        groups = {str(g): resolve_names(model, "commodities", spec, f"commodities.{g}")
                   for g, spec in commodities.items()}
     else:
         name = commodities if isinstance(commodities, str) else "+".join(commodities)
-        groups = {name: _resolve(model, "commodities", commodities, "commodities")}
+        groups = {name: resolve_names(model, "commodities", commodities, "commodities")}
     if per_commodity:
         groups = {c: (c,) for members in groups.values() for c in members}
     if not groups:
@@ -613,7 +613,7 @@ def _groups(model: CGEModel, commodities: str | Sequence[str] | Mapping[str, Any
     return groups
 
 
-def _welfare_objective(model: CGEModel, region: str):
+def welfare_objective(model: CGEModel, region: str):
     """:func:`cge.welfare.ev_expression`, its errors as :class:`StrategyError`."""
     try:
         return ev_expression(model, region)
@@ -622,7 +622,7 @@ def _welfare_objective(model: CGEModel, region: str):
 
 
 @contextmanager
-def _domain_errors() -> Iterator[None]:
+def domain_errors() -> Iterator[None]:
     """A math error in the welfare expression at a trial point (the log of a non-positive
     real quantity, an overflow) is an evaluation error for Ipopt, which shortens the step."""
     from pyomo.contrib.pynumero.exceptions import PyNumeroEvaluationError
@@ -633,7 +633,7 @@ def _domain_errors() -> Iterator[None]:
         raise PyNumeroEvaluationError(f"welfare objective: {exc}") from exc
 
 
-class _TariffCallbacks(_Callbacks):
+class TariffCallbacks(SolveCallbacks):
     """Ipopt's callbacks for the optimal-tariff NLP: the model's constraints (AMPL) plus the
     linear linking equations ``tm_cell - t_group = c_cell``; objective ``-EV_r/E0_r``
     evaluated on the few variables it contains (Pyomo), gradient by reverse-mode
@@ -661,13 +661,13 @@ class _TariffCallbacks(_Callbacks):
 
     def _objective(self, x) -> np.ndarray:
         self._load(x)
-        with _domain_errors():
+        with domain_errors():
             return np.array([-value(self.expr)])
 
     def _gradient(self, x) -> np.ndarray:
         self._load(x)
         grad = np.zeros(self.n_total)
-        with _domain_errors():
+        with domain_errors():
             d = differentiate(self.expr, wrt_list=self.obj_vars, mode=Modes.reverse_numeric)
         np.add.at(grad, self.obj_pos, -np.asarray(d, dtype=float))
         return grad
@@ -690,7 +690,7 @@ class _TariffCallbacks(_Callbacks):
         return np.concatenate([jac, self.link_values])
 
 
-def _target_model(target: Session | CGEModel, scenario: str | Scenario | None) -> CGEModel:
+def target_model(target: Session | CGEModel, scenario: str | Scenario | None) -> CGEModel:
     """The model to optimise: a Session's (reset to the benchmark, or at ``scenario``), or a
     model as it is."""
     if isinstance(target, CGEModel):
@@ -762,13 +762,13 @@ def optimal_tariff(target: Session | CGEModel, region: str, on: str | Sequence[s
     if mode not in ("set", "add"):
         raise StrategyError(f"mode must be 'set' (one uniform rate) or 'add' (percentage "
                             f"points on each cell's rate), got {mode!r}")
-    model = _target_model(target, scenario)
-    region = _single_region(model, region, "region")
-    partners = tuple(s for s in _resolve(model, "regions", on, "on") if s != region)
+    model = target_model(target, scenario)
+    region = single_region(model, region, "region")
+    partners = tuple(s for s in resolve_names(model, "regions", on, "on") if s != region)
     if not partners:
         raise StrategyError(f"no partner of {region} in on={on!r}")
     groups = _groups(model, commodities, per_commodity)
-    cells = {g: _tariff_cells(model, (region,), partners, members)
+    cells = {g: tariff_cells(model, (region,), partners, members)
              for g, members in groups.items()}
     empty = [g for g, c in cells.items() if not c]
     if empty:
@@ -840,7 +840,7 @@ def _start_rates(cells: dict[str, list], status_quo: dict, vxmd, start, mode: st
     return out
 
 
-def _run_ipopt(callbacks, x0: np.ndarray, lb: np.ndarray, ub: np.ndarray, cl: np.ndarray,
+def run_ipopt(callbacks, x0: np.ndarray, lb: np.ndarray, ub: np.ndarray, cl: np.ndarray,
                cu: np.ndarray, touched: Sequence[Any], options: Mapping[str, object]
                ) -> tuple[np.ndarray, int, str]:
     """Solve one strategy NLP with cyipopt: ``callbacks`` on ``len(x0)`` variables within
@@ -876,7 +876,7 @@ def _solve_nlp(model: CGEModel, region: str, cells: dict[str, list], const: dict
     get Ipopt's point when it is finite."""
     pnlp = model_nlp(model)
     position = {id(v): k for k, v in enumerate(pnlp.vars)}
-    expr = _welfare_objective(model, region)
+    expr = welfare_objective(model, region)
     obj_vars = [v for v in identify_variables(expr, include_fixed=True)]
     missing = [v.name for v in obj_vars if id(v) not in position and not v.fixed]
     if missing:
@@ -896,10 +896,10 @@ def _solve_nlp(model: CGEModel, region: str, cells: dict[str, list], const: dict
     ub = np.concatenate([ub, np.full(n_groups, hi)])
     rhs = np.concatenate([pnlp.rhs, [const[cell] for cell, _ in flat]])
     iters = [0]
-    callbacks = _TariffCallbacks(pnlp, iters, expr, obj_vars,
+    callbacks = TariffCallbacks(pnlp, iters, expr, obj_vars,
                                  np.array([position[id(v)] for v in obj_vars], dtype=int),
                                  cell_pos, cell_group, n_groups)
-    x, status, term = _run_ipopt(callbacks, x0, lb, ub, rhs, rhs, obj_vars, options)
+    x, status, term = run_ipopt(callbacks, x0, lb, ub, rhs, rhs, obj_vars, options)
     if not np.all(np.isfinite(x)):
         return t0, -13, f"{term}; Ipopt's point is not finite", iters[0]
     for v, xv in zip(pnlp.vars, x[:len(pnlp.vars)], strict=True):
@@ -922,11 +922,11 @@ def ev_curve(target: Session | CGEModel, region: str, on: str | Sequence[str] = 
     was at the end. Dims ``(rate, region)``."""
     if mode not in ("set", "add"):
         raise StrategyError(f"mode must be 'set' or 'add', got {mode!r}")
-    model = _target_model(target, None)
-    region = _single_region(model, region, "region")
-    partners = tuple(s for s in _resolve(model, "regions", on, "on") if s != region)
-    members = _resolve(model, "commodities", commodities, "commodities")
-    cells = {"group": _tariff_cells(model, (region,), partners, members)}
+    model = target_model(target, None)
+    region = single_region(model, region, "region")
+    partners = tuple(s for s in resolve_names(model, "regions", on, "on") if s != region)
+    members = resolve_names(model, "commodities", commodities, "commodities")
+    cells = {"group": tariff_cells(model, (region,), partners, members)}
     if not cells["group"]:
         raise StrategyError(f"{region} imports none of {list(members)} from {list(partners)}")
     tm = model.m.tm
@@ -1069,7 +1069,7 @@ def _nash_partners(model: CGEModel, players: tuple[str, ...],
         specs = dict.fromkeys(players, on)
     out = {}
     for p, spec in specs.items():
-        partners = tuple(s for s in _resolve(model, "regions", spec, f"on.{p}") if s != p)
+        partners = tuple(s for s in resolve_names(model, "regions", spec, f"on.{p}") if s != p)
         if not partners:
             raise StrategyError(f"player {p} has no partner in on={spec!r}")
         out[p] = partners
@@ -1160,8 +1160,8 @@ def nash(target: Session | CGEModel, players: Sequence[str] = ("USA", "JPN"),
         raise StrategyError(f"max_rounds must be a positive integer, got {max_rounds!r}")
     if isinstance(players, str):
         players = [players]
-    model = _target_model(target, None)
-    names = tuple(_single_region(model, p, f"players[{k}]") for k, p in enumerate(players))
+    model = target_model(target, None)
+    names = tuple(single_region(model, p, f"players[{k}]") for k, p in enumerate(players))
     twice = sorted({p for p in names if names.count(p) > 1})
     if twice:
         raise StrategyError(f"player(s) {twice} named twice in players={list(players)}")
@@ -1169,7 +1169,7 @@ def nash(target: Session | CGEModel, players: Sequence[str] = ("USA", "JPN"),
         raise StrategyError(f"a game needs at least two players, got {list(names)}")
     partners = _nash_partners(model, names, on)
     groups = _groups(model, commodities, False)
-    cells = {p: {g: _tariff_cells(model, (p,), partners[p], members)
+    cells = {p: {g: tariff_cells(model, (p,), partners[p], members)
                  for g, members in groups.items()} for p in names}
     for p in names:
         empty = [g for g, c in cells[p].items() if not c]
@@ -1511,7 +1511,7 @@ def _ev_tolerance(model: CGEModel, region: str, target: float) -> float:
     return max(EQ_RTOL * max(abs(target), 1.0), EQ_EV_FLOOR * headline_ev(model, region)[1])
 
 
-def _session_of(target: Session) -> Session:
+def session_of(target: Session) -> Session:
     from cge.api import Session
 
     if not isinstance(target, Session):
@@ -1551,8 +1551,8 @@ def _transfer_equation(session: Session, scenario: str | Scenario, payer: str,
                        bracket: tuple[float, float] | None, kind: str) -> Equivalence:
     began = time.perf_counter()
     scen, model = session.prepared(scenario)
-    payer, recipient = _two_regions(model, payer, recipient, ("payer", "recipient"))
-    for_region = _single_region(model, for_region, "for_region")
+    payer, recipient = two_regions(model, payer, recipient, ("payer", "recipient"))
+    for_region = single_region(model, for_region, "for_region")
     _transfer_var(model, between)
     try:
         solve(model)
@@ -1614,7 +1614,7 @@ def equivalent_transfer(session: Session, scenario: str | Scenario, payer: str,
     income), so the JPN -> USA transfer that gives the US the same EV is *negative*: the US
     would have to pay Japan. The model is left at the solution (the transfer alone, solved).
     """
-    session = _session_of(session)
+    session = session_of(session)
     return _transfer_equation(session, scenario, payer, recipient, for_region, between,
                               bracket, "equivalent")
 
@@ -1629,7 +1629,7 @@ def indifference_transfer(session: Session, scenario: str | Scenario, payer: str
     payer). Whether the recipient prefers T to its scenario is in the result: compare
     ``ev[recipient]`` with ``ev_reference[recipient]``. Units, signs and the method as
     :func:`equivalent_transfer` (this is it with ``for_region=payer``)."""
-    session = _session_of(session)
+    session = session_of(session)
     return _transfer_equation(session, scenario, payer, recipient, payer, between, bracket,
                               "indifference")
 
@@ -1654,7 +1654,7 @@ def equivalent_tariff(session: Session, transfer: tuple[str, str, float],
     with ``"set"``). EV is not monotone in a tariff (an importer's EV rises up to its optimal
     tariff and falls beyond it), so there may be two solutions: the search returns the one it
     reaches from the start, normally the nearer. The model is left at the solution."""
-    session = _session_of(session)
+    session = session_of(session)
     if mode not in ("set", "add"):
         raise StrategyError(f"mode must be 'set' or 'add', got {mode!r}")
     try:
@@ -1663,12 +1663,12 @@ def equivalent_tariff(session: Session, transfer: tuple[str, str, float],
         raise StrategyError(f"transfer must be (payer, recipient, amount), got {transfer!r}"
                             ) from None
     began = time.perf_counter()
-    model = _target_model(session, None)
-    importers = _resolve(model, "regions", importer, "importer")
-    exporters = _resolve(model, "regions", exporter, "exporter")
-    members = _resolve(model, "commodities", commodities, "commodities")
-    for_region = _single_region(model, for_region or importers[0], "for_region")
-    cells = _tariff_cells(model, importers, exporters, members)
+    model = target_model(session, None)
+    importers = resolve_names(model, "regions", importer, "importer")
+    exporters = resolve_names(model, "regions", exporter, "exporter")
+    members = resolve_names(model, "commodities", commodities, "commodities")
+    for_region = single_region(model, for_region or importers[0], "for_region")
+    cells = tariff_cells(model, importers, exporters, members)
     if not cells:
         raise StrategyError(f"{'/'.join(importers)} imports none of {list(members)} from "
                             f"{'/'.join(exporters)} in the benchmark: no tariff to set")

@@ -22,7 +22,7 @@ import cge
 from cge import frontier as fr
 from cge.implicit import EquilibriumMap
 from cge.solve import nlp_residual, solve
-from cge.strategy import _welfare_objective
+from cge.strategy import welfare_objective
 
 Z = np.array([0.2, 0.05, 1.5])
 STEPS = np.array([1e-4, 1e-4, 1e-3])
@@ -61,7 +61,7 @@ def test_solve_reaches_the_ipopt_equilibrium():
 @pytest.mark.parametrize("region", ["HOME", "FOREIGN"])
 def test_gradient_equals_finite_differences(region):
     model, em = _map()
-    expr = _welfare_objective(model, region)
+    expr = welfare_objective(model, region)
     try:
         em.solve(Z)
         grad = em.gradient(expr)

@@ -82,12 +82,12 @@ def test_evaluation_error_is_reported_to_ipopt_as_such():
     abandoning the attempt."""
     import cyipopt
 
-    from cge.solve import _Callbacks
+    from cge.solve import SolveCallbacks
 
     model = build_model(calibrated("random", 3, 3, 4), ModelOptions())
     pnlp = model_nlp(model)
     x, _, _ = pnlp.current()
-    callbacks = _Callbacks(pnlp, [0])
+    callbacks = SolveCallbacks(pnlp, [0])
     assert np.all(np.isfinite(callbacks.constraints(x)))
     x[next(k for k, v in enumerate(pnlp.vars) if v.name.startswith("pd["))] = -0.5
     with pytest.raises(cyipopt.CyIpoptEvaluationError):

@@ -222,7 +222,8 @@ def test_callbacks_refuse_non_finite_and_huge_values(values):
     dmumps_mtransw) nor values beyond MAX_EVALUATION: Ipopt's evaluation error instead."""
     import cyipopt
 
-    callbacks = SOLVE_MODULE._Callbacks(SOLVE_MODULE.model_nlp(session("two_by_two").model()), [0])
+    nlp = SOLVE_MODULE.model_nlp(session("two_by_two").model())
+    callbacks = SOLVE_MODULE.SolveCallbacks(nlp, [0])
     with pytest.raises(cyipopt.CyIpoptEvaluationError, match="non-finite or beyond"):
         callbacks._evaluate(lambda x: np.array(values), np.zeros(1))
     assert callbacks.failure is None

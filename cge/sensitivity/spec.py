@@ -71,9 +71,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from cge.inputs import InputFileError, fmt_list, show, suggest, type_name
 from cge.options import FINAL_DEMAND_AGENTS, ModelOptions
 from cge.paths import ROOT
-from cge.scenario import InputFileError, Sets, _fmt_list, _Parser, _show, _suggest, _type_name
+from cge.scenario import ScenarioParser, Sets
 
 __all__ = [
     "COMMODITY_PARAMETERS",
@@ -117,7 +118,7 @@ _NAME_RE = re.compile(r"[a-z0-9_]+")
 
 
 class SpecError(InputFileError):
-    """Any problem with a specification (:class:`cge.scenario.InputFileError`): ``str(err)``
+    """Any problem with a specification (:class:`cge.inputs.InputFileError`): ``str(err)``
     is ``"<source>: <field>: <problem>"``, e.g. ``parameter[2].spread``."""
 
 
@@ -179,7 +180,7 @@ class Spec:
         return tuple(label for p in self.parameters for label in p.labels)
 
 
-class _SpecParser(_Parser):
+class _SpecParser(ScenarioParser):
     """The scenario parser's checks and name resolution, raising :class:`SpecError`."""
 
     def fail(self, path: str | None, problem: str) -> SpecError:  # type: ignore[override]
@@ -187,7 +188,7 @@ class _SpecParser(_Parser):
 
     def integer(self, value: Any, path: str, low: int, high: int | None = None) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(path, f"expected an integer, got {_type_name(value)} {_show(value)}")
+            raise self.fail(path, f"expected an integer, got {type_name(value)} {show(value)}")
         if value < low or (high is not None and value > high):
             bound = f">= {low}" + (f" and <= {high}" if high is not None else "")
             raise self.fail(path, f"must be an integer {bound}, got {value}")
@@ -196,14 +197,14 @@ class _SpecParser(_Parser):
     def choice(self, value: Any, path: str, allowed: tuple[str, ...], what: str) -> str:
         value = self.string(value, path)
         if value not in allowed:
-            raise self.fail(path, f"unknown {what} {_show(value)}{_suggest(value, allowed)}; "
-                                  f"allowed: {_fmt_list(allowed)}")
+            raise self.fail(path, f"unknown {what} {show(value)}{suggest(value, allowed)}; "
+                                  f"allowed: {fmt_list(allowed)}")
         return value
 
     def parameter(self, path: str, table: dict[str, Any]) -> Parameter:
         if "name" not in table:
             raise self.fail(f"{path}.name", f"missing required field 'name' (one of "
-                                            f"{_fmt_list(PARAMETER_NAMES)})")
+                                            f"{fmt_list(PARAMETER_NAMES)})")
         name = self.choice(table["name"], f"{path}.name", PARAMETER_NAMES, "parameter")
         by_commodity = name in COMMODITY_PARAMETERS
         follow = None
@@ -303,9 +304,9 @@ class _SpecParser(_Parser):
                                       f"are not allowed; follow the leader directly")
             if not leaders:
                 known = sorted({q.name for q in params if q.follow is None})
-                raise self.fail(path, f"{_show(p.follow)} is not specified by a table with a "
+                raise self.fail(path, f"{show(p.follow)} is not specified by a table with a "
                                       f"distribution in this file; specified: "
-                                      f"{_fmt_list(known) or 'none'}")
+                                      f"{fmt_list(known) or 'none'}")
             if (p.commodities is None) != (p.follow in SCALAR_PARAMETERS):
                 raise self.fail(path, f"{p.name} and {p.follow} are not alike: a by-commodity "
                                       f"parameter follows a by-commodity one, a scalar a scalar")
@@ -314,7 +315,7 @@ class _SpecParser(_Parser):
                 missing = [c for c in p.commodities if c not in varied]
                 if missing:
                     raise self.fail(f"{p.where}.commodities",
-                                    f"{p.follow} is not varied for {_fmt_list(missing)}, so "
+                                    f"{p.follow} is not varied for {fmt_list(missing)}, so "
                                     f"{p.name} cannot follow it there")
 
     def parse(self, text: str) -> Spec:  # type: ignore[override]
@@ -324,11 +325,11 @@ class _SpecParser(_Parser):
             raise self.fail("name", "missing required field 'name' ([a-z0-9_]+)")
         name = self.string(data["name"], "name")
         if len(name) > MAX_NAME_LENGTH or not _NAME_RE.fullmatch(name):
-            raise self.fail("name", f"invalid name {_show(name)}: use only lowercase letters, "
+            raise self.fail("name", f"invalid name {show(name)}: use only lowercase letters, "
                                     f"digits and '_' ([a-z0-9_]+), at most {MAX_NAME_LENGTH}")
         description = self.string(data.get("description", ""), "description")
         if "method" not in data:
-            raise self.fail("method", f"missing required field 'method' ({_fmt_list(METHODS)})")
+            raise self.fail("method", f"missing required field 'method' ({fmt_list(METHODS)})")
         method = self.choice(data["method"], "method", METHODS, "method")
         seed: int | None = None
         n_draws = 0
@@ -367,7 +368,7 @@ def parse_spec(text: str, sets: Sets, source: str = "<string>") -> Spec:
     ``source`` names the text in messages. Raises :class:`SpecError` for any invalid input."""
     source = str(source)
     if not isinstance(text, str):
-        raise SpecError(source, None, f"expected TOML text, got {_type_name(text)}")
+        raise SpecError(source, None, f"expected TOML text, got {type_name(text)}")
     return _SpecParser(sets, source).parse(text.removeprefix("\ufeff"))
 
 
@@ -381,7 +382,7 @@ def spec_path(source: str | Path) -> Path:
         return SPEC_DIR / f"{name}.toml"
     known = sorted(p.stem for p in SPEC_DIR.glob("*.toml")) if SPEC_DIR.is_dir() else []
     raise SpecError(name[:80], None, f"no such specification file or library name (library "
-                                     f"{SPEC_DIR}: {_fmt_list(known) or 'empty'})")
+                                     f"{SPEC_DIR}: {fmt_list(known) or 'empty'})")
 
 
 def load_spec(path: str | Path, sets: Sets) -> Spec:
@@ -508,7 +509,7 @@ def variables(spec: Spec, central: xr.Dataset, options: ModelOptions) -> list[Va
             lacking = [c for c in p.commodities if c not in known]
             if lacking:
                 raise SpecError(spec.source, f"{p.where}.commodities",
-                                f"the central elasticities have no {_fmt_list(lacking)} "
+                                f"the central elasticities have no {fmt_list(lacking)} "
                                 f"(another data set?)")
             values = central[p.name].sel(commodity=list(p.commodities)).values
             cvals = tuple(float(v) for v in values)

@@ -1,0 +1,36 @@
+"""The package's modules talk through public names: no module imports another's private
+(underscore) names, so what a module offers is what it declares."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import cge
+
+PACKAGE = Path(cge.__file__).resolve().parent
+
+
+def private_imports(root: Path = PACKAGE) -> list[str]:
+    """``file:line: from module import _name`` for every private name a module of the package
+    imports from another module of it."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cge"):
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        found.append(f"{path.relative_to(root.parent)}:{node.lineno}: from "
+                                     f"{node.module} import {alias.name}")
+    return found
+
+
+def test_no_private_names_imported_across_modules():
+    assert private_imports() == []
+
+
+def test_the_check_sees_a_private_import(tmp_path):
+    pkg = tmp_path / "cge"
+    pkg.mkdir()
+    (pkg / "a.py").write_text("from cge.b import _helper, public\n", encoding="utf-8")
+    assert private_imports(pkg) == ["cge/a.py:1: from cge.b import _helper"]
