@@ -63,7 +63,8 @@ def test_report_pages_and_sections(report):
     assert len(report["reader"].pages) >= 4
     text = report["text"]
     for heading in ("Contents", "Summary", "Welfare and macroeconomic results", "Methods",
-                    "Data", "Solver diagnostics", "Scenario definitions", "Timmer",
+                    "Data", "Solver diagnostics", "Scenario definitions",
+                    "not one of the data sets shipped",
                     "fob = cif, no transport margins", cge.__version__, "two_by_two"):
         assert heading in text, heading
     for ds in report["results"]:
@@ -90,6 +91,19 @@ def test_report_names_and_headline_numbers(report):
     assert abs(float(tariff.EV.sel(region="FOREIGN"))) > 0
     # the transfer appears in the transfer table
     assert "Net international transfers received" in text
+
+
+def test_data_section_describes_the_data_run(report, tmp_path):
+    """The repository's sources and the WIOD story are told for the data sets shipped with the
+    model only: a hand-made (or GTAP) data set gets its own notes instead."""
+    from cge.report.build import _Report
+
+    assert "Timmer" not in report["text"] and "Data sources (data/SOURCES.md)" not in \
+        report["text"]
+    own = _Report(report["results"], tmp_path).data()
+    assert not own["shipped"] and own["sources"] is None and own["imputations"] == []
+    shipped = _Report([cge.Session().run("benchmark")], tmp_path).data()
+    assert shipped["shipped"] and len(shipped["sources"]["rows"]) > 3 and shipped["imputations"]
 
 
 def test_copied_text_has_plain_numbers(report):

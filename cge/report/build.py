@@ -642,10 +642,16 @@ class _Report:
         return (f" Scenarios run with other values: {', '.join(odd)}." if odd else "")
 
     def data(self) -> dict:
-        sources, imputations = parse_sources(SOURCES_MD)
+        """The data section: the data set's notes and hold-out validation (from the results);
+        for a data set shipped with the model (a folder of ``data/`` of that name) also the
+        repository's sources and imputations (``data/SOURCES.md``), which describe only
+        those."""
+        name = str(self.results[0].attrs.get("data_set", ""))
+        shipped = bool(name) and (DATA_DIR / name / "dataset.toml").is_file()
+        sources, imputations = parse_sources(SOURCES_MD) if shipped else ([], [])
         notes = [p.strip() for p in str(self.results[0].attrs.get("data_notes", "")).split("\n")
                  if p.strip()]
-        return {"sources": _table("Data sources (data/SOURCES.md).",
+        return {"shipped": shipped, "sources": _table("Data sources (data/SOURCES.md).",
                                   ["Source", "Used for", "Citation"], sources, align="lll",
                                   size=7, widths=["1fr", "1fr", "2fr"], breakable=True)
                 if sources else None,
