@@ -55,10 +55,10 @@ def is_gtap_folder(path: str | Path) -> bool:
     har = path / BASEDATA
     if not path.is_dir() or (path / "dataset.toml").exists() or not har.is_file():
         return False
-    from cge.data.har import read_har
+    from cge.data.har import har_headers
 
     try:
-        return "VDFB" in read_har(har)
+        return "VDFB" in har_headers(har)
     except DataError:
         return False
 
@@ -74,25 +74,14 @@ def _year(*arrays: dict[str, xr.DataArray]) -> int | None:
     return None
 
 
-def _read(path: Path) -> dict[str, xr.DataArray]:
-    from cge.data.har import read_har
-
-    try:
-        return read_har(path)
-    except DataError:
-        raise
-    except Exception as exc:  # harpy's own errors: a file that is not a header array file
-        raise DataError(f"{path}: not a readable GTAP header array (HAR) file: {exc}") from None
-
-
 def load_gtap(path: str | Path) -> xr.Dataset:
     """The balanced benchmark of the GTAP data base in folder ``path`` (module docstring);
     ``attrs["path"]`` is the folder, ``attrs["data_format"]`` ``"gtap"``."""
-    from cge.data.har import gtap_to_benchmark
+    from cge.data.har import gtap_to_benchmark, read_har
 
     path = Path(path)
-    arrays = _read(path / BASEDATA)
-    prm = _read(path / PARAMETERS) if (path / PARAMETERS).is_file() else {}
+    arrays = read_har(path / BASEDATA)
+    prm = read_har(path / PARAMETERS) if (path / PARAMETERS).is_file() else {}
     try:
         ds = gtap_to_benchmark(arrays, name=path.name, year=_year(prm, arrays))
     except DataError as exc:
@@ -106,8 +95,10 @@ def read_parameters(path: str | Path, commodities: list[str] | None = None) -> x
     """The elasticities by commodity of a GTAP ``default.prm`` (module docstring), as a Dataset
     ``esubd``, ``esubm``, ``esubva`` over ``commodity`` for :func:`cge.calibrate.calibrate`;
     ``commodities`` (default: the file's) must all be in the file."""
+    from cge.data.har import read_har
+
     path = Path(path)
-    prm = _read(path)
+    prm = read_har(path)
     missing = [h for h in ELASTICITY_HEADERS if h not in prm]
     if missing:
         raise DataError(f"{path}: no GTAP parameter(s) {missing} "

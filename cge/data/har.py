@@ -149,6 +149,21 @@ _FINAL = {"household": "P", "government": "G", "investment": "I"}
 # --------------------------------------------------------------------------------------------
 # Reading and writing HAR files
 # --------------------------------------------------------------------------------------------
+def _har_index(path: Path):
+    """harpy's index of a HAR file (header names and positions; no array read)."""
+    from harpy.har_file_io import HarFileIO
+
+    try:
+        return HarFileIO.readHarFileInfo(str(path))
+    except Exception as exc:  # harpy raises assorted errors on non-HAR input
+        raise DataError(f"{path}: not a readable header-array file ({exc})") from exc
+
+
+def har_headers(path: str | Path) -> list[str]:
+    """The header names of a HAR file, from its index alone (no array is read)."""
+    return [name.strip() for name in _har_index(Path(path)).getHeaderArrayNames()]
+
+
 def read_har(path: str | Path) -> dict[str, xr.DataArray]:
     """Every header of a HAR file as a labelled DataArray (values unchanged; see module doc)."""
     from harpy.har_file_io import HarFileIO
@@ -156,10 +171,7 @@ def read_har(path: str | Path) -> dict[str, xr.DataArray]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"HAR file {path} not found")
-    try:
-        info = HarFileIO.readHarFileInfo(str(path))
-    except Exception as exc:  # harpy raises assorted errors on non-HAR input
-        raise DataError(f"{path}: not a readable header-array file ({exc})") from exc
+    info = _har_index(path)
     out: dict[str, xr.DataArray] = {}
     for raw_name in info.getHeaderArrayNames():
         try:

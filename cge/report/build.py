@@ -29,7 +29,7 @@ from cge.paths import DATA_DIR
 from cge.report import figures
 from cge.report.appendix import scenario_changes
 from cge.report.export import write_tables
-from cge.report.findings import OTHER_KEY_REGIONS, Findings, description
+from cge.report.findings import Findings, description, key_regions
 from cge.report.fmt import MISSING, MoneyUnit, breakable, choose_money_unit, level, pct, sci
 from cge.report.provenance import options_rows
 from cge.report.strategy import strategy_section
@@ -408,10 +408,9 @@ class _Report:
         return tables
 
     def _key_regions(self) -> list[str]:
-        """The regions the charts show: the negotiating pair, then the other key regions the
-        data set has (:data:`cge.report.findings.OTHER_KEY_REGIONS`); the tables show all."""
-        pair = list(self._pair()[::-1])
-        return pair + [r for r in OTHER_KEY_REGIONS if r in self.regions and r not in pair]
+        """The regions the charts show (:func:`cge.report.findings.key_regions` of the
+        negotiating pair); the tables show all."""
+        return key_regions(self.regions, self._pair()[::-1])
 
     def _scenario_bars(self, chunk, keys, var: str, scale: float = 1.0, **sel) -> dict:
         """{region: [value of ``var`` in each scenario of ``chunk``]} for the key regions."""
@@ -483,18 +482,14 @@ class _Report:
             for family, arr in zip(("output", "price"), arrays, strict=True):
                 title, row_label = what[family]
                 vmax = scales[family]
-                decimals = 0 if vmax >= 1 else 2
-                fills, inks = figures.heat_fills(arr.values, vmax)
                 rows = [[str(label), *[pct(v) for v in row]]
                         for label, row in zip(arr[arr.dims[0]].values, arr.values, strict=True)]
                 t = _table(f"{title}, % change from the benchmark: {breakable(n)}. Colour "
-                           f"scale ±{level(vmax, decimals)} % for every scenario (darkest at "
-                           "or beyond).", [row_label, *self.regions], rows, size=7.5,
-                           widths=["auto", *["1fr"] * len(self.regions)],
+                           f"scale ±{level(vmax, figures.scale_decimals(vmax))} % for every "
+                           "scenario (darkest at or beyond).", [row_label, *self.regions],
+                           rows, size=7.5, widths=["auto", *["1fr"] * len(self.regions)],
                            note=f"{MISSING}: no benchmark activity.", breakable=False)
-                t.update(fills=[[None, *f] for f in fills], inks=[[None, *k] for k in inks],
-                         legend=figures.heat_legend(vmax, decimals))
-                tables.append(t)
+                tables.append(figures.heat_table(t, arr.values, vmax))
             out.append({"scenario": n, "tables": tables})
         return out
 
@@ -515,26 +510,21 @@ class _Report:
         volumes = {(s, d): np.array([flows(ds, "trade_volume_pct", s, d) for _, ds in self.cf])
                    for s, d in directions}
         vmax = figures.scale_of(volumes.values())
-        decimals = 0 if vmax >= 1 else 2
         tables = []
         for s, d in directions:
             rows = [[f"Benchmark ({mu}, fob)", *[mo.level(v) for v in flows(
                 self.results[0], "trade_benchmark", s, d)]]]
             rows += [[breakable(n), *[pct(v) for v in vol]]
                      for (n, _), vol in zip(self.cf, volumes[(s, d)], strict=True)]
-            fills, inks = figures.heat_fills(volumes[(s, d)], vmax)
             t = _table(f"Bilateral trade volume {s} → {d} by commodity: benchmark value ({mu}, "
-                       f"fob) and % change. Colour scale ±{level(vmax, decimals)} % for both "
-                       "directions.", ["Scenario", *[breakable(i) for i in self.commodities]],
+                       f"fob) and % change. Colour scale "
+                       f"±{level(vmax, figures.scale_decimals(vmax))} % for both directions.",
+                       ["Scenario", *[breakable(i) for i in self.commodities]],
                        rows, breaks=[1], size=6.5, inset=1.6,
                        widths=["auto", *["1fr"] * len(self.commodities)],
                        note="Volume: benchmark-price units shipped by the exporter. "
                             f"{MISSING}: no trade in the benchmark.")
-            blank = [None] * (len(self.commodities) + 1)
-            t.update(fills=[blank, *[[None, *f] for f in fills]],
-                     inks=[blank, *[[None, *k] for k in inks]],
-                     legend=figures.heat_legend(vmax, decimals))
-            tables.append(t)
+            tables.append(figures.heat_table(t, volumes[(s, d)], vmax, plain_rows=1))
         figs = []
         for k, (chunk, part) in enumerate(figures.chunks(self.cf)):
             panels = []

@@ -52,14 +52,16 @@ RC = {
 MAX_BARS = 16
 
 
-def chunks(items: Sequence, size: int = MAX_BARS) -> list[tuple[list, str]]:
+def chunks(items: Sequence, size: int = MAX_BARS, what: str = "scenarios"
+           ) -> list[tuple[list, str]]:
     """``items`` in runs of at most ``size``, each with the caption words that say which part
-    of the whole it is (``" (scenarios 17-32 of 46)"``; ``""`` when one run holds all)."""
+    of the whole it is (``" (scenarios 17-32 of 46)"``, ``what`` naming the items; ``""`` when
+    one run holds all)."""
     items = list(items)
     runs = [items[k:k + size] for k in range(0, len(items), size)]
     if len(runs) <= 1:
         return [(items, "")]
-    return [(run, f" (scenarios {k * size + 1}-{k * size + len(run)} of {len(items)})")
+    return [(run, f" ({what} {k * size + 1}-{k * size + len(run)} of {len(items)})")
             for k, run in enumerate(runs)]
 
 
@@ -181,6 +183,24 @@ def heat_fills(values, vmax: float) -> tuple[list[list[str]], list[list[str]]]:
     inks = [["#ffffff" if np.isfinite(v) and abs(v) > 0.62 * vmax else "#000000"
              for v in row] for row in vals]
     return fills, inks
+
+
+def scale_decimals(vmax: float) -> int:
+    """Decimals with which a colour scale's end is printed: 0 from 1 up, else 2."""
+    return 0 if vmax >= 1 else 2
+
+
+def heat_table(table: dict, values, vmax: float, *, plain_rows: int = 0) -> dict:
+    """``table`` (a report table: a label column, then one column per value) made a heat
+    table on the scale ±vmax: its body rows after the first ``plain_rows`` (e.g. a benchmark
+    row) are ``values`` (rows x columns) and get their cells' fills and inks, and the table
+    gets the scale's key. Returns ``table``."""
+    fills, inks = heat_fills(values, vmax)
+    blank = [[None] * len(table["header"])] * plain_rows
+    table.update(fills=blank + [[None, *f] for f in fills],
+                 inks=blank + [[None, *k] for k in inks],
+                 legend=heat_legend(vmax, scale_decimals(vmax)))
+    return table
 
 
 def heat_legend(vmax: float, decimals: int, steps: int = 9) -> list[dict]:

@@ -34,6 +34,12 @@ def description(ds: xr.Dataset) -> str:
     return text if len(text) <= DESCRIPTION_CHARS else text[:DESCRIPTION_CHARS - 1] + "…"
 
 
+def key_regions(regions: Sequence[str], pair: Sequence[str]) -> list[str]:
+    """The regions a comparison shows: the pair, then :data:`OTHER_KEY_REGIONS` the data set
+    has."""
+    return [*pair, *[r for r in OTHER_KEY_REGIONS if r in regions and r not in pair]]
+
+
 def _ev(ds: xr.Dataset, r: str) -> float:
     return float(ds.EV.sel(region=r))
 
@@ -50,8 +56,7 @@ class Findings:
                  sens: xr.Dataset | None = None) -> None:
         self.cf, self.money, self.pairs, self.sens = list(cf), money, list(pairs), sens
         self.a, self.b = pair
-        self.keys = [self.a, self.b] + [r for r in OTHER_KEY_REGIONS
-                                        if r in regions and r not in pair]
+        self.keys = key_regions(regions, pair)
         self.items: list[dict] = []
 
     def _add(self, text: str, table: str, **values: float) -> None:

@@ -136,7 +136,7 @@ def packages_section(cf: Sequence[tuple[str, xr.Dataset]], keys: Sequence[str],
     all_parts = [p for p in PART_LABELS if any(p in parts for _, _, parts in packs)]
     labels = [PART_LABELS[p] for p in all_parts]
     figs = []
-    for c, (chunk, run) in enumerate(figures.chunks(packs)):
+    for c, (chunk, run) in enumerate(figures.chunks(packs, what="packages")):
         panels = []
         for r in keys:
             values = {PART_LABELS[p]: [money.scale * (float(ds.EV_part_subtotal.sel(
@@ -149,7 +149,7 @@ def packages_section(cf: Sequence[tuple[str, xr.Dataset]], keys: Sequence[str],
         path = figures.stacked_bars(panels, [n for n, _, _ in chunk], labels,
                                     fig_path(f"packages{c}"), total_label="EV of the package")
         figs.append({"file": path.name,
-                     "caption": f"The packages part by part{run.replace('scenarios', 'packages')}"
+                     "caption": f"The packages part by part{run}"
                                 f": GTAP subtotals of the EV of {', '.join(keys)} "
                                 f"({money.label}); the diamond is the package's EV. Alone "
                                 "values and the interaction: the table below."})
