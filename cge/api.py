@@ -22,6 +22,7 @@ import xarray as xr
 
 from cge.atomic import atomic_file
 from cge.calibrate import calibrate
+from cge.data.aggregate import internalize_trade
 from cge.data.benchmark import DataError, capital_factor, load_benchmark, wage_factor
 from cge.data.gtap import PARAMETERS as GTAP_PARAMETERS
 from cge.data.gtap import is_gtap_folder, load_gtap, read_parameters
@@ -60,10 +61,19 @@ def _data_path(name_or_path: str | Path) -> Path:
     return path
 
 
-def load_data(name_or_path: str | Path = DEFAULT_DATA) -> xr.Dataset:
+def load_data(name_or_path: str | Path = DEFAULT_DATA,
+              intra_region: str | None = None) -> xr.Dataset:
     """A benchmark by name (a folder of ``data/``) or path, balance-checked on load: a folder
     in the project's format (``dataset.toml`` and CSV files, :mod:`cge.data.benchmark`) or a
-    GTAP data base (``basedata.har``, :mod:`cge.data.gtap`)."""
+    GTAP data base (``basedata.har``, :mod:`cge.data.gtap`).
+
+    ``intra_region``: how a (composite) region's trade with itself is held. ``None``: as the
+    data have it (a GTAP data base: on the region's own import route, as in GTAP; a folder in
+    the project's format: as saved). ``"routes"``: the same. ``"domestic"``: made domestic
+    trade, its tariffs and export taxes kept as taxes of the users
+    (:func:`cge.data.aggregate.internalize_trade`), so the region is one economy."""
+    if intra_region not in (None, "routes", "domestic"):
+        raise DataError(f"intra_region must be 'routes' or 'domestic', not {intra_region!r}")
     path = _data_path(name_or_path)
     if not path.exists():
         known = sorted(p.parent.name for p in DATA_DIR.glob("*/dataset.toml"))
@@ -71,8 +81,11 @@ def load_data(name_or_path: str | Path = DEFAULT_DATA) -> xr.Dataset:
                         f"{DATA_DIR} ({', '.join(known) or 'none'}) nor an existing path; "
                         f"{where_hint()}")
     if is_gtap_folder(path):
-        return load_gtap(path)
-    return load_benchmark(path)
+        return load_gtap(path, intra_region or "routes")
+    ds = load_benchmark(path)
+    if intra_region == "domestic":
+        ds, _ = internalize_trade(ds)
+    return ds
 
 
 def data_elasticities(data: str | Path | xr.Dataset) -> str | xr.Dataset:
@@ -157,8 +170,14 @@ class Session:
 
     def __init__(self, data: str | Path | xr.Dataset = DEFAULT_DATA,
                  elasticities: str | Path | dict | xr.Dataset | None = None,
-                 options: ModelOptions | None = None) -> None:
-        self.benchmark = data if isinstance(data, xr.Dataset) else load_data(data)
+                 options: ModelOptions | None = None, intra_region: str | None = None) -> None:
+        """``data``: a data set name, a folder or a benchmark Dataset; ``intra_region``: see
+        :func:`load_data` (for a name or folder only)."""
+        if isinstance(data, xr.Dataset) and intra_region is not None:
+            raise TypeError("intra_region applies when the data are loaded: pass "
+                            "load_data(..., intra_region=...) as data instead")
+        self.benchmark = (data if isinstance(data, xr.Dataset)
+                          else load_data(data, intra_region))
         if elasticities is None:  # the data set's own (dataset.toml), else gtap
             elasticities = data_elasticities(self.benchmark if isinstance(data, xr.Dataset)
                                              else data)

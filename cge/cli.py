@@ -40,10 +40,28 @@ def _add_data_arguments(p: argparse.ArgumentParser,
                    help=f"{elasticities} (default: the data set's own)")
 
 
+def _add_intra_region_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--intra-region", choices=("routes", "domestic"), default=None,
+                   help="a composite region's trade with itself: on its own import route "
+                        "('routes', GTAP's treatment; the default for a GTAP data base) or made "
+                        "domestic ('domestic'); default: as the data set has it")
+
+
+def _data(args: argparse.Namespace):
+    """The data set as the command loads it: its name or path, or with ``--intra-region`` the
+    benchmark loaded that way (:func:`cge.api.load_data`)."""
+    if getattr(args, "intra_region", None) is None:
+        return args.data
+    from cge.api import load_data
+
+    return load_data(args.data, args.intra_region)
+
+
 def _add_run_arguments(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("scenarios", nargs="+" if required else "*", metavar="SCENARIO",
                    help="scenario names (files in scenarios/), TOML paths, or 'all'")
     _add_data_arguments(p)
+    _add_intra_region_argument(p)
     p.add_argument("--out", default=None, metavar="DIR",
                    help="output folder (default: reports/ for the standard set, "
                         "reports/runs/<run>/ otherwise)")
@@ -104,6 +122,7 @@ def parser() -> argparse.ArgumentParser:
     cv.add_argument("--data", required=True, metavar="FOLDER",
                     help="the GTAP data base folder")
     cv.add_argument("--out", required=True, metavar="DIR", help="the data set folder to write")
+    _add_intra_region_argument(cv)
     bd = sub.add_parser("build-data", parents=[common],
                         help="rebuild data/wiod2011 (if the raw WIOD table is present), "
                              "data/wiod_update2024 and data/default2024")
@@ -121,6 +140,7 @@ def _add_strategy_parser(sub, common: argparse.ArgumentParser) -> None:
     games = st.add_subparsers(dest="game", required=True, metavar="GAME")
     base = argparse.ArgumentParser(add_help=False)
     _add_data_arguments(base)
+    _add_intra_region_argument(base)
     base.add_argument("--out", default=None, metavar="FILE.nc",
                       help="save the result as NetCDF")
     rates = argparse.ArgumentParser(add_help=False)
@@ -246,7 +266,7 @@ def _strategy_command(args: argparse.Namespace) -> None:
 
     if args.out is not None and not str(args.out).endswith(".nc"):
         raise strategy.StrategyError(f"--out must name a NetCDF file (*.nc), got {args.out!r}")
-    session = Session(args.data, args.elasticities)
+    session = Session(_data(args), args.elasticities)
     echo = (lambda text: None) if args.quiet else print
     ds = None
     if args.game == "optimal":
@@ -398,7 +418,7 @@ def _command(args: argparse.Namespace) -> None:
         names = tuple(args.scenarios) or STANDARD_SCENARIOS
         with_strategy = (args.command == "counterfactual" if args.strategy is None
                          else args.strategy)
-        run_scenarios(names, data=args.data, elasticities=args.elasticities,
+        run_scenarios(names, data=_data(args), elasticities=args.elasticities,
                       out_dir=Path(args.out) if args.out else None, echo=not args.quiet,
                       progress=make_progress(args.quiet),
                       strategy=STANDARD_PAIRS if with_strategy else (),
@@ -416,7 +436,7 @@ def _command(args: argparse.Namespace) -> None:
     elif args.command == "convert":
         from cge.data.gtap import convert_gtap
 
-        out = convert_gtap(args.data, args.out)
+        out = convert_gtap(args.data, args.out, args.intra_region or "routes")
         if not args.quiet:
             print(f"written {out} (load it with --data {out})")
     elif args.command == "build-data":

@@ -358,7 +358,26 @@ def _run_attrs(model: CGEModel, whose_text: str) -> tuple[dict, dict]:
         "defense_default": "real defense purchases fixed at the benchmark level unless the "
                            "scenario sets a defense rule",
         "margins": "fob = cif: no international transport margins",
+        "intra_region_trade": intra_region_text(model),
     }
+
+
+def intra_region_text(model: CGEModel) -> str:
+    """How the run holds a region's trade with itself: the regions with an own import route
+    (GTAP composite regions, ``intra_region="routes"``) and their benchmark trade on it, or
+    that there is none (a region's own trade is domestic)."""
+    p = model.ctx.p
+    own: dict[str, float] = {}
+    for (i, s, r) in model.ctx.TRD:
+        if s == r:
+            own[r] = own.get(r, 0.0) + p["vxmd"][i, s, r]
+    if not own:
+        return "none: no region trades with itself on a route of its own (its own trade is " \
+               "domestic)"
+    unit = model.params.attrs.get("unit", "US$ million")
+    return ("own import routes (trade of a composite region with itself, shocked with "
+            "own_region = true): " + ", ".join(f"{r} {v:,.0f}" for r, v in own.items())
+            + f" {unit} at benchmark")
 
 
 def extract_results(model: CGEModel, diag: Diagnostics, *, scenario: str = "",

@@ -117,7 +117,7 @@ def _publish(stage: Path, out_dir: Path) -> None:
 
 
 def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
-                  data: str = "default2024", elasticities: str | None = None,
+                  data: str | xr.Dataset = "default2024", elasticities: str | None = None,
                   out_dir: Path | None = None, echo: bool = True, decompose: bool = True,
                   progress: Progress | None = None, strategy: Sequence[PairAnalysis] = (),
                   appendix: str = "summary") -> xr.Dataset:
@@ -147,7 +147,8 @@ def run_scenarios(names: list[str] | tuple[str, ...] = STANDARD_SCENARIOS, *,
     published = False
     try:
         paths = resolve_paths(names)
-        progress.stage(f"data {data}: loading, checking and calibrating")
+        label = data.attrs.get("name", "benchmark") if isinstance(data, xr.Dataset) else data
+        progress.stage(f"data {label}: loading, checking and calibrating")
         session = Session(data, elasticities)
         t_setup = time.perf_counter() - t0
         progress.stage(f"checking {len(paths)} scenario(s) and building the model")

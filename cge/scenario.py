@@ -123,7 +123,12 @@ Keys and values
   (-100 %, 100 000 %] needs the benchmark rates, so that final check is done by the model
   (:func:`cge.shocks.apply_scenario`), not here.
   Bilateral shocks cover every (commodity, exporter, importer) with exporter != importer
-  (:meth:`RateShock.cells`); intra-region trade of an aggregate region is never shocked.
+  (:meth:`RateShock.cells`). ``own_region = true`` (tariff, export_tax, trade_cost) adds each
+  importer's trade with itself where the data set keeps it on a route of its own (a GTAP
+  composite region such as EU_28 or ROW: intra-EU trade; ``load_data(..., intra_region=)``):
+  ``exporter = "all"``, ``importer = "all"``, ``own_region = true`` is GTAP's shock to every
+  ``tms``. Where a region's own trade is domestic (the shipped data sets), there is no such
+  route and the cell is skipped, as any cell without trade is.
 * Transfers: ``payer`` != ``recipient`` (single region names) and exactly one of ``amount``
   (>= 0, the data set's currency unit, e.g. US$ million) or ``share_of_payer_gdp`` (percent of
   the payer's benchmark GDP, strictly between 0 and 100; 0.1 -> 0.001). Together, the
@@ -356,7 +361,8 @@ class RateShock:
     producing regions and ``importers`` is ``()``. ``mode``: ``"add"`` (``value`` = change in the
     rate as a fraction: 10 pp -> 0.10), ``"set"`` (``value`` = the new rate as a fraction) or
     ``"multiply"`` (``value`` = factor on the benchmark rate, > 0) or ``"power"`` (``value`` =
-    factor on 1 + rate, > 0).
+    factor on 1 + rate, > 0). ``own_region``: the cells include each importer's trade with
+    itself (a composite region's own import route, where the data set has one).
     """
 
     instrument: str
@@ -366,6 +372,7 @@ class RateShock:
     mode: str
     value: float
     where: str
+    own_region: bool = False
 
     @property
     def bilateral(self) -> bool:
@@ -373,12 +380,13 @@ class RateShock:
         return self.instrument != "to"
 
     def cells(self) -> tuple[tuple[str, ...], ...]:
-        """The cells shocked: ``(commodity, exporter, importer)`` with exporter != importer for
-        bilateral instruments, ``(commodity, region)`` for the output tax."""
+        """The cells shocked: ``(commodity, exporter, importer)`` with exporter != importer
+        (or also exporter == importer with ``own_region``) for bilateral instruments,
+        ``(commodity, region)`` for the output tax."""
         if not self.bilateral:
             return tuple((c, r) for c in self.commodities for r in self.exporters)
         return tuple((c, s, d) for c in self.commodities for s in self.exporters
-                     for d in self.importers if s != d)
+                     for d in self.importers if s != d or self.own_region)
 
 
 @dataclass(frozen=True)
@@ -742,7 +750,7 @@ class ScenarioParser:
             importers: tuple[str, ...] = ()
         else:
             self.check_keys(table, path, (*_SYNONYMS["exporter"], *_SYNONYMS["importer"],
-                                          *commodity_keys, *mode_keys))
+                                          *commodity_keys, *mode_keys, "own_region"))
             ekey, evalue = self.synonym(table, "exporter", path)
             ikey, ivalue = self.synonym(table, "importer", path)
             exporters = self.resolve("regions", evalue, f"{path}.{ekey}")
@@ -750,10 +758,16 @@ class ScenarioParser:
         ckey, cval = self.synonym(table, "commodity", path)
         commodities = self.resolve("commodities", cval, f"{path}.{ckey}")
         mode, value = self.rate_value(table, path)
-        shock = RateShock(INSTRUMENTS[kind], commodities, exporters, importers, mode, value, path)
+        own = table.get("own_region", False)
+        if not isinstance(own, bool):
+            raise self.fail(f"{path}.own_region", f"own_region must be true or false, got "
+                                                  f"{show(own)}")
+        shock = RateShock(INSTRUMENTS[kind], commodities, exporters, importers, mode, value, path,
+                          own)
         if not shock.cells():
             raise self.fail(path, f"no (exporter, importer) pair with exporter != importer: "
-                                  f"exporters {list(exporters)}, importers {list(importers)}")
+                                  f"exporters {list(exporters)}, importers {list(importers)} "
+                                  "(own_region = true shocks a region's trade with itself)")
         return shock
 
     def region_pair(self, table: Mapping[str, Any], path: str,

@@ -61,14 +61,12 @@ def test_benchmark_replicates(gtap):
     assert np.abs(bench.EV.values).max() < 1e-6
 
 
-def _off_diagonal(n: int) -> np.ndarray:
-    return 1.0 - np.eye(n)
-
 
 def test_gdp_trade_and_tariff_revenue_of_the_data(gtap):
     """GTAP's own accounts, from the headers: GDP = final demand at purchasers' prices + exports
     fob (every route) + margin exports VST - imports cif (every route); tariff revenue =
-    VMSB - VCIF on routes between regions; exports fob of a non-margin commodity = VFOB."""
+    VMSB - VCIF on every route, a composite region's route with itself included (GTAP's
+    treatment, the default); exports fob of a non-margin commodity = VFOB, route by route."""
     _, har, _, bench = gtap
     regions = [str(r) for r in bench.region.values]
     assert [str(r) for r in har["VFOB"].REG.values] == regions
@@ -78,14 +76,13 @@ def test_gdp_trade_and_tariff_revenue_of_the_data(gtap):
            + har["VST"].astype(float).sum("MARG").values
            - har["VCIF"].astype(float).values.sum(axis=(0, 1)))
     np.testing.assert_allclose(bench.gdp_nominal.values, gdp, rtol=1e-6)
-    off = _off_diagonal(len(regions))[None]
-    tariffs = ((har["VMSB"] - har["VCIF"]).astype(float).values * off).sum(axis=(0, 1))
+    tariffs = (har["VMSB"] - har["VCIF"]).astype(float).values.sum(axis=(0, 1))
     np.testing.assert_allclose(bench.tariff_revenue.values, tariffs, rtol=1e-6)
     margins = {str(m) for m in har["VST"].MARG.values}
     goods = [str(c) for c in bench.commodity.values if str(c) not in margins]
     ours = bench.trade_benchmark.sel(commodity=goods).transpose(
-        "commodity", "exporter", "importer").values * off
-    np.testing.assert_allclose(ours, har["VFOB"].astype(float).sel(COMM=goods).values * off,
+        "commodity", "exporter", "importer").values
+    np.testing.assert_allclose(ours, har["VFOB"].astype(float).sel(COMM=goods).values,
                                rtol=1e-6, atol=1e-3)
 
 
@@ -207,3 +204,30 @@ def test_convert_refuses_and_leaves_what_is_there(tmp_path):
         assert len(done.stderr.strip().splitlines()) == 1
     assert [p.name for p in taken.iterdir()] == ["mine.txt"]
     assert not (tmp_path / "new").exists()
+
+
+def test_intra_region_trade_routes_or_domestic(tmp_path):
+    """A GTAP data base keeps EU_28's and ROW's trade with themselves on own import routes
+    (GTAP's treatment); ``--intra-region domestic`` makes it domestic. A tariff on every route,
+    own routes included, then taxes intra-EU trade only in the first."""
+    import xarray as xr
+
+    folder = gtap_folder("gtap7_3x3")
+    scen = tmp_path / "all_tariffs.toml"
+    scen.write_text('name = "all_tariffs"\n[[tariff]]\nimporter = "all"\nexporter = "all"\n'
+                    'commodities = "all"\npower = 1.1\nown_region = true\n', encoding="utf-8")
+    ev, text = {}, {}
+    for treatment in ("routes", "domestic"):
+        done = subprocess.run([sys.executable, "-m", "cge", "run", "--data", str(folder),
+                               "--intra-region", treatment, str(scen), "--quiet", "--no-strategy",
+                               "--out", str(tmp_path / treatment)], capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        res = xr.load_dataset(tmp_path / treatment / "results" / "all_tariffs.nc")
+        ev[treatment], text[treatment] = res.EV.to_series(), res.attrs["intra_region_trade"]
+    assert text["routes"].startswith("own import routes") and "EU_28 4,182,360" in text["routes"]
+    assert text["domestic"].startswith("none")
+    # taxing the EU's 4.2 tn of trade with itself costs it more than the external tariffs do
+    assert ev["routes"]["EU_28"] < 1.5 * ev["domestic"]["EU_28"] < 0
+    with pytest.raises(TypeError, match="intra_region"):
+        cge.Session(cge.load_data(folder), intra_region="domestic")

@@ -144,7 +144,8 @@ def test_har_errors(tmp_path):
         gtap_to_benchmark(gtap)
 
 
-def test_gtap_composite_region_trade_becomes_domestic():
+@pytest.mark.parametrize("treatment", ["domestic", "routes"])
+def test_gtap_composite_region_trade_domestic_or_route(treatment):
     ds = random_benchmark(3, 3, 4, transfers=False)
     gtap = benchmark_to_gtap(ds)
     # a composite region trading with itself: 10 of s1 shipped within R0, 10 % tariff
@@ -163,10 +164,16 @@ def test_gtap_composite_region_trade_becomes_domestic():
     gtap["EVFP"] = gtap["EVFP"].copy()
     gtap["EVFB"].loc[{"ENDW": "labour", "ACTS": "s1", "REG": "R0"}] += 10.0
     gtap["EVFP"].loc[{"ENDW": "labour", "ACTS": "s1", "REG": "R0"}] += 10.0
-    back = gtap_to_benchmark(gtap)
+    back = gtap_to_benchmark(gtap, intra_region=treatment)
     check_balance(back)
-    assert float(back.vxmd.sel(commodity="s1", exporter="R0", importer="R0")) == 0.0
-    assert back.attrs["internalized_trade_taxes"]["R0"] == pytest.approx(1.0)
+    own = {"commodity": "s1", "exporter": "R0", "importer": "R0"}
+    if treatment == "domestic":
+        assert float(back.vxmd.sel(own)) == 0.0
+        assert back.attrs["internalized_trade_taxes"]["R0"] == pytest.approx(1.0)
+    else:   # GTAP's treatment: the route and its tariff stay
+        assert float(back.vxmd.sel(own)) == pytest.approx(10.0)
+        assert float(back.vtm.sel(own)) == pytest.approx(1.0)
+        assert back.attrs["internalized_trade_taxes"]["R0"] == 0.0
     assert float(tax_revenue(back).sel(region="R0")) == pytest.approx(
         float(tax_revenue(ds).sel(region="R0")) + 1.0)
 

@@ -28,17 +28,18 @@ data read by :mod:`cge.data.har`, the WIOD benchmark and any other benchmark ali
    indirect tax revenue, final demand, saving and foreign saving of the world are unchanged.
 2. **Transfers.** International transfers between members of one new region net out: the
    diagonal of the aggregated ``vtrf`` is dropped (the region's net transfers are unchanged).
-3. **Intra-region trade becomes domestic** (:func:`internalize_trade`). Trade between members of
-   one new region (the diagonal ``vxmd/vtx/vtm[i, G, G]`` after summation) is removed from the
-   trade accounts. The importers' purchases of imported ``i`` are reduced by the landed value of
-   that trade ``L = X + TX + TM`` (exports at market prices plus export taxes plus tariffs), in
-   proportion to each user's (activity's or final agent's) purchases of imported ``i``: user
-   ``u`` loses ``vif[i, u] * L / V`` of imports (``V`` = all landed imports of ``i``), gains
-   ``vif[i, u] * X / V`` of domestic purchases (the goods, now bought at the domestic market
+3. **Intra-region trade becomes domestic** (:func:`internalize_trade`; with
+   ``intra_region="routes"`` it stays on the new region's own import route instead). Trade between
+   members of one new region (the diagonal ``vxmd/vtx/vtm[i, G, G]`` after summation) is removed
+   from the trade accounts. The importers' purchases of imported ``i`` are reduced by the landed
+   value of that trade ``L = X + TX + TM`` (exports at market prices plus export taxes plus
+   tariffs), in proportion to each user's (activity's or final agent's) purchases of imported
+   ``i``: user ``u`` loses ``vif[i, u] * L / V`` of imports (``V`` = all landed imports of ``i``),
+   gains ``vif[i, u] * X / V`` of domestic purchases (the goods, now bought at the domestic market
    price) and the remaining ``vif[i, u] * (TX + TM) / V`` — the export tax and tariff it used to
-   pay on them — becomes a tax on that user: added to the output tax ``vto`` of the using
-   activity (a tax on its cost, since the format has no per-input taxes) or to the final-demand
-   tax ``vtfd`` of the final agent.
+   pay on them — becomes a tax on that user: added to the output tax ``vto`` of the using activity
+   (a tax on its cost, since the format has no per-input taxes) or to the final-demand tax ``vtfd``
+   of the final agent.
 
    *Choice:* the trade taxes are **kept as revenue** (converted, not dropped). Every user's cost,
    every government's revenue and every region's current account are therefore unchanged, the
@@ -132,11 +133,16 @@ def assignment(groups: Mapping[str, Any] | list | None, members: list[str], what
 
 
 def aggregate(ds: xr.Dataset, mapping: Mapping[str, Any] | str | Path, *,
-              name: str | None = None) -> xr.Dataset:
+              name: str | None = None, intra_region: str = "domestic") -> xr.Dataset:
     """Aggregate a balanced benchmark with a mapping (dict or TOML path); see the module doc.
 
-    Returns a new balanced benchmark (checked with :func:`check_balance`).
+    ``intra_region``: ``"domestic"`` (step 3) or ``"routes"`` -- trade between members of one
+    new region stays trade, on the new region's own import route (its tariffs and export taxes
+    with it), as GTAPAgg keeps it. Returns a new balanced benchmark (checked with
+    :func:`check_balance`).
     """
+    if intra_region not in ("domestic", "routes"):
+        raise DataError(f"intra_region must be 'domestic' or 'routes', not {intra_region!r}")
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)
     check_structure(ds)
@@ -168,13 +174,18 @@ def aggregate(ds: xr.Dataset, mapping: Mapping[str, Any] | str | Path, *,
     vtrf = out.vtrf.values.copy()
     np.fill_diagonal(vtrf, 0.0)
     out["vtrf"] = out.vtrf.copy(data=vtrf)
-    out, converted = internalize_trade(out)
     sizes = {k: f"{matrices[k].shape[0]} -> {matrices[k].shape[1]}" for k in matrices}
-    out.attrs["aggregation"] = (
-        f"aggregated from '{ds.attrs.get('name', '?')}' ({sizes}) with mapping "
-        f"{mapping.get('path', '(dict)')}; intra-region trade made domestic, its export taxes "
-        f"and tariffs ({float(converted.sum()):.6g} {out.attrs['unit']} in all) converted into "
-        "output taxes of the using activities / final-demand taxes of the final agents")
+    what = f"aggregated from '{ds.attrs.get('name', '?')}' ({sizes}) with mapping " \
+           f"{mapping.get('path', '(dict)')}; "
+    if intra_region == "domestic":
+        out, converted = internalize_trade(out)
+        what += (f"intra-region trade made domestic, its export taxes and tariffs "
+                 f"({float(converted.sum()):.6g} {out.attrs['unit']} in all) converted into "
+                 "output taxes of the using activities / final-demand taxes of the final agents")
+    else:
+        converted = xr.zeros_like(out.vom.isel(activity=0, drop=True))
+        what += "intra-region trade kept on each region's own import route"
+    out.attrs["aggregation"] = what
     out.attrs["internalized_trade_taxes"] = {
         str(r): float(v) for r, v in zip(out.region.values, converted.values, strict=True)}
     for attr in ("year",):
@@ -184,27 +195,31 @@ def aggregate(ds: xr.Dataset, mapping: Mapping[str, Any] | str | Path, *,
     return out
 
 
-def internalize_trade(ds: xr.Dataset) -> tuple[xr.Dataset, xr.DataArray]:
+def internalize_trade(ds: xr.Dataset, cells: np.ndarray | None = None
+                      ) -> tuple[xr.Dataset, xr.DataArray]:
     """Turn each region's trade with itself (diagonal ``vxmd/vtx/vtm``) into domestic flows.
 
-    See step 3 of the module docstring. Returns the new data set and the export taxes plus
-    tariffs converted into output/final-demand taxes, by region. Balanced input gives balanced
-    output (nothing is re-derived).
+    See step 3 of the module docstring. ``cells`` (boolean, commodity x region; default all)
+    limits it to those (commodity, region) cells; the others stay on the region's own import
+    route. Returns the new data set and the export taxes plus tariffs converted into
+    output/final-demand taxes, by region. Balanced input gives balanced output (nothing is
+    re-derived).
     """
     ds = ds.copy(deep=True)
     vxmd = ds.vxmd.transpose("commodity", "exporter", "importer").values
     vtx = ds.vtx.transpose("commodity", "exporter", "importer").values
     vtm = ds.vtm.transpose("commodity", "exporter", "importer").values
     diag = np.arange(vxmd.shape[1])
-    x = vxmd[:, diag, diag]                                   # (i, r)
-    t = vtx[:, diag, diag] + vtm[:, diag, diag]
+    mask = np.ones(vxmd.shape[::2], dtype=bool) if cells is None else np.asarray(cells, bool)
+    x = np.where(mask, vxmd[:, diag, diag], 0.0)              # (i, r)
+    t = np.where(mask, vtx[:, diag, diag] + vtm[:, diag, diag], 0.0)
     nr = len(diag)
     if not (np.any(x) or np.any(t)):
         return ds, xr.DataArray(np.zeros(nr), dims="region", coords={"region": ds.region})
     vifm = ds.vifm.transpose("commodity", "activity", "region").values
     vifd = ds.vifd.transpose("commodity", "agent", "region").values
     landed = vxmd + vtx + vtm
-    extra = landed.sum(axis=1) - landed[:, diag, diag]        # imports from other regions (i, r)
+    extra = landed.sum(axis=1) - np.where(mask, landed[:, diag, diag], 0.0)  # stay imports
     total = vifm.sum(axis=1) + vifd.sum(axis=1)               # users' landed imports (i, r)
     intra = x + t
     bad = (total <= 0) & (np.abs(intra) > 0)
@@ -228,7 +243,7 @@ def internalize_trade(ds: xr.Dataset) -> tuple[xr.Dataset, xr.DataArray]:
     ds["vifd"] = ds.vifd.copy(data=vifd * keep)
     for key, arr in (("vxmd", vxmd), ("vtx", vtx), ("vtm", vtm)):
         arr = arr.copy()
-        arr[:, diag, diag] = 0.0
+        arr[:, diag, diag] = np.where(mask, 0.0, arr[:, diag, diag])
         ds[key] = ds[key].copy(data=arr)
     converted = xr.DataArray(t.sum(axis=0), dims="region", coords={"region": ds.region})
     return ds, converted

@@ -74,16 +74,19 @@ def _year(*arrays: dict[str, xr.DataArray]) -> int | None:
     return None
 
 
-def load_gtap(path: str | Path) -> xr.Dataset:
+def load_gtap(path: str | Path, intra_region: str = "routes") -> xr.Dataset:
     """The balanced benchmark of the GTAP data base in folder ``path`` (module docstring);
-    ``attrs["path"]`` is the folder, ``attrs["data_format"]`` ``"gtap"``."""
+    ``attrs["path"]`` is the folder, ``attrs["data_format"]`` ``"gtap"``. ``intra_region``:
+    a composite region's trade with itself kept on its own import route (``"routes"``, as in
+    GTAP) or made domestic (``"domestic"``); see :func:`cge.data.har.gtap_to_benchmark`."""
     from cge.data.har import gtap_to_benchmark, read_har
 
     path = Path(path)
     arrays = read_har(path / BASEDATA)
     prm = read_har(path / PARAMETERS) if (path / PARAMETERS).is_file() else {}
     try:
-        ds = gtap_to_benchmark(arrays, name=path.name, year=_year(prm, arrays))
+        ds = gtap_to_benchmark(arrays, name=path.name, year=_year(prm, arrays),
+                               intra_region=intra_region)
     except DataError as exc:
         raise DataError(f"{path / BASEDATA}: {exc}") from None
     ds.attrs["path"] = str(path)
@@ -146,14 +149,14 @@ ARRAY_HEADERS = {
 ELASTICITY_FILE = "elasticities.csv"
 
 
-def convert_gtap(folder: str | Path, out: str | Path) -> Path:
+def convert_gtap(folder: str | Path, out: str | Path, intra_region: str = "routes") -> Path:
     """The GTAP data base in ``folder`` saved as a data set in the project's format in ``out``
     (``dataset.toml`` + CSV files, :func:`cge.data.benchmark.save_benchmark`), with the
     elasticities of its ``default.prm`` in ``out/elasticities.csv``, named by its
     ``dataset.toml``: loading ``out`` gives the same benchmark and elasticities as loading
     ``folder``. Written into a staging folder and moved into place at the end: an error
     leaves ``out`` as it was. ``out`` may be a new folder or an earlier data set (replaced);
-    another non-empty folder is refused."""
+    another non-empty folder is refused. ``intra_region`` as in :func:`load_gtap`."""
 
     from cge.atomic import swap_folder
     from cge.data.benchmark import save_benchmark
@@ -165,7 +168,7 @@ def convert_gtap(folder: str | Path, out: str | Path) -> Path:
     if out.exists() and (not out.is_dir() or (any(out.iterdir())
                                               and not (out / "dataset.toml").is_file())):
         raise DataError(f"{out}: exists and is not a data set folder; give a new folder")
-    ds = load_gtap(folder)
+    ds = load_gtap(folder, intra_region)
     el = (read_parameters(folder / PARAMETERS, [str(c) for c in ds.commodity.values])
           if (folder / PARAMETERS).is_file() else None)
     out.parent.mkdir(parents=True, exist_ok=True)

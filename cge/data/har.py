@@ -14,7 +14,7 @@ API
   ``attrs["long_name"]``. A set used twice by one header (``VXSB(COMM, REG, REG)``) gives
   dimensions ``REG`` and ``REG_2``. Character headers come back as 1-D string arrays.
 * ``gtap_to_benchmark(arrays, *, name, year, defense_share=None, government_saving=None,
-  tolerance=1e-4) -> xr.Dataset``: the balanced benchmark.
+  tolerance=1e-4, intra_region="routes") -> xr.Dataset``: the balanced benchmark.
 * ``benchmark_to_gtap(ds) -> dict[str, xr.DataArray]``: GTAP-style arrays of a benchmark.
 * ``write_gtap_har(arrays, path)``: write such a dict as a HAR file (float32).
 
@@ -66,9 +66,14 @@ Treatments (the choices this format forces):
    and ``VST``, ``VCIF`` must equal ``VFOB``.
 3. **Make matrix.** One activity makes one commodity: ``ACTS`` must have the labels of ``COMM``
    and ``MAKB`` must be diagonal (else :class:`DataError`; aggregate multi-product data first).
-4. **Trade of a region with itself** (GTAP composite regions have diagonal ``VXSB``) becomes
-   domestic trade, its export taxes and tariffs kept as output / final-demand taxes of the users
-   (:func:`cge.data.aggregate.internalize_trade`).
+4. **Trade of a region with itself** (GTAP composite regions have diagonal ``VXSB``: intra-EU,
+   intra-ROW trade). ``intra_region="routes"`` (default) keeps it as GTAP does, as an import
+   route of its own (own tariff, export tax and Armington share among the sources of imports),
+   so a shock can reach it (a scenario's ``own_region = true``). ``intra_region="domestic"``
+   makes it domestic trade, its export taxes and tariffs kept as output / final-demand taxes of
+   the users (:func:`cge.data.aggregate.internalize_trade`): the region is then one economy.
+   Own trade below :data:`OWN_ROUTE_MIN_SHARE` of a region's imports of the commodity (GTAP's
+   float32 filler for single countries) is made domestic in either case.
 5. **Defense.** GTAP has one government. ``defense_share`` (a number, a ``{region: share}`` dict
    or a DataArray over ``REG``/``region``) moves that share of every government purchase and its
    taxes to the ``defense`` agent; default: if the (non-standard) headers ``VDDB, VMDB, VDDP,
@@ -141,6 +146,13 @@ DEFENSE_HEADERS: dict[str, str] = {
     "VMDB": "defense imports at basic prices, part of VMGB (COMM, REG)",
     "VDDP": "defense domestic purchases at purchasers' prices, part of VDGP (COMM, REG)",
     "VMDP": "defense imports at purchasers' prices, part of VMGP (COMM, REG)",
+}
+#: How a region's trade with itself is held (treatment 4 of the module docstring).
+INTRA_REGION: dict[str, str] = {
+    "routes": "Trade of a region with itself kept as an import route of its own (own tariff, "
+              "export tax and Armington share), as in GTAP",
+    "domestic": "Trade of a region with itself made domestic; its trade taxes kept as output / "
+                "final-demand taxes",
 }
 #: GTAP final-demand headers by benchmark agent (domestic/imports, basic/purchasers').
 _FINAL = {"household": "P", "government": "G", "investment": "I"}
@@ -323,13 +335,18 @@ def _defense_shares(defense_share, regions: list[str]) -> np.ndarray:
 def gtap_to_benchmark(arrays: Mapping[str, xr.DataArray], *, name: str = "gtap",
                       year: int | None = None, defense_share=None,
                       government_saving: xr.DataArray | None = None,
-                      tolerance: float = 1e-4, unit: str = "US$ million") -> xr.Dataset:
+                      tolerance: float = 1e-4, unit: str = "US$ million",
+                      intra_region: str = "routes") -> xr.Dataset:
     """Map GTAP 10A/11 arrays (from :func:`read_har`) into a balanced benchmark.
 
-    See the module docstring for the mapping and every treatment. The result passes
+    See the module docstring for the mapping and every treatment; ``intra_region`` is
+    ``"routes"`` (a region's trade with itself an import route, as in GTAP) or ``"domestic"``
+    (treatment 4). The result passes
     :func:`~cge.data.benchmark.check_balance`; ``attrs["adjustments"]`` reports the rounding
     adjustments per account, ``attrs["notes"]`` the treatments.
     """
+    if intra_region not in INTRA_REGION:
+        raise DataError(f"intra_region must be one of {list(INTRA_REGION)}, not {intra_region!r}")
     missing = [h for h in GTAP_HEADERS if h not in arrays]
     if missing:
         raise DataError(f"GTAP data base lacks headers {missing} (GTAP 10A/11 names expected: "
@@ -490,8 +507,9 @@ def gtap_to_benchmark(arrays: Mapping[str, xr.DataArray], *, name: str = "gtap",
     ds["vifm"] = ds.vifm * factor
     ds["vifd"] = ds.vifd * factor
     adjustments["import market"] = _adj(landed - users, landed)
-    # (b) trade of a region with itself becomes domestic
-    ds, converted = internalize_trade(ds)
+    # (b) trade of a region with itself: a route of its own, or domestic
+    ds, converted = internalize_trade(ds, None if intra_region == "domestic"
+                                      else negligible_own_trade(ds))
     # (c) zero profit: residual into vto
     ds = complete(ds, government_saving=government_saving)
     gap = ds.vom - (ds.vdfm + ds.vifm).sum("commodity") - ds.vfm.sum("factor") - ds.vto
@@ -512,14 +530,27 @@ def gtap_to_benchmark(arrays: Mapping[str, xr.DataArray], *, name: str = "gtap",
         "Mapped from a GTAP 10A/11 data base (cge.data.har.gtap_to_benchmark).",
         "Firms' purchase taxes and factor-use taxes added to the output tax vto.",
         margin_note + ".",
-        "Trade of a region with itself made domestic; its trade taxes kept as output / "
-        "final-demand taxes.",
+        INTRA_REGION[intra_region] + ".",
         defense_note + ".",
         "vdtax and vsav derived by complete() (government saving "
         f"{'0' if government_saving is None else 'given'}); no international transfers.",
         f"Rounding adjustments (float32 storage): {adjustments}.",
     ])
     return ds
+
+
+#: An own-region route below this share of the region's landed imports of the commodity is
+#: storage noise (GTAP aggregates hold 6.5e-5 for every single country's trade with itself) and
+#: is made domestic even with ``intra_region="routes"``.
+OWN_ROUTE_MIN_SHARE = 1e-6
+
+
+def negligible_own_trade(ds: xr.Dataset) -> np.ndarray:
+    """The (commodity, region) cells whose trade of a region with itself is below
+    :data:`OWN_ROUTE_MIN_SHARE` of its landed imports of that commodity (boolean array)."""
+    landed = (ds.vxmd + ds.vtx + ds.vtm).transpose("commodity", "exporter", "importer").values
+    diag = np.arange(landed.shape[1])
+    return landed[:, diag, diag] <= OWN_ROUTE_MIN_SHARE * landed.sum(axis=1)
 
 
 def _adj(change: xr.DataArray, scale: xr.DataArray) -> dict[str, float]:

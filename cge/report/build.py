@@ -646,6 +646,7 @@ class _Report:
                                   size=7, widths=["1fr", "1fr", "2fr"], breakable=True)
                 if sources else None,
                 "imputations": imputations, "notes": notes,
+                "intra_region": str(self.results[0].attrs.get("intra_region_trade", "")),
                 "validation": self.validation()}
 
     def validation(self) -> dict:
