@@ -23,7 +23,13 @@ import xarray as xr
 from cge.atomic import atomic_file
 from cge.calibrate import calibrate
 from cge.data.aggregate import internalize_trade
-from cge.data.benchmark import DataError, capital_factor, load_benchmark, wage_factor
+from cge.data.benchmark import (
+    DataError,
+    capital_factor,
+    factor_roles_of,
+    load_benchmark,
+    wage_factor,
+)
 from cge.data.gtap import PARAMETERS as GTAP_PARAMETERS
 from cge.data.gtap import is_gtap_folder, load_gtap, read_parameters
 from cge.model import CGEModel, build_model
@@ -154,15 +160,21 @@ def scenario_path(source: str | Path) -> Path:
 
 
 def data_options(benchmark: xr.Dataset) -> ModelOptions:
-    """The default options with the data set's own names of the factors the closures name:
-    ``labour`` (the unemployment closure's labour: :func:`~cge.data.benchmark.wage_factor`,
-    e.g. GTAP's ``UnSkLab``) and ``capital`` (fixed by sector under sector-specific capital:
-    :func:`~cge.data.benchmark.capital_factor`, e.g. GTAP's ``Capital``); a data set without
-    them keeps the defaults (and those closures say the factor is missing)."""
+    """The default options with what the data set says about its factors: the names the
+    closures use -- ``labour`` (the unemployment closure's labour:
+    :func:`~cge.data.benchmark.wage_factor`, e.g. GTAP's ``UnSkLab``) and ``capital`` (fixed by
+    sector under sector-specific capital: :func:`~cge.data.benchmark.capital_factor`, e.g.
+    GTAP's ``Capital``) -- and the factors' roles and transformation elasticities
+    (:func:`~cge.data.benchmark.factor_roles_of`: a GTAP data base's EFLG / ETRE, or the
+    ``[factor_roles]`` / ``[etrae]`` tables of a ``dataset.toml``; none: every factor mobile).
+    A data set without the named factors keeps the defaults (and those closures say the factor
+    is missing). Options given to :class:`Session` replace all of these."""
     factors = [str(f) for f in benchmark.factor.values]
+    roles, etrae = factor_roles_of(benchmark)
     base = ModelOptions()
     return dataclasses.replace(base, labour=wage_factor(factors) or base.labour,
-                               capital=capital_factor(factors) or base.capital)
+                               capital=capital_factor(factors) or base.capital,
+                               factor_roles=roles, etrae=etrae)
 
 
 class Session:

@@ -4,12 +4,17 @@ r"""Closure rules, chosen by name in ``ModelOptions``: what is fixed and what ad
   ``world_factor_price`` (default) — the benchmark-value-weighted average of all factor
   prices; ``factor_price:<f>:<r>`` — one factor's price; ``cpi:<r>`` — a region's consumer
   price index. Fixed amounts (foreign saving, transfers, direct purchases) are in its units.
-* **Factor markets** (:func:`employed`): ``mobile`` (default) — endowments fixed, full
-  employment, one price per factor and region adjusts; ``sector_specific_capital`` — capital
-  fixed in each sector, a price per sector (``pfs``) adjusts (the sets are derived in
-  ``cge.blocks.context``, the market equations in ``cge.blocks.markets``); ``unemployment`` —
-  the real wage is fixed, :math:`p^f_{L,r} = \bar w_r\, p^{fd}_{hh,r}`, and the employment
-  index ``lsup`` adjusts (``wage_rule``, paired with ``lsup``).
+* **Factor markets** (:func:`factor_roles`, :func:`employed`). Each factor has a role
+  (``ModelOptions.factor_roles``, from the data set for GTAP data: GTAP's ENDM / ENDS / ENDF):
+  ``mobile`` — endowment fixed, full employment, one price per factor and region adjusts;
+  ``sluggish`` — the endowment is transformed into supplies to the sectors by a CET with
+  elasticity ``etrae``, a price per sector (``pfs``) and a CET price index (``pft``) adjust;
+  ``fixed`` — fixed in each sector, a price per sector adjusts. On top of the roles,
+  ``factor_market`` = ``mobile`` (default) keeps them; ``sector_specific_capital`` makes capital
+  fixed; ``unemployment`` fixes the real wage of (mobile) labour,
+  :math:`p^f_{L,r} = \bar w_r\, p^{fd}_{hh,r}`, and the employment index ``lsup`` adjusts
+  (``wage_rule``, paired with ``lsup``). The sets are derived in ``cge.blocks.context``, the
+  market equations are in ``cge.blocks.markets``.
 * **External balance** (:func:`investment_spending`): ``fixed_current_account`` (default) —
   each region's foreign saving ``fsav`` is fixed in numeraire units, investment = domestic
   saving + foreign saving adjusts with saving; ``global_bank`` — world saving is pooled and
@@ -20,10 +25,35 @@ r"""Closure rules, chosen by name in ``ModelOptions``: what is fixed and what ad
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pyomo.environ import Constraint, Var
 
-from cge.blocks.context import Context
-from cge.options import OptionsError
+from cge.options import ModelOptions, OptionsError
+
+if TYPE_CHECKING:
+    from cge.blocks.context import Context
+
+
+def factor_roles(options: ModelOptions, factors: list[str]) -> dict[str, str]:
+    """The role of every factor in the data (``mobile``, ``sluggish`` or ``fixed``): the
+    options' ``factor_roles`` (a factor not named is mobile), with capital fixed under
+    ``factor_market = "sector_specific_capital"``. A role for a factor the data lack, or a
+    missing capital or labour factor that the closure names, is an :class:`OptionsError`."""
+    unknown = sorted(set(options.factor_roles) - set(factors))
+    if unknown:
+        raise OptionsError(f"factor_roles names factors {unknown} that are not in the data "
+                           f"(factors: {factors})")
+    roles = {f: options.factor_roles.get(f, "mobile") for f in factors}
+    if options.factor_market == "sector_specific_capital":
+        if options.capital not in factors:
+            raise OptionsError(f"closure sector_specific_capital: factor {options.capital!r} "
+                               f"is not in the data (factors: {factors})")
+        roles[options.capital] = "fixed"
+    if options.factor_market == "unemployment" and options.labour not in factors:
+        raise OptionsError(f"closure unemployment: factor {options.labour!r} is not in the "
+                           f"data (factors: {factors})")
+    return roles
 
 
 def numeraire_index(m, ctx: Context):
@@ -39,9 +69,12 @@ def numeraire_index(m, ctx: Context):
     kind, _, rest = name.partition(":")
     if kind == "factor_price":
         f, _, r = rest.partition(":")
+        if (f, r) in set(ctx.SLG):
+            return m.pft[f, r]
         if (f, r) not in set(ctx.FAC):
-            raise OptionsError(f"numeraire {name!r}: no mobile factor market ({f!r}, {r!r}); "
-                               f"valid: {[f'factor_price:{a}:{b}' for a, b in ctx.FAC]}")
+            valid = [f"factor_price:{a}:{b}" for a, b in (*ctx.FAC, *ctx.SLG)]
+            raise OptionsError(f"numeraire {name!r}: no mobile or sluggish factor market "
+                               f"({f!r}, {r!r}); valid: {valid}")
         return m.pf[f, r]
     if kind == "cpi":
         if ("household", rest) not in ctx.fd_set:

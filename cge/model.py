@@ -64,6 +64,7 @@ PAIRING: tuple[Pair, ...] = (
     Pair("mkt_pe", "pe", "markets"),
     Pair("mkt_pf", "pf", "markets"),
     Pair("mkt_pfs", "pfs", "markets"),
+    Pair("prf_pft", "pft", "markets"),
     Pair("num_def", "walras", "closures"),
     Pair("wage_rule", "lsup", "closures"),
 )

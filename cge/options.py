@@ -11,6 +11,8 @@ import numbers
 from dataclasses import dataclass, field, replace
 
 FACTOR_MARKETS = ("mobile", "sector_specific_capital", "unemployment")
+#: What a factor does across the sectors of a region (GTAP's ENDM / ENDS / ENDF).
+FACTOR_ROLES = ("mobile", "sluggish", "fixed")
 EXTERNAL_CLOSURES = ("fixed_current_account", "global_bank")
 INSTITUTIONS = ("regional_household", "separate")
 TRANSFORMATIONS = ("none", "cet")
@@ -60,6 +62,16 @@ class ModelOptions:
         0), so ``{"government": 0.5}`` changes the government bundle only.
     labour, capital
         Names of the labour and capital factors in the data (used by the closures).
+    factor_roles
+        Each factor's mobility across the sectors of a region (``cge.closures.factor_roles``):
+        ``"mobile"`` (one price; the default for a factor not named), ``"sluggish"`` (GTAP's
+        sluggish endowments, e.g. land: supplied to the sectors by a CET with elasticity
+        ``etrae``, a price per sector) or ``"fixed"`` (sector-specific, e.g. natural
+        resources). ``factor_market = "sector_specific_capital"`` makes ``capital`` fixed on
+        top of these roles. A data set may give them (:func:`cge.api.data_options`).
+    etrae
+        Elasticity of transformation (> 0, finite; GTAP's ETRAE with the sign turned) of each
+        sluggish factor among sectors; every sluggish factor needs one.
     """
 
     institutions: str = "regional_household"
@@ -72,6 +84,8 @@ class ModelOptions:
     esub_final: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_ESUB_FINAL))
     labour: str = "labour"
     capital: str = "capital"
+    factor_roles: dict[str, str] = field(default_factory=dict)
+    etrae: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_choice("institutions", self.institutions, INSTITUTIONS)
@@ -96,9 +110,36 @@ class ModelOptions:
             if not 0 <= sigma < float("inf"):
                 raise OptionsError(f"esub_final[{agent!r}] must be finite and >= 0 "
                                    f"(0 = Leontief, 1 = Cobb-Douglas), got {sigma}")
+        self._check_factor_roles()
         if self.institutions == "separate" and self.external == "global_bank":
             raise OptionsError("external = 'global_bank' is available with institutions = "
                                "'regional_household' only; use 'fixed_current_account'")
+
+    def _check_factor_roles(self) -> None:
+        if not isinstance(self.factor_roles, dict) or not isinstance(self.etrae, dict):
+            raise OptionsError("factor_roles must be a dict factor -> role and etrae a dict "
+                               "factor -> elasticity")
+        for factor, role in self.factor_roles.items():
+            if role not in FACTOR_ROLES:
+                raise OptionsError(f"factor_roles[{factor!r}] = {role!r}; allowed: "
+                                   f"{list(FACTOR_ROLES)}")
+        for factor, eta in self.etrae.items():
+            _check_number(f"etrae[{factor!r}]", eta)
+            if not 0 < eta < float("inf"):
+                raise OptionsError(f"etrae[{factor!r}] must be > 0 and finite (GTAP's ETRAE "
+                                   f"with the sign turned), got {eta}")
+            if self.factor_roles.get(factor) != "sluggish":
+                raise OptionsError(f"etrae[{factor!r}] given, but {factor!r} is not a "
+                                   "sluggish factor (factor_roles)")
+        lacking = [f for f, role in self.factor_roles.items()
+                   if role == "sluggish" and f not in self.etrae]
+        if lacking:
+            raise OptionsError(f"sluggish factors {lacking} need a transformation elasticity "
+                               "(etrae)")
+        if (self.factor_market == "unemployment"
+                and self.factor_roles.get(self.labour, "mobile") != "mobile"):
+            raise OptionsError(f"factor_market 'unemployment' needs {self.labour!r} mobile, "
+                               f"but factor_roles makes it {self.factor_roles[self.labour]!r}")
 
     def final_sigmas(self) -> dict[str, float]:
         """σ of every final-demand bundle: ``esub_final`` over the defaults."""

@@ -266,14 +266,19 @@ def _add_macro(out: _Out, model: CGEModel, trade: dict, fd: dict) -> None:
 
 
 def _factor_prices(model: CGEModel) -> np.ndarray:
-    """Price of each factor by region; a sector-specific factor's is the average of its sector
-    prices weighted by benchmark payments; NaN where a region has no such factor."""
+    """Price of each factor by region: a mobile factor's price; a sluggish factor's CET price
+    index (its income per unit of endowment); a fixed factor's average of its sector prices
+    weighted by benchmark payments; NaN where a region has no such factor."""
     m, ctx, p = model.m, model.ctx, model.ctx.p
     R, F = ctx.regions, ctx.factors
     pf = np.full((len(F), len(R)), np.nan)
     for (f, r) in ctx.FAC:
         pf[F.index(f), R.index(r)] = _val(m.pf[f, r])
+    for (f, r) in ctx.SLG:
+        pf[F.index(f), R.index(r)] = _val(m.pft[f, r])
     for (f, j, r) in ctx.FSP:
+        if ctx.roles[f] != "fixed":
+            continue
         k = R.index(r)
         tot0 = sum(p["vfm"][f, jj, r] for (ff, jj, rr) in ctx.FSP if ff == f and rr == r)
         prev = 0.0 if np.isnan(pf[F.index(f), k]) else pf[F.index(f), k]

@@ -179,7 +179,11 @@ def _state(model: CGEModel) -> dict:
     st["factor"] = {(f, r): (val(employed(m, ctx, f, r)), val(m.pf[f, r]))
                     for (f, r) in ctx.FAC}
     for (f, j, r) in ctx.FSP:
-        st["factor"][f, j, r] = (p["vfm"][f, j, r] * val(m.endow[f, r]), val(m.pfs[f, j, r]))
+        if ctx.roles[f] == "fixed":
+            st["factor"][f, j, r] = (p["vfm"][f, j, r] * val(m.endow[f, r]),
+                                     val(m.pfs[f, j, r]))
+    for (f, r) in ctx.SLG:   # a sluggish endowment at its CET price (income = pft E)
+        st["factor"][f, "all", r] = (p["evom"][f, r] * val(m.endow[f, r]), val(m.pft[f, r]))
     st["transfers"] = {r: val(m.net_transfers[r]) for r in ctx.regions}
     st["defense"] = {r: (val((1.0 + m.tfd_eff["defense", r]) * m.pfd["defense", r]),
                          val(m.qfd["defense", r]) * p["vfd"]["defense", r]) for r in ctx.DEF}

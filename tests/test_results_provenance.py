@@ -69,6 +69,8 @@ def test_every_option_recorded_as_run(runs):
             val = getattr(used, f.name)
             if f.name == "esub_final":
                 assert json.loads(res.attrs[f.name]) == used.final_sigmas()
+            elif isinstance(val, dict):     # factor_roles, etrae: as JSON
+                assert json.loads(res.attrs[f.name]) == val, f.name
             else:
                 assert res.attrs[f.name] == val, f.name
     ten, unemp, separate = (res.attrs for _, res in results.values())

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from cge.options import ModelOptions, OptionsError
+from cge.closures import factor_roles
+from cge.options import ModelOptions
 
 
 class Lookup(dict):
@@ -60,24 +61,30 @@ class Context:
         self._direct_purchase_weights()
 
     def _production_sets(self) -> None:
-        """Activities, factor inputs, mobile and sector-specific factor markets (closure)."""
-        p, R, I, F, opts = self.p, self.regions, self.commodities, self.factors, self.options
+        """Activities, factor inputs, and the factor markets of each role (closure rule
+        :func:`cge.closures.factor_roles`): mobile (f, r), sluggish (f, r) and by sector
+        (f, j, r) for sluggish and fixed factors."""
+        p, R, I, F = self.p, self.regions, self.commodities, self.factors
         #: activities with output
         self.YJ = [(j, r) for r in R for j in I if p["vom"][j, r] > 0]
         #: primary factor inputs
         self.VAF = [(f, j, r) for (j, r) in self.YJ for f in F if p["vfm"][f, j, r] > 0]
-        self.specific = (opts.capital if opts.factor_market == "sector_specific_capital"
-                         else None)
-        if self.specific is not None and self.specific not in F:
-            raise OptionsError(f"closure sector_specific_capital: factor {self.specific!r} is "
-                             f"not in the data (factors: {F})")
-        if opts.factor_market == "unemployment" and opts.labour not in F:
-            raise OptionsError(f"closure unemployment: factor {opts.labour!r} is not in the data "
-                             f"(factors: {F})")
-        #: mobile factor markets (f, r) and sector-specific ones (f, j, r)
+        #: every factor's role: mobile, sluggish or fixed
+        self.roles = factor_roles(self.options, F)
+        #: factors priced by sector (sluggish and fixed)
+        self.sector_priced = {f for f, role in self.roles.items() if role != "mobile"}
+        #: transformation elasticity of each sluggish factor
+        self.etrae = {f: float(self.options.etrae[f]) for f, role in self.roles.items()
+                      if role == "sluggish"}
+        #: mobile factor markets (f, r), sluggish ones (f, r), sector markets (f, j, r)
         self.FAC = [(f, r) for r in R for f in F
-                    if f != self.specific and p["evom"][f, r] > 0]
-        self.FSP = [(f, j, r) for (f, j, r) in self.VAF if f == self.specific]
+                    if self.roles[f] == "mobile" and p["evom"][f, r] > 0]
+        self.SLG = [(f, r) for r in R for f in F
+                    if self.roles[f] == "sluggish" and p["evom"][f, r] > 0]
+        self.FSP = [(f, j, r) for (f, j, r) in self.VAF if f in self.sector_priced]
+        self.sectors_of: dict[tuple[str, str], list[str]] = {}
+        for (f, j, r) in self.FSP:
+            self.sectors_of.setdefault((f, r), []).append(j)
 
     def _demand_sets(self) -> None:
         """Armington nests of activities and final agents; final agents; defense; government

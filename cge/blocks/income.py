@@ -52,8 +52,11 @@ def add_income(m, ctx: Context) -> None:
             if rr == r:
                 total = total + m.pf[f, r] * employed(m, ctx, f, r)
         for (f, j, rr) in ctx.FSP:
-            if rr == r:
+            if rr == r and ctx.roles[f] == "fixed":
                 total = total + m.pfs[f, j, r] * p["vfm"][f, j, r] * m.endow[f, r]
+        for (f, rr) in ctx.SLG:      # sum_j pfs q^f = pft E (the CET's revenue identity)
+            if rr == r:
+                total = total + m.pft[f, r] * p["evom"][f, r] * m.endow[f, r]
         return total
 
     m.factor_income = Expression(R, rule=factor_income, doc="factor income")

@@ -5,7 +5,14 @@ r"""Market clearing, each equation paired with the price it determines.
 * ``mkt_pe`` (↔ ``pe``, CET only): CET export supply = foreign demand for exports.
 * ``mkt_pf`` (↔ ``pf``): demand for a mobile factor = endowment (× employment index under the
   unemployment closure).
-* ``mkt_pfs`` (↔ ``pfs``): sector-specific factor demand = its sector's endowment.
+* ``mkt_pfs`` (↔ ``pfs``): a fixed factor's demand in each sector = its sector's endowment; a
+  sluggish factor's demand in sector j = its CET supply to j,
+  :math:`q^f_{fjr} = \bar E_{fr}\,(p^{fs}_{fjr}/p^{ft}_{fr})^{\eta_f}` (benchmark units,
+  :math:`\eta_f` = ``etrae``).
+* ``prf_pft`` (↔ ``pft``, sluggish factors): the CET price index of the endowment,
+  :math:`p^{ft}_{fr} = \big(\sum_j \theta_{fjr}\, (p^{fs}_{fjr})^{1+\eta_f}\big)^{1/(1+\eta_f)}`
+  with benchmark value shares :math:`\theta_{fjr}`, so that the factor's income is
+  :math:`p^{ft}_{fr}\,\bar E_{fr}` (GTAP's sluggish endowments, ETRAE).
 
 Every equation is divided by its benchmark size, so residuals are relative. One market clearing
 condition is implied by all the others (Walras' law); the model keeps all of them and carries a
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 from pyomo.environ import Constraint, Var
 
+from cge.blocks.ces import cet_price
 from cge.blocks.context import Context
 from cge.blocks.flows import direct_sales
 from cge.blocks.trade import domestic_demand, export_supply_demand
@@ -29,7 +37,10 @@ def add_markets(m, ctx: Context) -> None:
     if ctx.cet:
         m.pe = Var(ctx.E, initialize=1.0, bounds=(1e-8, None), doc="export price")
     m.pf = Var(ctx.FAC, initialize=1.0, bounds=(1e-8, None), doc="price of a mobile factor")
-    m.pfs = Var(ctx.FSP, initialize=1.0, bounds=(1e-8, None), doc="price of a specific factor")
+    m.pfs = Var(ctx.FSP, initialize=1.0, bounds=(1e-8, None),
+                doc="price of a sluggish or fixed factor in one sector")
+    m.pft = Var(ctx.SLG, initialize=1.0, bounds=(1e-8, None),
+                doc="price of a sluggish factor's endowment (CET index)")
     m.walras = Var(initialize=0.0, doc="Walras slack: excess supply in the dropped market")
 
 
@@ -71,7 +82,16 @@ def add_market_clearing(m, ctx: Context) -> None:
     m.mkt_pf = Constraint(ctx.FAC, rule=mkt_pf, doc="mobile factor market clearing")
 
     def mkt_pfs(m, f, j, r):
+        if ctx.roles[f] == "sluggish":
+            return m.qf[f, j, r] == m.endow[f, r] * (m.pfs[f, j, r] / m.pft[f, r]) ** ctx.etrae[f]
         return m.qf[f, j, r] == m.endow[f, r]
 
-    m.mkt_pfs = Constraint(ctx.FSP, rule=mkt_pfs, doc="sector-specific factor market clearing")
+    m.mkt_pfs = Constraint(ctx.FSP, rule=mkt_pfs, doc="factor market clearing by sector")
+
+    def prf_pft(m, f, r):
+        sectors = ctx.sectors_of[f, r]
+        return m.pft[f, r] == cet_price([p["vfm"][f, j, r] / p["evom"][f, r] for j in sectors],
+                                        [m.pfs[f, j, r] for j in sectors], ctx.etrae[f])
+
+    m.prf_pft = Constraint(ctx.SLG, rule=prf_pft, doc="sluggish factor's CET price index")
 

@@ -22,7 +22,7 @@ from cge.blocks.context import Context
 
 def factor_price(m, ctx: Context, f: str, j: str, r: str):
     """Price paid per physical unit of factor f by activity j in r."""
-    if f == ctx.specific:
+    if f in ctx.sector_priced:
         return m.pfs[f, j, r]
     return m.pf[f, r]
 

@@ -340,6 +340,11 @@ def save_benchmark(ds: xr.Dataset, directory: str | Path, *, sources: dict[str, 
         if groups.get(kind):
             lines += ["", f"[groups.{kind}]"]
             lines += [f"{name} = {_toml_list(members)}" for name, members in groups[kind].items()]
+    roles, etrae = factor_roles_of(ds)
+    if roles:
+        lines += ["", "[factor_roles]"] + [f"{f} = {_toml_str(r)}" for f, r in roles.items()]
+    if etrae:
+        lines += ["", "[etrae]"] + [f"{f} = {v!r}" for f, v in etrae.items()]
     for key, spec in [*SCHEMA.items(), *((k, OPTIONAL_SCHEMA[k]) for k in optional)]:
         lines += ["", f"[arrays.{key}]", f"description = {_toml_str(spec.description)}",
                   f'dims = {list(spec.dims)!r}'.replace("'", '"'),
@@ -443,12 +448,47 @@ def load_benchmark(directory: str | Path, *, check: bool = True) -> xr.Dataset:
 
         _check_groups(meta["groups"], ds, str(meta_path))
         ds.attrs["groups"] = json.dumps(meta["groups"])
+    if meta.get("factor_roles") or meta.get("etrae"):
+        _read_factor_roles(meta, ds, str(meta_path))
     if check:
         try:
             check_balance(ds)
         except DataError as exc:
             raise DataError(f"{directory}: {exc}") from None
     return ds
+
+
+def factor_roles_of(ds: xr.Dataset) -> tuple[dict[str, str], dict[str, float]]:
+    """The data set's factor roles and sluggish factors' transformation elasticities
+    (``attrs["factor_roles"]``, ``attrs["etrae"]``, JSON; tables ``[factor_roles]`` and
+    ``[etrae]`` of ``dataset.toml``); empty when it gives none (every factor mobile)."""
+    import json
+
+    return (json.loads(ds.attrs.get("factor_roles") or "{}"),
+            json.loads(ds.attrs.get("etrae") or "{}"))
+
+
+def _read_factor_roles(meta: dict, ds: xr.Dataset, where: str) -> None:
+    """``[factor_roles]`` (factor = "mobile" | "sluggish" | "fixed") and ``[etrae]`` (sluggish
+    factor = elasticity > 0) of ``dataset.toml``, checked, into ``ds.attrs``."""
+    import json
+
+    from cge.options import ModelOptions, OptionsError
+
+    roles, etrae = meta.get("factor_roles", {}), meta.get("etrae", {})
+    if not isinstance(roles, dict) or not isinstance(etrae, dict):
+        raise DataError(f"{where}: [factor_roles] and [etrae] must be tables (factor = value)")
+    factors = [str(f) for f in ds.factor.values]
+    unknown = sorted(set(roles) - set(factors)) + sorted(set(etrae) - set(factors))
+    if unknown:
+        raise DataError(f"{where}: [factor_roles]/[etrae] name factors {unknown} the data set "
+                        f"does not have (factors: {factors})")
+    try:
+        ModelOptions(factor_roles=dict(roles), etrae=dict(etrae))
+    except OptionsError as exc:
+        raise DataError(f"{where}: {exc}") from None
+    ds.attrs["factor_roles"] = json.dumps(roles)
+    ds.attrs["etrae"] = json.dumps({f: float(v) for f, v in etrae.items()})
 
 
 def _read_meta(meta_path: Path) -> dict:

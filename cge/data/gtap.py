@@ -22,10 +22,22 @@ The model has one σ per commodity. GTAP's standard parameters are the same in e
 (GTAP v7 keeps region-specific values in separate headers, ``SBDR``/``SBMR``/``SBVR``, not
 used); where a header varies by region anyway, the simple mean over regions is used and
 ``attrs["notes"]`` says so, with the range.
+
+Factor roles (:func:`read_factor_roles`) come from the same file: ``EFLG(ENDW, ENDWT)`` flags
+each endowment ``mobile``, ``sluggish`` or ``fixed`` (GTAP's ENDM / ENDS / ENDF: labour and
+capital mobile, land sluggish, natural resources fixed in the standard aggregation) and
+``ETRE(ENDW, REG)`` gives a sluggish factor's CET transformation elasticity (ETRAE, negative
+in GTAP; the model's ``etrae`` is its magnitude, the mean over regions where it varies). The
+loaded benchmark carries them in ``attrs["factor_roles"]`` and ``attrs["etrae"]`` (JSON), which
+:func:`cge.api.data_options` turns into the session's :class:`~cge.options.ModelOptions`.
+Without ``EFLG`` the sets ``ENDS``/``ENDF`` of ``sets.har`` say which factors are sluggish and
+fixed; without ``ETRE`` a sluggish factor's elasticity is 1 (an assumption: GTAP's standard
+ETRAE of land, -1) and the notes say so.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tempfile
@@ -37,12 +49,19 @@ import xarray as xr
 from cge.data.benchmark import DataError
 
 __all__ = ["BASEDATA", "PARAMETERS", "convert_gtap", "is_gtap_folder", "load_gtap",
-           "read_parameters"]
+           "read_factor_roles", "read_parameters"]
 
 #: The data base's flows (GTAP headers, :data:`cge.data.har.GTAP_HEADERS`).
 BASEDATA = "basedata.har"
 #: The data base's parameters (elasticities).
 PARAMETERS = "default.prm"
+#: The data base's sets (factor roles when default.prm has no EFLG).
+SETS = "sets.har"
+#: GTAP set of endowments of each role (sets.har).
+ROLE_SETS = {"ENDS": "sluggish", "ENDF": "fixed"}
+#: A sluggish factor's transformation elasticity when the data base gives none (assumption:
+#: GTAP's standard ETRAE of land is -1).
+DEFAULT_ETRAE = 1.0
 #: GTAP parameter -> (model elasticity, GTAP set of its first dimension).
 ELASTICITY_HEADERS = {"ESBD": ("esubd", "COMM"), "ESBM": ("esubm", "COMM"),
                       "ESBV": ("esubva", "ACTS")}
@@ -89,9 +108,66 @@ def load_gtap(path: str | Path, intra_region: str = "routes") -> xr.Dataset:
                                intra_region=intra_region)
     except DataError as exc:
         raise DataError(f"{path / BASEDATA}: {exc}") from None
+    roles, etrae, note = read_factor_roles(path, [str(f) for f in ds.factor.values])
+    ds.attrs["factor_roles"] = json.dumps(roles)
+    ds.attrs["etrae"] = json.dumps(etrae)
+    ds.attrs["notes"] = f"{ds.attrs.get('notes', '')}\n{note}".strip()
     ds.attrs["path"] = str(path)
     ds.attrs["data_format"] = "gtap"
     return ds
+
+
+def read_factor_roles(folder: str | Path, factors: list[str]
+                      ) -> tuple[dict[str, str], dict[str, float], str]:
+    """Each factor's role (``mobile``/``sluggish``/``fixed``) and each sluggish factor's
+    transformation elasticity in the GTAP data base in ``folder`` (module docstring), with a
+    sentence saying where they came from."""
+    from cge.data.har import read_har
+
+    folder = Path(folder)
+    prm = read_har(folder / PARAMETERS) if (folder / PARAMETERS).is_file() else {}
+    roles = dict.fromkeys(factors, "mobile")
+    if "EFLG" in prm:
+        flags = prm["EFLG"].astype(float)
+        end, kind = flags.dims
+        for f in factors:
+            row = flags.sel({end: f}) if f in flags[end].values else None
+            if row is None:
+                raise DataError(f"{folder / PARAMETERS}: EFLG has no endowment {f!r}")
+            on = [str(k) for k in row[kind].values if float(row.sel({kind: k})) > 0.5]
+            if len(on) != 1 or on[0] not in ("mobile", "sluggish", "fixed"):
+                raise DataError(f"{folder / PARAMETERS}: EFLG flags endowment {f!r} as {on}; "
+                                "exactly one of mobile, sluggish, fixed expected")
+            roles[f] = on[0]
+        source = f"EFLG of {PARAMETERS}"
+    elif (folder / SETS).is_file():
+        sets = read_har(folder / SETS)
+        for header, role in ROLE_SETS.items():
+            for f in (str(v).strip() for v in sets.get(header, [])):
+                if f in roles:
+                    roles[f] = role
+        source = f"sets ENDS / ENDF of {SETS}"
+    else:
+        source = "no EFLG or sets.har: every factor mobile"
+    etrae, notes = {}, []
+    for f in (f for f, role in roles.items() if role == "sluggish"):
+        if "ETRE" in prm and f in prm["ETRE"][prm["ETRE"].dims[0]].values:
+            values = -prm["ETRE"].astype(float).sel({prm["ETRE"].dims[0]: f})
+            if float(values.min()) <= 0:
+                raise DataError(f"{folder / PARAMETERS}: ETRE of sluggish {f!r} must be "
+                                f"negative (a CET), got {(-values).values.tolist()}")
+            etrae[f] = float(values.mean())
+            if float(values.max() - values.min()) > 1e-6:
+                notes.append(f"ETRE of {f} varies by region ({float(values.min()):.3g} to "
+                             f"{float(values.max()):.3g}): the mean is used")
+        else:
+            etrae[f] = DEFAULT_ETRAE
+            notes.append(f"no ETRE for sluggish {f}: etrae {DEFAULT_ETRAE:g} (assumption: "
+                         "GTAP's standard ETRAE of land)")
+    text = ("Factor roles (" + source + "): "
+            + ", ".join(f"{f} {role}" + (f" (etrae {etrae[f]:.3g})" if f in etrae else "")
+                        for f, role in roles.items()) + "." + "".join(f" {n}." for n in notes))
+    return roles, etrae, text
 
 
 def read_parameters(path: str | Path, commodities: list[str] | None = None) -> xr.Dataset:
