@@ -18,6 +18,10 @@ from cge.data.benchmark import (
     check_balance,
     content_sha256,
     final_expenditure,
+    foreign_saving,
+    has_margins,
+    margin_supply,
+    route_margins,
     tax_revenue,
 )
 from cge.paths import CALIBRATION_DIR, where_hint
@@ -29,7 +33,11 @@ ELASTICITY_COLUMNS = ("esubd", "esubm", "esubva")
 PARAMETERS: dict[str, tuple[str, str]] = {
     "to0": ("benchmark output tax rate, on unit cost", "fraction"),
     "tx0": ("benchmark export tax rate, on the exporter's price", "fraction"),
-    "tm0": ("benchmark import tariff rate, on the world (fob) price", "fraction"),
+    "tm0": ("benchmark import tariff rate, on the world price: cif (fob + transport margins; "
+            "fob = cif without margins)", "fraction"),
+    "vtwr": ("benchmark transport margins by service and route (GTAP VTWR)", "data"),
+    "vst": ("benchmark margin services supplied to the transport pool (GTAP VST)", "data"),
+    "vcif": ("benchmark imports by route at cif prices (fob + margins)", "data"),
     "tfd0": ("benchmark commodity tax rate of a final-demand agent", "fraction"),
     "int0": ("benchmark intermediate input bundle of an activity", "data"),
     "cost0": ("benchmark unit-cost value of output (output less output tax)", "data"),
@@ -193,7 +201,9 @@ def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dic
     cost = ds.vom - ds.vto
     p["to0"] = _safe_div(ds.vto, cost)
     p["tx0"] = _safe_div(ds.vtx, ds.vxmd)
-    p["tm0"] = _safe_div(ds.vtm, ds.vxmd + ds.vtx)
+    margins = has_margins(ds)
+    cif = ds.vxmd + ds.vtx + route_margins(ds) if margins else ds.vxmd + ds.vtx
+    p["tm0"] = _safe_div(ds.vtm, cif)                  # tariffs on the cif value
     purchases = (ds.vdfd + ds.vifd).sum("commodity")
     p["tfd0"] = _safe_div(ds.vtfd, purchases)
     if bool((p.to0 <= -1).any()) or bool((p.tm0 <= -1).any()) or bool((p.tx0 <= -1).any()):
@@ -210,8 +220,12 @@ def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dic
     p["theta_dm"] = _safe_div(ds.vdfm, ds.vdfm + ds.vifm)
     p["theta_df"] = _safe_div(ds.vdfd, ds.vdfd + ds.vifd)
     # import sourcing shares at landed prices
-    vims = ds.vxmd + ds.vtx + ds.vtm
+    vims = cif + ds.vtm
     p["vims"] = vims
+    if margins:        # the global transport pool: margins by route, supplies by region
+        p["vtwr"] = ds.vtwr
+        p["vst"] = ds.vst
+        p["vcif"] = cif
     p["theta_m"] = _safe_div(vims, vims.sum("exporter"))
     # final demand bundles
     p["vfd"] = purchases                       # purchases excl. commodity taxes (agent, region)
@@ -219,6 +233,8 @@ def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dic
     p["theta_fd"] = _safe_div(ds.vdfd + ds.vifd, purchases)
     # CET shares (used only with a CET): domestic sales vs exports at market prices
     exports = ds.vxmd.sum("importer").rename(exporter="region").rename(commodity="activity")
+    if margins:        # margin services sold to the pool are exports
+        exports = exports + margin_supply(ds).rename(commodity="activity")
     p["vxs"] = exports
     p["theta_e"] = _safe_div(exports, ds.vom)
     # incomes
@@ -235,7 +251,8 @@ def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dic
     p["s_g"] = _safe_div(ds.vsav.sel(institution="government", drop=True), p.yg0)
     p["sav0"] = ds.vsav.sum("institution")
     world = ds.vxmd + ds.vtx
-    p["fsav0"] = (world.sum(["commodity", "exporter"]).rename(importer="region")
+    p["fsav0"] = (foreign_saving(ds) if margins else
+                  world.sum(["commodity", "exporter"]).rename(importer="region")
                   - world.sum(["commodity", "importer"]).rename(exporter="region") - net_trf)
     p["gdp0"] = factor_income + taxes
     if "dpshare" in benchmark:  # what direct government purchases abroad buy (optional)

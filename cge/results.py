@@ -33,7 +33,7 @@ import numpy as np
 import xarray as xr
 from pyomo.environ import value
 
-from cge.blocks.flows import direct_sales, export_price, shipped
+from cge.blocks.flows import direct_sales, export_price, margin_cost, pool_sales, shipped
 from cge.model import CGEModel
 from cge.options import ModelOptions
 from cge.scenario import CLOSURE_OPTIONS
@@ -141,6 +141,8 @@ def _trade(model: CGEModel) -> dict[str, np.ndarray]:
         amount = _val(m.dpur[s, r]) * pnum
         dpv[R.index(s), R.index(r)] = amount
         dp_real_sold[R.index(s)] += sum(_val(direct_sales(m, ctx, i, s, r)) for i in weights)
+    if ctx.route_margins or ctx.MSUP:
+        return _trade_with_margins(model, tv, tq, tv0, tm, tm0, dpv, dp_real_sold)
     exports_0, imports_0 = tv0.sum(axis=(0, 2)), tv0.sum(axis=(0, 1))
     # Laspeyres price indices: sum(p1 q0) / sum(p0 q0), unit values per flow
     px_l, pm_l = np.ones(nr), np.ones(nr)
@@ -156,6 +158,48 @@ def _trade(model: CGEModel) -> dict[str, np.ndarray]:
             "tb": tv.sum(axis=(0, 2)) + dpv.sum(axis=1) - tv.sum(axis=(0, 1)) - dpv.sum(axis=0),
             "tb0": exports_0 - imports_0,
             "exports_q": tq.sum(axis=(0, 2)), "imports_q": tq.sum(axis=(0, 1))}
+
+
+def _trade_with_margins(model: CGEModel, tv, tq, tv0, tm, tm0, dpv, dp_real_sold) -> dict:
+    """:func:`_trade` for data with transport margins: imports valued cif (fob + margins, the
+    tariff base), exports fob plus the margin services each region sells to the transport
+    pool; the Laspeyres indices over those flows (GTAP's pmw and pxw weights)."""
+    m, ctx, p = model.m, model.ctx, model.ctx.p
+    R, I = ctx.regions, ctx.commodities
+    nr, ni = len(R), len(I)
+    mv, mq, mv0 = np.zeros((ni, nr, nr)), np.zeros((ni, nr, nr)), np.zeros((ni, nr, nr))
+    for (i, s, r), services in ctx.route_margins.items():
+        a, b, c = I.index(i), R.index(s), R.index(r)
+        mv[a, b, c] = _val(margin_cost(m, ctx, i, s, r) * m.imp[i, s, r])
+        mq[a, b, c] = sum(p["vtwr"][k, i, s, r] for k in services) * _val(m.imp[i, s, r])
+        mv0[a, b, c] = sum(p["vtwr"][k, i, s, r] for k in services)
+    cif, cif_q, cif0 = tv + mv, tq + mq, tv0 + mv0
+    tariff = (tm * cif).sum(axis=(0, 1))
+    sold, sold_q, sold0 = np.zeros((ni, nr)), np.zeros((ni, nr)), np.zeros((ni, nr))
+    for (k, t) in ctx.MSUP:
+        if k in ctx.margin_routes:
+            q = _val(pool_sales(m, ctx, k, t))
+            sold[I.index(k), R.index(t)] = q * _val(export_price(m, ctx, k, t))
+            sold_q[I.index(k), R.index(t)] = q
+            sold0[I.index(k), R.index(t)] = p["vst"][k, t]
+    exports_0 = tv0.sum(axis=(0, 2)) + sold0.sum(axis=0)
+    imports_0 = cif0.sum(axis=(0, 1))
+    px_l, pm_l = np.ones(nr), np.ones(nr)
+    unit = np.divide(tv, tq, out=np.ones_like(tv), where=tq != 0)
+    unit_cif = np.divide(cif, cif_q, out=np.ones_like(cif), where=cif_q != 0)
+    unit_sold = np.divide(sold, sold_q, out=np.ones_like(sold), where=sold_q != 0)
+    for k in range(nr):
+        num_x = (tv0[:, k, :] * unit[:, k, :]).sum() + (sold0[:, k] * unit_sold[:, k]).sum()
+        num_m = (cif0[:, :, k] * unit_cif[:, :, k]).sum()
+        px_l[k] = num_x / exports_0[k] if exports_0[k] else 1.0
+        pm_l[k] = num_m / imports_0[k] if imports_0[k] else 1.0
+    exports, imports = tv.sum(axis=(0, 2)) + sold.sum(axis=0), cif.sum(axis=(0, 1))
+    return {"tv": tv, "tq": tq, "tv0": tv0, "tm": tm, "tm0": tm0, "tariff": tariff, "dpv": dpv,
+            "dp_real_sold": dp_real_sold, "px": px_l, "pm": pm_l, "mv": mv, "mv0": mv0,
+            "tb": exports + dpv.sum(axis=1) - imports - dpv.sum(axis=0),
+            "tb0": exports_0 - imports_0,
+            "exports_q": tq.sum(axis=(0, 2)) + sold_q.sum(axis=0),
+            "imports_q": cif_q.sum(axis=(0, 1))}
 
 
 def _final_demand(model: CGEModel) -> dict[str, np.ndarray]:
@@ -328,10 +372,16 @@ def _add_flows(out: _Out, fd: dict, trade: dict) -> None:
             "unit")
     out.add("trade_benchmark", trade["tv0"], bilateral, "benchmark bilateral trade (fob)",
             "unit")
+    none = np.zeros_like(trade["tv"])
+    out.add("margin_value", trade.get("mv", none), bilateral, "international transport "
+            "margins paid on the route at current prices (cif - fob; 0 without margins)", "unit")
+    out.add("margin_benchmark", trade.get("mv0", none), bilateral,
+            "benchmark transport margins on the route (GTAP VTWR summed over services)", "unit")
     out.add("tariff_rate", trade["tm"], bilateral, "import tariff applied by the importer on "
-            "the exporter's good (ad valorem on fob; 0 where there is no trade)", "fraction")
+            "the exporter's good (ad valorem on the cif value, trade_value + margin_value; "
+            "0 where there is no trade)", "fraction")
     out.add("tariff_rate_benchmark", trade["tm0"], bilateral,
-            "benchmark import tariff (ad valorem on fob; 0 where there is no trade)",
+            "benchmark import tariff (ad valorem on cif; 0 where there is no trade)",
             "fraction")
 
 
@@ -362,9 +412,26 @@ def _run_attrs(model: CGEModel, whose_text: str) -> tuple[dict, dict]:
                               f"({o.numeraire}); the numeraire choice changes real results",
         "defense_default": "real defense purchases fixed at the benchmark level unless the "
                            "scenario sets a defense rule",
-        "margins": "fob = cif: no international transport margins",
+        "margins": margins_text(model),
         "intra_region_trade": intra_region_text(model),
     }
+
+
+def margins_text(model: CGEModel) -> str:
+    """How the run values trade: fob = cif (no margins in the data), or tariffs on cif with
+    the margins bought from the global transport pool (and who supplies it)."""
+    ctx = model.ctx
+    if not ctx.route_margins:
+        return "fob = cif: no international transport margins"
+    supply: dict[str, float] = {}
+    for (k, t) in ctx.MSUP:
+        supply[t] = supply.get(t, 0.0) + ctx.p["vst"][k, t]
+    total = sum(supply.values())
+    top = sorted(supply.items(), key=lambda kv: -kv[1])[:3]
+    return ("cif = fob + transport margins, tariffs on the cif value; margins bought from a "
+            f"global transport pool of {', '.join(ctx.MARG)} ({total:,.0f} "
+            f"{model.params.attrs.get('unit', 'US$ million')} at benchmark; largest suppliers "
+            + ", ".join(f"{t} {100 * v / total:.0f} %" for t, v in top) + ")")
 
 
 def intra_region_text(model: CGEModel) -> str:

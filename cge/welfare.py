@@ -25,7 +25,7 @@ import math
 
 from pyomo.environ import exp, log, value
 
-from cge.blocks.flows import direct_sales, export_price, shipped
+from cge.blocks.flows import direct_sales, export_price, margin_cost, pool_sales, shipped
 from cge.closures import employed
 from cge.model import CGEModel
 
@@ -169,7 +169,12 @@ def _state(model: CGEModel) -> dict:
         i, s, r = k
         pexp = val(export_price(m, ctx, i, s))
         qty = val(shipped(m, ctx, i, s, r))
-        st["trade"][k] = (qty, pexp, val(m.tx[k]), val(m.tm[k]))
+        # transport margins per unit shipped (0 without margins): the importer pays cif
+        mcu = (val(margin_cost(m, ctx, i, s, r)) / (p["vxmd"][k] * val(m.ice[k]))
+               if k in ctx.route_margins else 0.0)
+        st["trade"][k] = (qty, pexp, val(m.tx[k]), val(m.tm[k]), mcu)
+    st["pool"] = {(mm, t): (val(pool_sales(m, ctx, mm, t)), val(export_price(m, ctx, mm, t)))
+                  for (mm, t) in ctx.MSUP if mm in ctx.margin_routes}
     st["direct_sales"] = {(i, s, b): (val(direct_sales(m, ctx, i, s, b)), val(m.pd[i, s]))
                           for (s, b), weights in ctx.dp_weights.items() for i in weights}
     st["output"] = {k: (val(m.Y[k]) * p["cost0"][k], val(m.cost_y[k]), val(m.to_eff[k]))
@@ -198,15 +203,22 @@ def _mid(x: float, y: float) -> float:
 def _resource_parts(a: dict, b: dict, out: dict) -> None:
     """Add one step's resource-accounting parts (in current-price money) to ``out``."""
     mid = _mid
-    for k, (q0, pe0, tx0, tm0) in a["trade"].items():
-        q1, pe1, tx1, tm1 = b["trade"][k]
+    for k, (q0, pe0, tx0, tm0, mc0) in a["trade"].items():
+        q1, pe1, tx1, tm1, mc1 = b["trade"][k]
         _, s, r = k
         pw0, pw1 = pe0 * (1 + tx0), pe1 * (1 + tx1)
         qbar, dq, dpw = mid(q0, q1), q1 - q0, pw1 - pw0
         out[s]["terms_of_trade"] += qbar * dpw
-        out[r]["terms_of_trade"] -= qbar * dpw
-        out[r]["allocative"] += mid(tm0, tm1) * mid(pw0, pw1) * dq
+        if mc0 or mc1:      # the importer pays cif: fob plus the margins
+            out[r]["terms_of_trade"] -= qbar * (dpw + mc1 - mc0)
+            out[r]["allocative"] += mid(tm0, tm1) * mid(pw0 + mc0, pw1 + mc1) * dq
+        else:
+            out[r]["terms_of_trade"] -= qbar * dpw
+            out[r]["allocative"] += mid(tm0, tm1) * mid(pw0, pw1) * dq
         out[s]["allocative"] += mid(tx0, tx1) * mid(pe0, pe1) * dq
+    for (mm, t), (q0, p0) in a["pool"].items():   # margin services sold to the pool
+        q1, p1 = b["pool"][mm, t]
+        out[t]["terms_of_trade"] += mid(q0, q1) * (p1 - p0)
     for k, (q0, p0) in a["direct_sales"].items():
         q1, p1 = b["direct_sales"][k]
         out[k[1]]["terms_of_trade"] += mid(q0, q1) * (p1 - p0)

@@ -13,6 +13,8 @@ from cge.data.benchmark import (
     check_balance,
     final_expenditure,
     foreign_saving,
+    has_margins,
+    route_margins,
     tax_revenue,
 )
 from cge.data.examples import random_benchmark
@@ -114,14 +116,22 @@ def add_margins(gtap: dict[str, xr.DataArray], margin: str, rate: float) -> None
             gtap[h] = values
 
 
-def test_margins_become_service_exports(tmp_path):
+def margins_har(tmp_path) -> tuple[xr.Dataset, dict[str, xr.DataArray]]:
+    """A benchmark and its GTAP arrays with 1 % margins of s3 on every route, read back from a
+    HAR file."""
     ds = random_benchmark(3, 4, 2, transfers=False)
     gtap = benchmark_to_gtap(ds)
     add_margins(gtap, "s3", 0.01)
     path = tmp_path / "margins.har"
     write_gtap_har(gtap, path)
-    back = gtap_to_benchmark(read_har(path))
+    return ds, read_har(path)
+
+
+def test_margins_become_service_exports(tmp_path):
+    ds, arrays = margins_har(tmp_path)
+    back = gtap_to_benchmark(arrays, margins="services")
     check_balance(back)
+    assert "vtwr" not in back and "vst" not in back
     # output, factor income, revenue, final expenditure, current accounts: all unchanged
     for f in (lambda d: d.vom, lambda d: d.vfm, tax_revenue, final_expenditure,
               foreign_saving):
@@ -131,6 +141,24 @@ def test_margins_become_service_exports(tmp_path):
     np.testing.assert_allclose(back.vxmd.sel(commodity="s0"), ds.vxmd.sel(commodity="s0"),
                                rtol=1e-5)
     assert float(back.vifm.sel(commodity="s0").sum()) < float(ds.vifm.sel(commodity="s0").sum())
+
+
+def test_margins_kept_as_transport_pool(tmp_path):
+    ds, arrays = margins_har(tmp_path)
+    back = gtap_to_benchmark(arrays)
+    check_balance(back)
+    assert has_margins(back)
+    # trade fob (VXSB), margins VCIF - VFOB on every route, tariffs VMSB - VCIF
+    np.testing.assert_allclose(back.vxmd.values, ds.vxmd.values, rtol=1e-5)
+    cif = (arrays["VCIF"] - arrays["VFOB"]).transpose("COMM", "REG", "REG_2").values
+    np.testing.assert_allclose(route_margins(back).values, cif, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(back.vst.sum().item(), back.vtwr.sum().item(), rtol=1e-12)
+    # the same economy: output, incomes, revenue, current accounts as without margins
+    for f in (lambda d: d.vom, lambda d: d.vfm, tax_revenue, final_expenditure,
+              foreign_saving):
+        np.testing.assert_allclose(f(back).values, f(ds).values, rtol=1e-5, atol=1e-4)
+    services = gtap_to_benchmark(arrays, margins="services")
+    np.testing.assert_allclose(foreign_saving(back), foreign_saving(services), atol=1e-9)
 
 
 def test_har_errors(tmp_path):

@@ -122,6 +122,18 @@ class Context:
                    if any(p["vxmd"][i, s, r] > 0 for s in R)]
         self.TRD = [(i, s, r) for (i, r) in self.IM for s in R if p["vxmd"][i, s, r] > 0]
         self.PAIRS = [(s, r) for s in R for r in R if s != r]
+        #: the global transport pool (data with margins): services m, their suppliers (m, t),
+        #: and the margins of each route {(i, s, r): [m, ...]}
+        vtwr, vst = p.get("vtwr", Lookup()), p.get("vst", Lookup())
+        self.MARG = [m for m in self.commodities if any(vst[m, t] > 0 for t in R)]
+        self.MSUP = [(m, t) for m in self.MARG for t in R if vst[m, t] > 0]
+        self.route_margins: dict[tuple[str, str, str], list[str]] = {}
+        self.margin_routes: dict[str, list[tuple[str, str, str]]] = {m: [] for m in self.MARG}
+        trade = set(self.TRD)
+        for (m, i, s, r), v in vtwr.items():
+            if v > 0 and (i, s, r) in trade:
+                self.route_margins.setdefault((i, s, r), []).append(m)
+                self.margin_routes[m].append((i, s, r))
 
     def _groupings(self) -> None:
         """Lookups from a market or an agent to the flows it takes part in."""

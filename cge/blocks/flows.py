@@ -32,6 +32,39 @@ def shipped(m, ctx: Context, i: str, s: str, r: str):
     return ctx.p["vxmd"][i, s, r] * m.imp[i, s, r] * m.ice[i, s, r]
 
 
+def margin_cost(m, ctx: Context, i: str, s: str, r: str):
+    r"""Transport margins of a landed unit of i from s to r at current prices (benchmark-value
+    units): :math:`\sum_m vtwr_{m i s r}\, p^t_m`; 0 on a route without margins."""
+    return sum(ctx.p["vtwr"][mm, i, s, r] * m.pt[mm]
+               for mm in ctx.route_margins.get((i, s, r), []))
+
+
+def cif_value(m, ctx: Context, i: str, s: str, r: str):
+    """Value of r's imports of i from s at cif prices (fob, export tax included, plus the
+    transport margins), current prices: the base of r's tariff."""
+    fob = (1.0 + m.tx[i, s, r]) * export_price(m, ctx, i, s) * shipped(m, ctx, i, s, r)
+    if (i, s, r) not in ctx.route_margins:
+        return fob
+    return fob + margin_cost(m, ctx, i, s, r) * m.imp[i, s, r]
+
+
+def transport_demand(m, ctx: Context, mm: str):
+    r"""Demand for the global transport service mm, relative to benchmark: margins are a fixed
+    amount per landed unit of each route, :math:`\sum_{isr} vtwr_{mm,isr}\, m_{isr} /
+    \sum vtwr_{mm}`."""
+    routes = ctx.margin_routes[mm]
+    total = sum(ctx.p["vtwr"][mm, i, s, r] for (i, s, r) in routes)
+    return sum(ctx.p["vtwr"][mm, i, s, r] * m.imp[i, s, r] for (i, s, r) in routes) / total
+
+
+def pool_sales(m, ctx: Context, mm: str, t: str):
+    r"""Region t's sales of the margin service mm to the transport pool (quantity, benchmark-
+    value units): Cobb-Douglas across suppliers (GTAP's ESBS = 1),
+    :math:`vst_{mm,t}\, QT_{mm}\, p^t_{mm} / p^x_{mm,t}`."""
+    return (ctx.p["vst"][mm, t] * transport_demand(m, ctx, mm) * m.pt[mm]
+            / export_price(m, ctx, mm, t))
+
+
 def output_at_cost(m, ctx: Context, j: str, r: str):
     """Value of j's output in r at unit cost (before output tax)."""
     return ctx.p["cost0"][j, r] * m.cost_y[j, r] * m.Y[j, r]

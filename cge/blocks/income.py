@@ -34,7 +34,7 @@ from pyomo.environ import Constraint, Expression, Var
 
 from cge.blocks.context import Context
 from cge.blocks.financing import household_financing, levy_amount
-from cge.blocks.flows import export_price, output_at_cost, purchases, shipped
+from cge.blocks.flows import cif_value, export_price, output_at_cost, purchases, shipped
 from cge.closures import employed
 
 
@@ -75,7 +75,10 @@ def add_income(m, ctx: Context) -> None:
             for d in ctx.trd_from.get((i, r), []):  # export taxes collected by the exporter
                 terms.append(m.tx[i, r, d] * export_price(m, ctx, i, r)
                              * shipped(m, ctx, i, r, d))
-            for s in ctx.trd_to.get((i, r), []):  # tariffs collected by the importer
+            for s in ctx.trd_to.get((i, r), []):  # tariffs collected by the importer (cif)
+                if (i, s, r) in ctx.route_margins:
+                    terms.append(m.tm[i, s, r] * cif_value(m, ctx, i, s, r))
+                    continue
                 terms.append(m.tm[i, s, r] * (1.0 + m.tx[i, s, r]) * export_price(m, ctx, i, s)
                              * shipped(m, ctx, i, s, r))
         return terms

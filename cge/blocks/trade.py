@@ -15,7 +15,18 @@ regions s of landed prices:
 
 with :math:`p^x` the exporter's export price (``pd``, or ``pe`` under a CET), ``tx`` the
 exporter's export tax, ``tm`` the importer's tariff and :math:`\tau` an iceberg trade cost
-(benchmark 1). fob = cif: no transport margins yet.
+(benchmark 1): fob = cif, for data without transport margins. With margins (GTAP's VTWR, VST)
+the tariff is on the cif value, fob plus the margins, which are a fixed amount per landed unit
+bought from the global transport pool at the price :math:`p^t_m`:
+
+.. math::
+    p^m_{isr} = \frac{\big(v^{x}_{isr}\, p^x_{is}(1+tx_{isr})\,\tau_{isr}
+    + \sum_m v^{tw}_{misr}\, p^t_m\big)(1+tm_{isr})}{v^{cif}_{isr}\,(1+tm^0_{isr})}, \qquad
+    p^t_m = \prod_t (p^x_{mt})^{v^{st}_{mt}/\sum_t v^{st}_{mt}}\quad\text{(``prf_pt``)}
+
+the pool buying service m from its suppliers t Cobb-Douglas (GTAP's ESBS = 1) in the amount
+the routes use (:func:`cge.blocks.flows.transport_demand`, :func:`~cge.blocks.flows.pool_sales`:
+exports of services of the suppliers).
 Bilateral import volume (landed units) is
 :math:`m_{isr} = q^{im}_{ir}(p^{im}_{ir}/p^m_{isr})^{\sigma^M_i}`; the exporter ships
 :math:`\tau_{isr}\,m_{isr}`.
@@ -23,11 +34,11 @@ Bilateral import volume (landed units) is
 
 from __future__ import annotations
 
-from pyomo.environ import Constraint, Expression, Var
+from pyomo.environ import Constraint, Expression, Var, prod
 
 from cge.blocks.ces import ces_price, demand_index
 from cge.blocks.context import Context
-from cge.blocks.flows import export_price, shipped
+from cge.blocks.flows import export_price, margin_cost, pool_sales, shipped
 
 
 def add_trade_variables(m, ctx: Context) -> None:
@@ -35,6 +46,8 @@ def add_trade_variables(m, ctx: Context) -> None:
     m.pa = Var(ctx.ARM, initialize=1.0, bounds=(1e-8, None), doc="Armington composite price")
     m.pim = Var(ctx.IM, initialize=1.0, bounds=(1e-8, None), doc="import composite price")
     m.qim = Var(ctx.IM, initialize=1.0, bounds=(0.0, None), doc="import composite (index)")
+    m.pt = Var(ctx.MARG, initialize=1.0, bounds=(1e-8, None),
+               doc="price of the global transport service (margins)")
 
 
 def add_trade(m, ctx: Context) -> None:
@@ -43,11 +56,23 @@ def add_trade(m, ctx: Context) -> None:
     p = ctx.p
 
     def pm_rule(m, i, s, r):
+        if (i, s, r) in ctx.route_margins:      # tariff on cif = fob + margins
+            fob = p["vxmd"][i, s, r] * export_price(m, ctx, i, s) * (1.0 + m.tx[i, s, r])
+            cif = fob * m.ice[i, s, r] + margin_cost(m, ctx, i, s, r)
+            return cif * (1.0 + m.tm[i, s, r]) / (p["vcif"][i, s, r] * (1.0 + p["tm0"][i, s, r]))
         wedge0 = (1.0 + p["tx0"][i, s, r]) * (1.0 + p["tm0"][i, s, r])
         return (export_price(m, ctx, i, s) * (1.0 + m.tx[i, s, r]) * (1.0 + m.tm[i, s, r])
                 * m.ice[i, s, r] / wedge0)
 
     m.pm = Expression(ctx.TRD, rule=pm_rule, doc="landed price of imports by source")
+
+    def prf_pt(m, mm):
+        suppliers = [t for (k, t) in ctx.MSUP if k == mm]
+        total = sum(p["vst"][mm, t] for t in suppliers)
+        return m.pt[mm] == prod(export_price(m, ctx, mm, t) ** (p["vst"][mm, t] / total)
+                                for t in suppliers)
+
+    m.prf_pt = Constraint(ctx.MARG, rule=prf_pt, doc="price of the transport service (pool)")
 
     def prf_pa(m, i, a, r):
         theta = ctx.theta_d(i, a, r)
@@ -100,5 +125,9 @@ def domestic_demand(m, ctx: Context, i: str, r: str):
 
 
 def export_supply_demand(m, ctx: Context, i: str, s: str):
-    """Foreign demand for s's exports of i (exporter units, benchmark value units)."""
-    return sum(shipped(m, ctx, i, s, r) for r in ctx.trd_from.get((i, s), []))
+    """Foreign demand for s's exports of i (exporter units, benchmark value units), margin
+    services sold to the transport pool included."""
+    demand = sum(shipped(m, ctx, i, s, r) for r in ctx.trd_from.get((i, s), []))
+    if ctx.p.get("vst", {}).get((i, s), 0.0) > 0 and i in ctx.margin_routes:
+        demand = demand + pool_sales(m, ctx, i, s)
+    return demand

@@ -26,6 +26,8 @@ data read by :mod:`cge.data.har`, the WIOD benchmark and any other benchmark ali
 1. **Summation.** Every array is summed over the members of each new region, commodity
    (= activity) and factor. Sums of balanced accounts are balanced, so output, factor income,
    indirect tax revenue, final demand, saving and foreign saving of the world are unchanged.
+   Transport margins (``vtwr``, ``vst``, where the data have them) are summed too, the margin
+   services by the commodity mapping.
 2. **Transfers.** International transfers between members of one new region net out: the
    diagonal of the aggregated ``vtrf`` is dropped (the region's net transfers are unchanged).
 3. **Intra-region trade becomes domestic** (:func:`internalize_trade`; with
@@ -40,6 +42,9 @@ data read by :mod:`cge.data.har`, the WIOD benchmark and any other benchmark ali
    pay on them — becomes a tax on that user: added to the output tax ``vto`` of the using activity
    (a tax on its cost, since the format has no per-input taxes) or to the final-demand tax ``vtfd``
    of the final agent.
+
+   A route that becomes domestic first sheds its transport margins: its importers buy them as
+   services from the transport pool's suppliers (:func:`cge.data.margins.margins_as_services`).
 
    *Choice:* the trade taxes are **kept as revenue** (converted, not dropped). Every user's cost,
    every government's revenue and every region's current account are therefore unchanged, the
@@ -63,13 +68,23 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from cge.data.benchmark import SCHEMA, DataError, check_balance, check_structure, empty_benchmark
+from cge.data.benchmark import (
+    OPTIONAL_SCHEMA,
+    SCHEMA,
+    DataError,
+    check_balance,
+    check_structure,
+    empty_benchmark,
+    has_margins,
+    route_margins,
+)
+from cge.data.margins import margins_as_services
 
 #: Which set of the mapping each benchmark dimension belongs to.
 DIM_SET = {
     "region": "regions", "exporter": "regions", "importer": "regions", "payer": "regions",
     "recipient": "regions", "commodity": "commodities", "activity": "commodities",
-    "factor": "factors",
+    "factor": "factors", "margin": "commodities",
 }
 _SET_COORD = {"regions": "region", "commodities": "commodity", "factors": "factor"}
 
@@ -164,12 +179,13 @@ def aggregate(ds: xr.Dataset, mapping: Mapping[str, Any] | str | Path, *,
                           new_labels["factors"], name=str(out_name),
                           unit=ds.attrs.get("unit", "US$ million"), year=ds.attrs.get("year"))
     for key, spec in SCHEMA.items():
-        values = np.asarray(ds[key].transpose(*spec.dims).values, dtype=float)
-        for axis, dim in enumerate(spec.dims):
-            if dim in DIM_SET:
-                values = np.moveaxis(
-                    np.tensordot(values, matrices[DIM_SET[dim]], axes=([axis], [0])), -1, axis)
-        out[key] = out[key].copy(data=values)
+        out[key] = out[key].copy(data=_summed(ds[key], spec.dims, matrices))
+    if has_margins(ds):          # transport margins and the pool's supplies are flows: summed
+        out = out.assign_coords(margin=new_labels["commodities"])
+        for key in ("vtwr", "vst"):
+            dims = OPTIONAL_SCHEMA[key].dims
+            out[key] = xr.DataArray(_summed(ds[key], dims, matrices), dims=dims,
+                                    attrs={"description": OPTIONAL_SCHEMA[key].description})
     # Transfers among members of one new region net out.
     vtrf = out.vtrf.values.copy()
     np.fill_diagonal(vtrf, 0.0)
@@ -178,6 +194,10 @@ def aggregate(ds: xr.Dataset, mapping: Mapping[str, Any] | str | Path, *,
     what = f"aggregated from '{ds.attrs.get('name', '?')}' ({sizes}) with mapping " \
            f"{mapping.get('path', '(dict)')}; "
     if intra_region == "domestic":
+        if has_margins(out):     # intra-region routes shed their margins (bought as services)
+            diag = np.zeros(out.vxmd.shape, bool)
+            diag[:, np.arange(out.region.size), np.arange(out.region.size)] = True
+            out = margins_as_services(out, diag)
         out, converted = internalize_trade(out)
         what += (f"intra-region trade made domestic, its export taxes and tariffs "
                  f"({float(converted.sum()):.6g} {out.attrs['unit']} in all) converted into "
@@ -193,6 +213,17 @@ def aggregate(ds: xr.Dataset, mapping: Mapping[str, Any] | str | Path, *,
             out.attrs[attr] = ds.attrs[attr]
     check_balance(out)
     return out
+
+
+def _summed(array: xr.DataArray, dims: tuple[str, ...], matrices: dict[str, np.ndarray]
+            ) -> np.ndarray:
+    """``array`` (laid out as ``dims``) summed over the members of each new label."""
+    values = np.asarray(array.transpose(*dims).values, dtype=float)
+    for axis, dim in enumerate(dims):
+        if dim in DIM_SET:
+            values = np.moveaxis(
+                np.tensordot(values, matrices[DIM_SET[dim]], axes=([axis], [0])), -1, axis)
+    return values
 
 
 def internalize_trade(ds: xr.Dataset, cells: np.ndarray | None = None
@@ -218,7 +249,11 @@ def internalize_trade(ds: xr.Dataset, cells: np.ndarray | None = None
         return ds, xr.DataArray(np.zeros(nr), dims="region", coords={"region": ds.region})
     vifm = ds.vifm.transpose("commodity", "activity", "region").values
     vifd = ds.vifd.transpose("commodity", "agent", "region").values
-    landed = vxmd + vtx + vtm
+    margins = route_margins(ds).values
+    if np.any(np.where(mask, margins[:, diag, diag], 0.0) > 0):
+        raise DataError("a route made domestic still carries transport margins: take them out "
+                        "first (cge.data.margins.margins_as_services)")
+    landed = vxmd + vtx + margins + vtm
     extra = landed.sum(axis=1) - np.where(mask, landed[:, diag, diag], 0.0)  # stay imports
     total = vifm.sum(axis=1) + vifd.sum(axis=1)               # users' landed imports (i, r)
     intra = x + t

@@ -64,9 +64,18 @@ SCHEMA: dict[str, ArraySpec] = {
     "vtrf": ArraySpec(("payer", "recipient"), "international transfers (household to household)"),
 }
 
-#: Optional arrays: read when the file exists, written when the Dataset has them. They are not
-#: flows of the SAM and take no part in the balance checks.
+#: Optional arrays: read when the file exists, written when the Dataset has them. ``dpshare`` is
+#: not a flow of the SAM and takes no part in the balance checks; the transport margins
+#: ``vtwr`` and ``vst`` (both or neither) are flows, and the accounts include them when present
+#: (:func:`route_margins`, :func:`margin_supply`): trade is then valued fob in ``vxmd + vtx``,
+#: cif = fob + margins, and tariffs ``vtm`` are on the cif value.
 OPTIONAL_SCHEMA: dict[str, ArraySpec] = {
+    "vtwr": ArraySpec(("margin", "commodity", "exporter", "importer"),
+                      "international transport margins on each route (cif - fob), by margin "
+                      "service (GTAP VTWR): bought from the global transport pool"),
+    "vst": ArraySpec(("commodity", "region"),
+                     "margin services each region supplies to the global transport pool "
+                     "(GTAP VST): exports of services"),
     "dpshare": ArraySpec(("commodity", "exporter", "importer"),
                          "composition of direct purchases by the importer's government from "
                          "the exporter's producers (stationing, Foreign Military Sales): share "
@@ -163,6 +172,27 @@ def tax_revenue(ds: xr.Dataset) -> xr.DataArray:
     return ds.vto.sum("activity") + ds.vtfd.sum("agent") + vtx + vtm
 
 
+def has_margins(ds: xr.Dataset) -> bool:
+    """The data set carries international transport margins (``vtwr`` and ``vst``)."""
+    return "vtwr" in ds.data_vars and "vst" in ds.data_vars
+
+
+def route_margins(ds: xr.Dataset) -> xr.DataArray:
+    """Transport margins of each route (commodity, exporter, importer): cif - fob; 0 without
+    margins."""
+    if not has_margins(ds):
+        return xr.zeros_like(ds.vxmd)
+    return ds.vtwr.sum("margin").transpose("commodity", "exporter", "importer")
+
+
+def margin_supply(ds: xr.Dataset) -> xr.DataArray:
+    """Margin services each region sells to the global transport pool (commodity, region);
+    0 without margins."""
+    if not has_margins(ds):
+        return xr.zeros_like(ds.vom.rename(activity="commodity"))
+    return ds.vst.transpose("commodity", "region")
+
+
 def net_transfers(ds: xr.Dataset) -> xr.DataArray:
     """Net international transfers received by each region."""
     received = ds.vtrf.sum("payer").rename(recipient="region")
@@ -171,10 +201,15 @@ def net_transfers(ds: xr.Dataset) -> xr.DataArray:
 
 
 def foreign_saving(ds: xr.Dataset) -> xr.DataArray:
-    """Foreign saving (minus the current account): imports - exports at world prices - transfers."""
+    """Foreign saving (minus the current account): imports (cif) - exports (fob, and margin
+    services sold to the transport pool) - transfers."""
     world = ds.vxmd + ds.vtx
     imports = world.sum(["commodity", "exporter"]).rename(importer="region")
     exports = world.sum(["commodity", "importer"]).rename(exporter="region")
+    if has_margins(ds):
+        imports = imports + route_margins(ds).sum(["commodity", "exporter"]).rename(
+            importer="region")
+        exports = exports + margin_supply(ds).sum("commodity")
     return imports - exports - net_transfers(ds)
 
 
@@ -192,6 +227,8 @@ def complete(ds: xr.Dataset, *, government_saving: xr.DataArray | None = None) -
     ds = ds.copy(deep=True)
     ds["vom"] = (ds.vdfm.sum("activity") + ds.vdfd.sum("agent")
                  + ds.vxmd.sum("importer").rename(exporter="region")).rename(commodity="activity")
+    if has_margins(ds):
+        ds["vom"] = ds.vom + margin_supply(ds).rename(commodity="activity")
     ds["vom"] = ds.vom.transpose("activity", "region")
     fe = final_expenditure(ds)
     sg = xr.zeros_like(ds.vdtax) if government_saving is None else government_saving
@@ -224,11 +261,11 @@ def account_gaps(ds: xr.Dataset) -> dict[str, xr.DataArray]:
             ds.vom),
         "domestic market": (
             ds.vom.rename(activity="commodity") - ds.vdfm.sum("activity") - ds.vdfd.sum("agent")
-            - ds.vxmd.sum("importer").rename(exporter="region"),
+            - ds.vxmd.sum("importer").rename(exporter="region") - margin_supply(ds),
             ds.vom.rename(activity="commodity")),
         "import market": (
-            (ds.vxmd + ds.vtx + ds.vtm).sum("exporter").rename(importer="region")
-            - ds.vifm.sum("activity") - ds.vifd.sum("agent"),
+            (ds.vxmd + ds.vtx + route_margins(ds) + ds.vtm).sum("exporter").rename(
+                importer="region") - ds.vifm.sum("activity") - ds.vifd.sum("agent"),
             ds.vifm.sum("activity") + ds.vifd.sum("agent")),
         "household budget": (
             factor_income + ntr - fe.sel(agent="household", drop=True) - ds.vdtax
@@ -242,6 +279,10 @@ def account_gaps(ds: xr.Dataset) -> dict[str, xr.DataArray]:
             ds.vsav.sum("institution") + foreign_saving(ds) - fe.sel(agent="investment", drop=True),
             factor_income),
     }
+    if has_margins(ds):      # the pool sells what the regions supply
+        used = ds.vtwr.sum(["commodity", "exporter", "importer"]).rename(margin="commodity")
+        supplied = margin_supply(ds).sum("region")
+        gaps["transport pool"] = (supplied - used, supplied)
     return gaps
 
 
@@ -282,10 +323,18 @@ def check_structure(ds: xr.Dataset) -> None:
         if not np.all(np.isfinite(vals)):
             raise DataError(f"benchmark '{name}': array '{key}' has NaN or infinite values at "
                             f"{_first_where(ds[key], ~np.isfinite(vals))}")
-    for key in ("vom", "vdfm", "vifm", "vfm", "vdfd", "vifd", "vxmd", "vtrf", "vdtax"):
+    if ("vtwr" in ds.data_vars) != ("vst" in ds.data_vars):
+        raise DataError(f"benchmark '{name}': transport margins need both vtwr and vst")
+    for key in ("vtwr", "vst"):
+        if key in ds.data_vars and tuple(ds[key].dims) != OPTIONAL_SCHEMA[key].dims:
+            raise DataError(f"benchmark '{name}': array '{key}' has dimensions "
+                            f"{ds[key].dims}, expected {OPTIONAL_SCHEMA[key].dims}")
+    for key in ("vom", "vdfm", "vifm", "vfm", "vdfd", "vifd", "vxmd", "vtrf", "vdtax",
+                *(k for k in ("vtwr", "vst") if k in ds.data_vars)):
         vals = ds[key].values
         if np.any(vals < 0):
-            raise DataError(f"benchmark '{name}': array '{key}' ({SCHEMA[key].description}) has "
+            spec = SCHEMA.get(key) or OPTIONAL_SCHEMA[key]
+            raise DataError(f"benchmark '{name}': array '{key}' ({spec.description}) has "
                             f"negative values at {_first_where(ds[key], vals < 0)}")
     if not np.array_equal(ds.commodity.values, ds.activity.values):
         raise DataError(f"benchmark '{name}': activities must equal commodities "
@@ -429,6 +478,8 @@ def load_benchmark(directory: str | Path, *, check: bool = True) -> xr.Dataset:
         raise DataError(f"{meta_path}: unknown arrays {unknown}; valid: "
                         f"{[*SCHEMA, *OPTIONAL_SCHEMA]}")
     present = [k for k in OPTIONAL_SCHEMA if (directory / f"{k}.csv").exists()]
+    if "vtwr" in present:
+        ds = ds.assign_coords(margin=list(meta["commodity"]))
     for key, spec in [*SCHEMA.items(), *((k, OPTIONAL_SCHEMA[k]) for k in present)]:
         entry = arrays_meta.get(key, {})
         if not isinstance(entry, dict) or not entry.get("source"):
@@ -590,7 +641,7 @@ def check_direct_purchase_shares(shares: xr.DataArray, where: str) -> None:
 
 #: Arrays whose values must be >= 0 (flows; taxes and saving may be negative).
 NONNEGATIVE: tuple[str, ...] = ("vom", "vdfm", "vifm", "vfm", "vdfd", "vifd", "vxmd", "vtrf",
-                                "dpshare",
+                                "dpshare", "vtwr", "vst",
                                 "vdtax")
 
 

@@ -93,11 +93,14 @@ def _year(*arrays: dict[str, xr.DataArray]) -> int | None:
     return None
 
 
-def load_gtap(path: str | Path, intra_region: str = "routes") -> xr.Dataset:
+def load_gtap(path: str | Path, intra_region: str = "routes", margins: str = "transport"
+              ) -> xr.Dataset:
     """The balanced benchmark of the GTAP data base in folder ``path`` (module docstring);
     ``attrs["path"]`` is the folder, ``attrs["data_format"]`` ``"gtap"``. ``intra_region``:
     a composite region's trade with itself kept on its own import route (``"routes"``, as in
-    GTAP) or made domestic (``"domestic"``); see :func:`cge.data.har.gtap_to_benchmark`."""
+    GTAP) or made domestic (``"domestic"``); ``margins``: the transport margins kept, bought
+    from a global transport pool with tariffs on cif (``"transport"``, as in GTAP), or bought
+    as services, fob = cif (``"services"``); see :func:`cge.data.har.gtap_to_benchmark`."""
     from cge.data.har import gtap_to_benchmark, read_har
 
     path = Path(path)
@@ -105,7 +108,7 @@ def load_gtap(path: str | Path, intra_region: str = "routes") -> xr.Dataset:
     prm = read_har(path / PARAMETERS) if (path / PARAMETERS).is_file() else {}
     try:
         ds = gtap_to_benchmark(arrays, name=path.name, year=_year(prm, arrays),
-                               intra_region=intra_region)
+                               intra_region=intra_region, margins=margins)
     except DataError as exc:
         raise DataError(f"{path / BASEDATA}: {exc}") from None
     roles, etrae, note = read_factor_roles(path, [str(f) for f in ds.factor.values])
@@ -212,13 +215,16 @@ def read_parameters(path: str | Path, commodities: list[str] | None = None) -> x
 #: Where each benchmark array comes from (the GTAP headers; cge.data.har's mapping table).
 ARRAY_HEADERS = {
     "vom": "sum over COMM of MAKB (one commodity per activity)",
-    "vdfm": "VDFB", "vifm": "VMFB (less the margins on imports, see notes)", "vfm": "EVFB",
+    "vdfm": "VDFB", "vifm": "VMFB", "vfm": "EVFB",
     "vto": "MAKB - MAKS, firms' purchase taxes (VDFP - VDFB + VMFP - VMFB) and factor taxes "
            "(EVFP - EVFB)",
-    "vdfd": "VDPB, VDGB, VDIB", "vifd": "VMPB, VMGB, VMIB (less the margins on imports)",
+    "vdfd": "VDPB, VDGB, VDIB", "vifd": "VMPB, VMGB, VMIB",
     "vtfd": "VDxP - VDxB + VMxP - VMxB for x = P, G, I",
-    "vxmd": "VXSB, plus margin services supplied in proportion to VST", "vtx": "VFOB - VXSB",
-    "vtm": "VMSB - VCIF", "vdtax": "derived: the government budget residual",
+    "vxmd": "VXSB", "vtx": "VFOB - VXSB",
+    "vtm": "VMSB - VCIF (tariffs on the cif value)",
+    "vtwr": "VTWR (margins by route, VCIF - VFOB)",
+    "vst": "VST (margin services supplied to the transport pool, scaled to the VTWR total)",
+    "vdtax": "derived: the government budget residual",
     "vsav": "derived: household saving", "vtrf": "0 (GTAP has no transfers)",
 }
 #: The elasticity file a converted data set carries.
@@ -256,7 +262,7 @@ def convert_gtap(folder: str | Path, out: str | Path, intra_region: str = "route
             str(ds.attrs.get("notes", "")), str(el.attrs.get("notes", "")) if el is not None
             else ""]))
         save_benchmark(ds, stage, sources={k: f"GTAP {BASEDATA}: {v}"
-                                           for k, v in ARRAY_HEADERS.items()},
+                                           for k, v in ARRAY_HEADERS.items() if k in ds},
                        notes=notes, elasticities=ELASTICITY_FILE if el is not None else None)
         if el is not None:
             frame = el.to_dataframe().reset_index()

@@ -36,11 +36,11 @@ benchmark array            GTAP headers                           note
                                                                   investment, domestic, basic
 ``vifd[i, a, r]``          ``VMPB / VMGB / VMIB``                 same, imports at basic
 ``vtfd[a, r]``             ``sum_c (VDxP - VDxB + VMxP - VMxB)``  x = P, G, I
-``vxmd[i, s, r]``          ``VXSB(c, s, r)``                      exports at basic (+ margin
-                                                                  services, see below)
+``vxmd[i, s, r]``          ``VXSB(c, s, r)``                      exports at basic prices
 ``vtx[i, s, r]``           ``VFOB - VXSB``                        export taxes
 ``vtm[i, s, r]``           ``VMSB - VCIF``                        tariffs
-margins                    ``VTWR(m, c, s, r)``, ``VST(m, r)``    see below
+``vtwr[m, i, s, r]``       ``VTWR(m, c, s, r)``                   margins by route (cif - fob)
+``vst[m, r]``              ``VST(m, r)``                          margin services supplied
 ``vom[j, r]``              derived (row sums); equals             activity = commodity
                            ``sum_c MAKB(c, a, r)``
 ``vdtax``, ``vsav``        derived by ``complete()``              GTAP has no government
@@ -55,15 +55,19 @@ Treatments (the choices this format forces):
    its factor use (``EVFP - EVFB``) are added to its output tax ``vto``; they stay part of its
    cost (zero profit holds with inputs valued at basic prices) and of government revenue.
    Final agents' purchase taxes are summed per agent into ``vtfd``.
-2. **Transport margins as exports of margin services.** The benchmark values trade fob = cif, so
-   the cif-fob margin ``VTWR`` on imports of ``c`` into ``r`` is taken out of the users' imports
-   of ``c`` (in proportion to each user's imports of ``c``) and becomes their purchase of the
-   margin commodity ``m`` (same amount, so costs are unchanged). The margin services of the
-   global pool are supplied by region ``t`` in proportion to its ``VST(m, t)``: ``r``'s margin
-   purchases are bought from ``t`` in the shares ``VST(m, t) / sum VST(m, .)``, the part from
+2. **Transport margins.** ``margins="transport"`` (default) keeps GTAP's accounts: ``vtwr``
+   (``VTWR``, cif - fob by route and margin service) and ``vst`` (``VST``, the services each
+   region sells to the global transport pool, scaled to the ``VTWR`` total: float32 rounding),
+   trade fob in ``vxmd + vtx``, tariffs on cif; the model buys the margins from the pool
+   (:mod:`cge.blocks.trade`). ``margins="services"`` values trade fob = cif instead
+   (:func:`cge.data.margins.margins_as_services`): the margin on imports of ``c`` into ``r`` is
+   taken out of the users' imports of ``c`` (in proportion to each user's imports of ``c``) and
+   becomes their purchase of the margin commodity ``m`` (same amount, so costs are unchanged),
+   bought from region ``t`` in the shares ``VST(m, t) / sum VST(m, .)``, the part from
    ``t = r`` as domestic purchases of ``m``, the rest as imports (added to ``vxmd[m, t, r]``,
-   untaxed). Every region's output, current account and revenue are unchanged. Without ``VTWR``
-   and ``VST``, ``VCIF`` must equal ``VFOB``.
+   untaxed). Either way every region's output, current account and revenue are unchanged; a
+   route that becomes domestic (treatment 4) sheds its margins the second way. Without
+   ``VTWR`` and ``VST``, ``VCIF`` must equal ``VFOB``.
 3. **Make matrix.** One activity makes one commodity: ``ACTS`` must have the labels of ``COMM``
    and ``MAKB`` must be diagonal (else :class:`DataError`; aggregate multi-product data first).
 4. **Trade of a region with itself** (GTAP composite regions have diagonal ``VXSB``: intra-EU,
@@ -102,11 +106,14 @@ import xarray as xr
 from cge.data.aggregate import internalize_trade
 from cge.data.benchmark import (
     FINAL_AGENTS,
+    OPTIONAL_SCHEMA,
     DataError,
     check_balance,
     complete,
     empty_benchmark,
+    route_margins,
 )
+from cge.data.margins import margins_as_services
 
 #: The GTAP 10A/11 headers used, with what they hold.
 GTAP_HEADERS: dict[str, str] = {
@@ -146,6 +153,15 @@ DEFENSE_HEADERS: dict[str, str] = {
     "VMDB": "defense imports at basic prices, part of VMGB (COMM, REG)",
     "VDDP": "defense domestic purchases at purchasers' prices, part of VDGP (COMM, REG)",
     "VMDP": "defense imports at purchasers' prices, part of VMGP (COMM, REG)",
+}
+#: How international transport margins are held (treatment 2 of the module docstring).
+MARGINS: dict[str, str] = {
+    "transport": "Transport margins (VTWR) bought from a global transport pool that buys the "
+                 "margin services from the regions in proportion to their supply (VST); trade "
+                 "valued fob (VFOB) and cif (VCIF), tariffs on the cif value",
+    "services": "Transport margins bought by the importers as services from the regions "
+                "supplying them (in proportion to VST); trade valued fob = cif",
+    "none": "No transport margins in the data base (VCIF = VFOB)",
 }
 #: How a region's trade with itself is held (treatment 4 of the module docstring).
 INTRA_REGION: dict[str, str] = {
@@ -336,17 +352,20 @@ def gtap_to_benchmark(arrays: Mapping[str, xr.DataArray], *, name: str = "gtap",
                       year: int | None = None, defense_share=None,
                       government_saving: xr.DataArray | None = None,
                       tolerance: float = 1e-4, unit: str = "US$ million",
-                      intra_region: str = "routes") -> xr.Dataset:
+                      intra_region: str = "routes", margins: str = "transport") -> xr.Dataset:
     """Map GTAP 10A/11 arrays (from :func:`read_har`) into a balanced benchmark.
 
     See the module docstring for the mapping and every treatment; ``intra_region`` is
     ``"routes"`` (a region's trade with itself an import route, as in GTAP) or ``"domestic"``
-    (treatment 4). The result passes
-    :func:`~cge.data.benchmark.check_balance`; ``attrs["adjustments"]`` reports the rounding
-    adjustments per account, ``attrs["notes"]`` the treatments.
+    (treatment 4); ``margins`` is ``"transport"`` (GTAP's global transport pool, tariffs on cif)
+    or ``"services"`` (margins bought by the importers as services, fob = cif; treatment 2).
+    The result passes :func:`~cge.data.benchmark.check_balance`; ``attrs["adjustments"]``
+    reports the rounding adjustments per account, ``attrs["notes"]`` the treatments.
     """
     if intra_region not in INTRA_REGION:
         raise DataError(f"intra_region must be one of {list(INTRA_REGION)}, not {intra_region!r}")
+    if margins not in ("transport", "services"):
+        raise DataError(f"margins must be 'transport' or 'services', not {margins!r}")
     missing = [h for h in GTAP_HEADERS if h not in arrays]
     if missing:
         raise DataError(f"GTAP data base lacks headers {missing} (GTAP 10A/11 names expected: "
@@ -434,9 +453,8 @@ def gtap_to_benchmark(arrays: Mapping[str, xr.DataArray], *, name: str = "gtap",
     vtx = vfob - vxsb
     vtm = vmsb - vcif
     margin_total = vcif - vfob                                # (c, s, r)
-    vxmd = vxsb.copy()
     has_margins = any(h in arrays for h in MARGIN_HEADERS)
-    margin_note = "no transport margins (VCIF = VFOB)"
+    vtwr = vst = None
     if has_margins:
         if not all(h in arrays for h in MARGIN_HEADERS):
             raise DataError("GTAP margins need both VST and VTWR")
@@ -445,38 +463,24 @@ def gtap_to_benchmark(arrays: Mapping[str, xr.DataArray], *, name: str = "gtap",
         not_comm = sorted(set(marg) - set(C))
         if not_comm:
             raise DataError(f"margin commodities {not_comm} are not commodities")
-        vtwr = get("VTWR", marg, C, R, R)                     # (m, c, s, r)
-        vst = get("VST", marg, R)                             # (m, t)
         scale = max(float(np.abs(vcif).max()), 1.0)
+        vtwr = np.zeros((n, n, nr, nr))
+        vst = np.zeros((n, nr))
+        for k, m in enumerate(marg):
+            vtwr[C.index(m)] = get("VTWR", marg, C, R, R)[k]
+            vst[C.index(m)] = get("VST", marg, R)[k]
         gap = np.abs(vtwr.sum(axis=0) - margin_total).max()
         if gap > tolerance * scale:
             raise DataError(f"VCIF - VFOB differs from the sum of VTWR by up to {gap:.6g}")
-        mcr = vtwr.sum(axis=2)                                # (m, c, r)
-        t_mr = mcr.sum(axis=1)                                # (m, r) margins used by r
-        pool = vst.sum(axis=1)                                # (m,)
-        pool_gap = np.abs(pool - t_mr.sum(axis=1)).max(initial=0.0)
-        if pool_gap > tolerance * max(float(pool.max(initial=0.0)), 1.0):
+        pool_gap = np.abs(vst.sum(axis=1) - vtwr.sum(axis=(1, 2, 3))).max(initial=0.0)
+        if pool_gap > tolerance * max(float(vst.sum(axis=1).max(initial=0.0)), 1.0):
             raise DataError(f"margin supply VST and use VTWR differ by up to {pool_gap:.6g}")
-        vimp = imp_b.sum(axis=1)                              # (c, r)
-        if np.any((vimp <= 0) & (mcr.sum(axis=0) > 0)):
-            raise DataError("margins on imports that no user buys")
-        ushare = np.divide(imp_b, vimp[:, None, :], out=np.zeros_like(imp_b),
-                           where=vimp[:, None, :] > 0)        # (c, u, r)
-        w_mur = np.einsum("cur,mcr->mur", ushare, mcr)        # margin purchases by user
-        imp_b = imp_b - ushare * mcr.sum(axis=0)[:, None, :]
-        supply = np.divide(vst, pool[:, None], out=np.zeros_like(vst),
-                           where=pool[:, None] > 0)           # (m, t) supplier shares
-        for k, m in enumerate(marg):
-            i = C.index(m)
-            own = supply[k]                                   # (r,): share of r's own supply
-            dom_b[i] += w_mur[k] * own[None, :]
-            imp_b[i] += w_mur[k] * (1.0 - own)[None, :]
-            flow = supply[k][:, None] * t_mr[k][None, :]      # (t, r)
-            np.fill_diagonal(flow, 0.0)
-            vxmd[i] += flow
-        margin_note = (f"transport margins ({float(margin_total.sum()):.6g} in all) treated "
-                       "as purchases of margin services by the importers, supplied by regions "
-                       "in proportion to VST (exports of services)")
+        vtwr = np.clip(vtwr, 0.0, None)
+        vst = np.clip(vst, 0.0, None)
+        # float32 storage: the pool's supply scaled to its use
+        use = vtwr.sum(axis=(1, 2, 3))
+        have = vst.sum(axis=1)
+        vst = vst * np.divide(use, have, out=np.ones_like(use), where=have > 0)[:, None]
     elif np.abs(margin_total).max() > tolerance * max(float(np.abs(vcif).max()), 1.0):
         raise DataError("VCIF differs from VFOB but the data base has no VTWR/VST margins")
     else:
@@ -491,9 +495,15 @@ def gtap_to_benchmark(arrays: Mapping[str, xr.DataArray], *, name: str = "gtap",
     ds["vtfd"] = ds.vtfd.copy(data=tax_u[n:])
     ds["vfm"] = ds.vfm.copy(data=vfm)
     ds["vto"] = ds.vto.copy(data=outtax + tax_u[:n] + ftax)
-    ds["vxmd"] = ds.vxmd.copy(data=vxmd)
+    ds["vxmd"] = ds.vxmd.copy(data=vxsb)
     ds["vtx"] = ds.vtx.copy(data=vtx)
     ds["vtm"] = ds.vtm.copy(data=vtm)
+    if has_margins:
+        ds = ds.assign_coords(margin=list(C))
+        ds["vtwr"] = xr.DataArray(vtwr, dims=OPTIONAL_SCHEMA["vtwr"].dims,
+                                  attrs={"description": OPTIONAL_SCHEMA["vtwr"].description})
+        ds["vst"] = xr.DataArray(vst, dims=OPTIONAL_SCHEMA["vst"].dims,
+                                 attrs={"description": OPTIONAL_SCHEMA["vst"].description})
     for key in ("vdfm", "vifm", "vdfd", "vifd", "vfm", "vxmd"):
         if float(ds[key].min()) < -tolerance * max(float(np.abs(ds[key]).max()), 1.0):
             raise DataError(f"GTAP data give negative {key} ({float(ds[key].min()):.6g})")
@@ -501,16 +511,24 @@ def gtap_to_benchmark(arrays: Mapping[str, xr.DataArray], *, name: str = "gtap",
 
     adjustments: dict[str, dict[str, float]] = {}
     # (a) import market: users' imports scaled to the landed supply
-    landed = (ds.vxmd + ds.vtx + ds.vtm).sum("exporter").rename(importer="region")
+    landed = (ds.vxmd + ds.vtx + route_margins(ds) + ds.vtm).sum("exporter").rename(
+        importer="region")
     users = ds.vifm.sum("activity") + ds.vifd.sum("agent")
     factor = xr.where(users > 0, landed / users.where(users > 0, 1.0), 1.0)
     ds["vifm"] = ds.vifm * factor
     ds["vifd"] = ds.vifd * factor
     adjustments["import market"] = _adj(landed - users, landed)
-    # (b) trade of a region with itself: a route of its own, or domestic
-    ds, converted = internalize_trade(ds, None if intra_region == "domestic"
-                                      else negligible_own_trade(ds))
-    # (c) zero profit: residual into vto
+    # (b) margins: the global transport pool, or bought as services (fob = cif)
+    own = (np.ones((n, nr), bool) if intra_region == "domestic" else negligible_own_trade(ds))
+    if margins == "services":
+        ds = margins_as_services(ds)
+    elif has_margins:   # a route made domestic sheds its margins first
+        diag_routes = np.zeros((n, nr, nr), bool)
+        diag_routes[:, np.arange(nr), np.arange(nr)] = own
+        ds = margins_as_services(ds, diag_routes)
+    # (c) trade of a region with itself: a route of its own, or domestic
+    ds, converted = internalize_trade(ds, own)
+    # (d) zero profit: residual into vto
     ds = complete(ds, government_saving=government_saving)
     gap = ds.vom - (ds.vdfm + ds.vifm).sum("commodity") - ds.vfm.sum("factor") - ds.vto
     ds["vto"] = ds.vto + gap
@@ -529,7 +547,7 @@ def gtap_to_benchmark(arrays: Mapping[str, xr.DataArray], *, name: str = "gtap",
     ds.attrs["notes"] = "\n".join([
         "Mapped from a GTAP 10A/11 data base (cge.data.har.gtap_to_benchmark).",
         "Firms' purchase taxes and factor-use taxes added to the output tax vto.",
-        margin_note + ".",
+        MARGINS[margins if has_margins else "none"] + ".",
         INTRA_REGION[intra_region] + ".",
         defense_note + ".",
         "vdtax and vsav derived by complete() (government saving "

@@ -137,6 +137,10 @@ class _Report:
         self.factors = [str(f) for f in first.factor.values]
         self.money = money_unit(self.results)
         self.n_fig = 0
+        #: how trade is valued: cif with transport margins (GTAP data) or fob = cif
+        self.cif = str(first.attrs.get("margins", "")).startswith("cif")
+        self.tb_basis = ("exports fob and margin services − imports cif" if self.cif
+                         else "exports − imports, fob")
 
     # -- small pieces
     def _fig(self, stem: str) -> Path:
@@ -202,7 +206,7 @@ class _Report:
             widths=["auto", "auto", "1fr", "1fr", "1fr", "1fr", "1fr", "1fr"],
             note=(f"EV: Hicksian equivalent variation at benchmark prices, {mu}; "
                   "EV % of benchmark regional income. Real wage: labour price over the CPI. "
-                  "ΔTrade balance: change in exports − imports (fob), "
+                  f"ΔTrade balance: change in {self.tb_basis}, "
                   f"{mu}. Percentage changes to 2 decimals, money to "
                   f"{self.money.decimals} decimal(s)."))
         second, first = self._pair()
@@ -397,7 +401,7 @@ class _Report:
             tb_col = (f"Benchmark trade balance ({mu})",
                       self._base_level(lambda r: _val(self.base, "trade_balance", region=r)))
         tables.append(self._by_region(
-            f"Change in the trade balance (exports − imports, fob), {mu}.",
+            f"Change in the trade balance ({self.tb_basis}), {mu}.",
             lambda ds, r: _val(ds, "trade_balance_change", region=r), fmt=mo.change,
             base_col=tb_col))
         if have_base:
@@ -556,8 +560,10 @@ class _Report:
         widths = ["auto", *["1fr"] * (len(header) - 1)]
         tariff = _table(f"Import tariff revenue by importing region, {mu} (levels).", header,
                         rows, size=7.5, inset=1.8, widths=widths,
-                        note="Tariffs are levied on the world (fob = cif) value and accrue to "
-                             "the importer; values in current prices (numeraire units).")
+                        note=("Tariffs are levied on the cif value (fob plus transport "
+                              "margins)" if self.cif else "Tariffs are levied on the world "
+                              "(fob = cif) value") + " and accrue to the importer; values in "
+                             "current prices (numeraire units).")
         nets = [net_transfers(ds) for ds in self.results]
         transfer = None
         if any(float(np.nanmax(np.abs(n.values), initial=0.0)) > 1e-9 for n in nets):
@@ -647,6 +653,7 @@ class _Report:
                 if sources else None,
                 "imputations": imputations, "notes": notes,
                 "intra_region": str(self.results[0].attrs.get("intra_region_trade", "")),
+                "margins": str(self.results[0].attrs.get("margins", "")) if self.cif else "",
                 "validation": self.validation()}
 
     def validation(self) -> dict:
