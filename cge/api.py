@@ -68,7 +68,8 @@ def _data_path(name_or_path: str | Path) -> Path:
 
 
 def load_data(name_or_path: str | Path = DEFAULT_DATA,
-              intra_region: str | None = None) -> xr.Dataset:
+              intra_region: str | None = None,
+              mapping: str | Path | dict | None = None) -> xr.Dataset:
     """A benchmark by name (a folder of ``data/``) or path, balance-checked on load: a folder
     in the project's format (``dataset.toml`` and CSV files, :mod:`cge.data.benchmark`) or a
     GTAP data base (``basedata.har``, :mod:`cge.data.gtap`).
@@ -77,7 +78,14 @@ def load_data(name_or_path: str | Path = DEFAULT_DATA,
     data have it (a GTAP data base: on the region's own import route, as in GTAP; a folder in
     the project's format: as saved). ``"routes"``: the same. ``"domestic"``: made domestic
     trade, its tariffs and export taxes kept as taxes of the users
-    (:func:`cge.data.aggregate.internalize_trade`), so the region is one economy."""
+    (:func:`cge.data.aggregate.internalize_trade`), so the region is one economy.
+
+    ``mapping`` (a TOML file laid out like ``data/maps/wiod2011.toml``, or a dict; GTAPAgg's
+    job): the data aggregated on load (:func:`cge.data.aggregate.aggregate_on_load`), trade
+    between members of a new region kept on its own route unless ``intra_region`` is
+    ``"domestic"`` (for a data set in the project's format without own routes, domestic is the
+    default); the data set's elasticities, factor roles and ETRAE aggregated along, so the
+    result runs as a data set of its own (:func:`data_elasticities` gives its elasticities)."""
     if intra_region not in (None, "routes", "domestic"):
         raise DataError(f"intra_region must be 'routes' or 'domestic', not {intra_region!r}")
     path = _data_path(name_or_path)
@@ -86,12 +94,28 @@ def load_data(name_or_path: str | Path = DEFAULT_DATA,
         raise DataError(f"data set {str(name_or_path)!r} not found: neither a folder of "
                         f"{DATA_DIR} ({', '.join(known) or 'none'}) nor an existing path; "
                         f"{where_hint()}")
-    if is_gtap_folder(path):
-        return load_gtap(path, intra_region or "routes")
-    ds = load_benchmark(path)
-    if intra_region == "domestic":
-        ds, _ = internalize_trade(ds)
-    return ds
+    gtap = is_gtap_folder(path)
+    if gtap:
+        ds = load_gtap(path, intra_region or "routes")
+    else:
+        ds = load_benchmark(path)
+        if intra_region == "domestic":
+            ds, _ = internalize_trade(ds)
+    if mapping is None:
+        return ds
+    from cge.calibrate import load_elasticities
+    from cge.data.aggregate import aggregate_on_load
+
+    el = load_elasticities(data_elasticities(ds), [str(c) for c in ds.commodity.values])
+    own = intra_region or ("routes" if gtap or _has_own_routes(ds) else "domestic")
+    return aggregate_on_load(ds, mapping, el, intra_region=own)
+
+
+def _has_own_routes(ds: xr.Dataset) -> bool:
+    """The data set has trade of a region with itself (an own import route)."""
+    diag = np.arange(ds.region.size)
+    vxmd = ds.vxmd.transpose("commodity", "exporter", "importer").values
+    return bool(np.any(vxmd[:, diag, diag] > 0))
 
 
 def data_elasticities(data: str | Path | xr.Dataset) -> str | xr.Dataset:
@@ -103,6 +127,15 @@ def data_elasticities(data: str | Path | xr.Dataset) -> str | xr.Dataset:
     import tomllib
 
     if isinstance(data, xr.Dataset):
+        if data.attrs.get("elasticities_table"):     # aggregated on load: its own
+            import json
+
+            table = json.loads(data.attrs["elasticities_table"])
+            el = xr.Dataset({k: ("commodity", [v[str(c)] for c in data.commodity.values])
+                             for k, v in table.items()},
+                            coords={"commodity": [str(c) for c in data.commodity.values]})
+            el.attrs["elasticity_source"] = str(data.attrs.get("elasticity_source", ""))
+            return el
         if data.attrs.get("elasticities"):
             return str(data.attrs["elasticities"])
         where = data.attrs.get("path")
@@ -182,17 +215,20 @@ class Session:
 
     def __init__(self, data: str | Path | xr.Dataset = DEFAULT_DATA,
                  elasticities: str | Path | dict | xr.Dataset | None = None,
-                 options: ModelOptions | None = None, intra_region: str | None = None) -> None:
-        """``data``: a data set name, a folder or a benchmark Dataset; ``intra_region``: see
-        :func:`load_data` (for a name or folder only)."""
-        if isinstance(data, xr.Dataset) and intra_region is not None:
-            raise TypeError("intra_region applies when the data are loaded: pass "
-                            "load_data(..., intra_region=...) as data instead")
+                 options: ModelOptions | None = None, intra_region: str | None = None,
+                 mapping: str | Path | dict | None = None) -> None:
+        """``data``: a data set name, a folder or a benchmark Dataset; ``intra_region`` and
+        ``mapping`` (aggregation on load): see :func:`load_data` (for a name or folder
+        only)."""
+        if isinstance(data, xr.Dataset) and (intra_region is not None or mapping is not None):
+            raise TypeError("intra_region and mapping apply when the data are loaded: pass "
+                            "load_data(..., intra_region=..., mapping=...) as data instead")
         self.benchmark = (data if isinstance(data, xr.Dataset)
-                          else load_data(data, intra_region))
+                          else load_data(data, intra_region, mapping))
         if elasticities is None:  # the data set's own (dataset.toml), else gtap
-            elasticities = data_elasticities(self.benchmark if isinstance(data, xr.Dataset)
-                                             else data)
+            elasticities = data_elasticities(
+                self.benchmark if isinstance(data, xr.Dataset) or mapping is not None
+                else data)
         self.elasticities = elasticities
         self.params = calibrate(self.benchmark, elasticities)
         self.options = options or data_options(self.benchmark)

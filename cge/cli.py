@@ -45,16 +45,22 @@ def _add_intra_region_argument(p: argparse.ArgumentParser) -> None:
                    help="a composite region's trade with itself: on its own import route "
                         "('routes', GTAP's treatment; the default for a GTAP data base) or made "
                         "domestic ('domestic'); default: as the data set has it")
+    p.add_argument("--aggregate", default=None, metavar="MAP.toml",
+                   help="aggregate the data on load with a mapping file (new regions, "
+                        "commodities, factors as lists of the data set's labels; "
+                        "data/maps/wiod2011.toml shows the layout); elasticities, factor roles "
+                        "and ETRAE aggregated along")
 
 
 def _data(args: argparse.Namespace):
-    """The data set as the command loads it: its name or path, or with ``--intra-region`` the
-    benchmark loaded that way (:func:`cge.api.load_data`)."""
-    if getattr(args, "intra_region", None) is None:
+    """The data set as the command loads it: its name or path, or with ``--intra-region`` or
+    ``--aggregate`` the benchmark loaded that way (:func:`cge.api.load_data`)."""
+    intra, mapping = getattr(args, "intra_region", None), getattr(args, "aggregate", None)
+    if intra is None and mapping is None:
         return args.data
     from cge.api import load_data
 
-    return load_data(args.data, args.intra_region)
+    return load_data(args.data, intra, mapping)
 
 
 def _add_run_arguments(p: argparse.ArgumentParser, *, required: bool) -> None:
@@ -436,7 +442,8 @@ def _command(args: argparse.Namespace) -> None:
     elif args.command == "convert":
         from cge.data.gtap import convert_gtap
 
-        out = convert_gtap(args.data, args.out, args.intra_region or "routes")
+        out = convert_gtap(args.data, args.out, args.intra_region or "routes",
+                           mapping=args.aggregate)
         if not args.quiet:
             print(f"written {out} (load it with --data {out})")
     elif args.command == "build-data":

@@ -282,3 +282,116 @@ def internalize_trade(ds: xr.Dataset, cells: np.ndarray | None = None
         ds[key] = ds[key].copy(data=arr)
     converted = xr.DataArray(t.sum(axis=0), dims="region", coords={"region": ds.region})
     return ds, converted
+
+
+def aggregated_factor_roles(ds: xr.Dataset, groups: Mapping[str, Any] | list | None
+                            ) -> tuple[dict[str, str], dict[str, float]]:
+    """The roles (``attrs["factor_roles"]``) and transformation elasticities (``etrae``) of
+    the factors of ``ds`` after the factor mapping ``groups``: a new factor has the role its
+    members share (members of different roles are a :class:`DataError` naming them); the
+    ETRAE of a sluggish one is its members' mean weighted by their benchmark payments."""
+    import json
+
+    old = [str(f) for f in ds.factor.values]
+    new, mat = assignment(groups, old, "factors")
+    roles = json.loads(ds.attrs.get("factor_roles") or "{}")
+    etrae = json.loads(ds.attrs.get("etrae") or "{}")
+    pay = ds.vfm.sum(["activity", "region"]).sel(factor=old).values
+    out_roles: dict[str, str] = {}
+    out_etrae: dict[str, float] = {}
+    for g, name in enumerate(new):
+        members = [old[k] for k in np.flatnonzero(mat[:, g])]
+        kinds = {roles.get(f, "mobile") for f in members}
+        if len(kinds) > 1:
+            raise DataError(f"mapping: factor '{name}' merges factors of different roles ("
+                            + ", ".join(f"{f} {roles.get(f, 'mobile')}" for f in members)
+                            + "); map them to different factors")
+        kind = kinds.pop()
+        if kind != "mobile" or name in roles:
+            out_roles[name] = kind
+        if kind == "sluggish" and len(members) == 1:
+            out_etrae[name] = float(etrae.get(members[0], 1.0))
+        elif kind == "sluggish":
+            w = np.array([pay[old.index(f)] for f in members])
+            vals = np.array([float(etrae.get(f, 1.0)) for f in members])
+            out_etrae[name] = float(vals @ w / w.sum()) if w.sum() > 0 else float(vals.mean())
+    return out_roles, out_etrae
+
+
+#: What each elasticity is weighted by when commodities are merged (benchmark values summed
+#: over the regions): the flows the elasticity governs.
+ELASTICITY_WEIGHTS = {
+    "esubd": "absorption (domestic and imported purchases of all users)",
+    "esubm": "imports (landed, all users)",
+    "esubva": "value added (factor payments)",
+}
+
+
+def aggregate_elasticities(el: xr.Dataset, ds: xr.Dataset,
+                           groups: Mapping[str, Any] | list | None) -> xr.Dataset:
+    """Elasticities by commodity (``esubd``, ``esubm``, ``esubva`` over the commodities of
+    ``ds``) for the commodities of the mapping ``groups``: each new commodity's σ is the mean
+    of its members' weighted by the benchmark flows it governs (:data:`ELASTICITY_WEIGHTS`;
+    equal weights where those are all 0). A one-member group keeps its σ exactly."""
+    old = [str(c) for c in ds.commodity.values]
+    new, mat = assignment(groups, old, "commodities")
+    imports = ds.vifm.sum(["activity", "region"]) + ds.vifd.sum(["agent", "region"])
+    weights = {
+        "esubd": (ds.vdfm.sum(["activity", "region"]) + ds.vdfd.sum(["agent", "region"])
+                  + imports).sel(commodity=old).values,
+        "esubm": imports.sel(commodity=old).values,
+        "esubva": ds.vfm.sum(["factor", "region"]).sel(activity=old).values,
+    }
+    out = {}
+    for key, w in weights.items():
+        sigma = np.asarray(el[key].sel(commodity=old).values, dtype=float)
+        vals = []
+        for g in range(len(new)):
+            members = np.flatnonzero(mat[:, g])
+            wg = w[members]
+            if members.size == 1:
+                vals.append(float(sigma[members[0]]))
+            else:
+                vals.append(float(sigma[members] @ wg / wg.sum()) if wg.sum() > 0
+                            else float(sigma[members].mean()))
+        out[key] = ("commodity", np.array(vals))
+    agg = xr.Dataset(out, coords={"commodity": new})
+    agg.attrs["elasticity_source"] = (
+        f"{el.attrs.get('elasticity_source', 'elasticities')}, aggregated to the mapping's "
+        "commodities (weighted means: " + "; ".join(f"{k} by {v}" for k, v in
+                                                  ELASTICITY_WEIGHTS.items()) + ")")
+    return agg
+
+
+def aggregate_on_load(ds: xr.Dataset, mapping: Mapping[str, Any] | str | Path,
+                      elasticities: xr.Dataset, *, intra_region: str) -> xr.Dataset:
+    """A loaded data set aggregated with a mapping (``load_data(path, mapping=...)``,
+    ``--aggregate MAP.toml``): :func:`aggregate`, with the data set's factor roles
+    (:func:`aggregated_factor_roles`) and its ``elasticities`` (by the old commodities)
+    aggregated along (:func:`aggregate_elasticities`), carried in ``attrs`` (``factor_roles``,
+    ``etrae``, ``elasticities_table`` as JSON) so that the result is a data set of its own.
+    A :class:`DataError` names the mapping file."""
+    import json
+
+    if not isinstance(mapping, Mapping):
+        mapping = load_mapping(mapping)
+    where = mapping.get("path", "mapping")
+    try:
+        out = aggregate(ds, mapping, intra_region=intra_region)
+        roles, etrae = aggregated_factor_roles(ds, mapping.get("factors"))
+        el = aggregate_elasticities(elasticities, ds, mapping.get("commodities",
+                                                                  mapping.get("sectors")))
+    except DataError as exc:
+        raise DataError(f"{where}: {exc}") from None
+    out.attrs["factor_roles"] = json.dumps(roles)
+    out.attrs["etrae"] = json.dumps(etrae)
+    out.attrs["elasticities_table"] = json.dumps(
+        {k: dict(zip(map(str, el.commodity.values), map(float, el[k].values), strict=True))
+         for k in ELASTICITY_WEIGHTS})
+    out.attrs["elasticity_source"] = el.attrs["elasticity_source"]
+    done = f"Aggregated on load: {out.attrs['aggregation']}."
+    out.attrs["notes"] = "\n".join(filter(None, [str(ds.attrs.get("notes", "")), done]))
+    for key in ("data_format", "unit"):
+        if key in ds.attrs:
+            out.attrs[key] = ds.attrs[key]
+    return out

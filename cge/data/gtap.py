@@ -231,14 +231,17 @@ ARRAY_HEADERS = {
 ELASTICITY_FILE = "elasticities.csv"
 
 
-def convert_gtap(folder: str | Path, out: str | Path, intra_region: str = "routes") -> Path:
+def convert_gtap(folder: str | Path, out: str | Path, intra_region: str = "routes", *,
+                 mapping: str | Path | dict | None = None) -> Path:
     """The GTAP data base in ``folder`` saved as a data set in the project's format in ``out``
     (``dataset.toml`` + CSV files, :func:`cge.data.benchmark.save_benchmark`), with the
     elasticities of its ``default.prm`` in ``out/elasticities.csv``, named by its
     ``dataset.toml``: loading ``out`` gives the same benchmark and elasticities as loading
     ``folder``. Written into a staging folder and moved into place at the end: an error
     leaves ``out`` as it was. ``out`` may be a new folder or an earlier data set (replaced);
-    another non-empty folder is refused. ``intra_region`` as in :func:`load_gtap`."""
+    another non-empty folder is refused. ``intra_region`` as in :func:`load_gtap`; with a
+    ``mapping`` the data base is aggregated first (:func:`cge.data.aggregate.aggregate_on_load`,
+    its elasticities with it)."""
 
     from cge.atomic import swap_folder
     from cge.data.benchmark import save_benchmark
@@ -253,6 +256,15 @@ def convert_gtap(folder: str | Path, out: str | Path, intra_region: str = "route
     ds = load_gtap(folder, intra_region)
     el = (read_parameters(folder / PARAMETERS, [str(c) for c in ds.commodity.values])
           if (folder / PARAMETERS).is_file() else None)
+    if mapping is not None:
+        from cge.data.aggregate import aggregate_on_load
+
+        if el is None:
+            raise DataError(f"{folder}: no {PARAMETERS} to aggregate the elasticities of")
+        ds = aggregate_on_load(ds, mapping, el, intra_region=intra_region)
+        el = xr.Dataset({k: ("commodity", list(v.values())) for k, v in
+                         json.loads(ds.attrs["elasticities_table"]).items()},
+                        coords={"commodity": [str(c) for c in ds.commodity.values]})
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
@@ -266,7 +278,9 @@ def convert_gtap(folder: str | Path, out: str | Path, intra_region: str = "route
                        notes=notes, elasticities=ELASTICITY_FILE if el is not None else None)
         if el is not None:
             frame = el.to_dataframe().reset_index()
-            frame["source"] = f"GTAP {PARAMETERS}: ESBD, ESBM, ESBV"
+            frame["source"] = (f"GTAP {PARAMETERS}: ESBD, ESBM, ESBV" if mapping is None
+                               else f"GTAP {PARAMETERS}: ESBD, ESBM, ESBV, "
+                               "aggregated (cge.data.aggregate.ELASTICITY_WEIGHTS)")
             frame.to_csv(stage / ELASTICITY_FILE, index=False, float_format="%.17g")
         swap_folder(stage, out)
     except BaseException:
