@@ -34,6 +34,7 @@ from cge.data.gtap import PARAMETERS as GTAP_PARAMETERS
 from cge.data.gtap import is_gtap_folder, load_gtap, read_parameters
 from cge.model import CGEModel, build_model
 from cge.options import ModelOptions, OptionsError
+from cge.path_indices import GTAP_INDEX_TEXT, gtap_indices
 from cge.paths import DATA_DIR, REPORTS_DIR, ROOT, SCENARIO_DIR, where_hint  # noqa: F401
 from cge.results import extract_results
 from cge.scenario import (
@@ -337,7 +338,12 @@ class Session:
                               scenario_sha256=scen.sha256, scenario_description=scen.description,
                               scenario_closure=scen.closure)
         if decompose:
-            parts = decompose_ev(model)
+            path: list = []
+            parts = decompose_ev(model, states=path)
+            for key, by_region in gtap_indices(path, model.ctx.regions).items():
+                res[key] = xr.DataArray([by_region[r] for r in res.region.values],
+                                        dims="region", attrs={"units": "%",
+                                                              "description": GTAP_INDEX_TEXT[key]})
             res["EV_decomposition"] = xr.DataArray(
                 [[parts[r][c] for r in res.region.values] for c in COMPONENTS],
                 dims=("component", "region"), coords={"component": list(COMPONENTS)},

@@ -265,7 +265,8 @@ def _step(a: dict, b: dict, regions: list[str]) -> dict[str, dict[str, float]]:
     return out
 
 
-def decompose_ev(model: CGEModel, steps: int = 8) -> dict[str, dict[str, float]]:
+def decompose_ev(model: CGEModel, steps: int = 8, *, states: list | None = None
+                 ) -> dict[str, dict[str, float]]:
     """Decompose each region's *regional* EV of the scenario currently set on ``model``.
 
     The instruments are moved from the benchmark to their current (target) values in ``steps``
@@ -276,7 +277,9 @@ def decompose_ev(model: CGEModel, steps: int = 8) -> dict[str, dict[str, float]]
     money with the money-metric weight, plus the ``composition`` term (utility weights vs
     prices); ``residual`` is what remains of EV (the path-integration error; small: it is
     checked, not absorbed). Both institutions (under separate institutions the decomposition
-    is of ``EV_regional``). The model is left at the scenario's solution.
+    is of ``EV_regional``). The model is left at the scenario's solution. ``states``: a list
+    that receives the prices and quantities at each point of the path (for
+    :func:`cge.path_indices.gtap_indices`).
     """
     from cge.solve import solve
 
@@ -285,16 +288,18 @@ def decompose_ev(model: CGEModel, steps: int = 8) -> dict[str, dict[str, float]]
     moving = [(n, v) for n, v in enumerate(model.all_vars)
               if target["fixed"][n] and target["values"][n] != bench["values"][n]]
     model.restore(bench)
-    states = [_state(model)]
+    path = [_state(model)]
     for k in range(1, steps + 1):
         lam = k / steps
         for n, v in moving:
             v.fix(bench["values"][n] + lam * (target["values"][n] - bench["values"][n]))
         solve(model)
-        states.append(_state(model))
+        path.append(_state(model))
+    if states is not None:
+        states.extend(path)
     regions = model.ctx.regions
     total = {r: dict.fromkeys(COMPONENTS, 0.0) for r in regions}
-    for a, b in zip(states[:-1], states[1:], strict=True):
+    for a, b in zip(path[:-1], path[1:], strict=True):
         for r, parts in _step(a, b, regions).items():
             for c, x in parts.items():
                 total[r][c] += x
