@@ -52,6 +52,7 @@ PAIRING: tuple[Pair, ...] = (
     Pair("prf_pim", "pim", "trade"),
     Pair("mkt_pim", "qim", "trade"),
     Pair("prf_pt", "pt", "trade"),
+    Pair("mkt_qt", "qt", "trade"),
     Pair("prf_fd", "pfd", "demand"),
     Pair("dem_fd", "qfd", "demand"),
     Pair("dem_def", "qfd", "demand", _defense_agent),

@@ -60,9 +60,11 @@ def transport_demand(m, ctx: Context, mm: str):
 def pool_sales(m, ctx: Context, mm: str, t: str):
     r"""Region t's sales of the margin service mm to the transport pool (quantity, benchmark-
     value units): Cobb-Douglas across suppliers (GTAP's ESBS = 1),
-    :math:`vst_{mm,t}\, QT_{mm}\, p^t_{mm} / p^x_{mm,t}`."""
-    return (ctx.p["vst"][mm, t] * transport_demand(m, ctx, mm) * m.pt[mm]
-            / export_price(m, ctx, mm, t))
+    :math:`vst_{mm,t}\, QT_{mm}\, p^t_{mm} / p^x_{mm,t}`, the pool's demand
+    :math:`QT_{mm}` (:func:`transport_demand`) its own variable ``qt`` (equation ``mkt_qt``),
+    so that no supplier's market equation holds every route of the world (at 41 regions x 20
+    commodities that made 41 rows of 33,000 entries each and the solve 50 times slower)."""
+    return ctx.p["vst"][mm, t] * m.qt[mm] * m.pt[mm] / export_price(m, ctx, mm, t)
 
 
 def output_at_cost(m, ctx: Context, j: str, r: str):

@@ -38,7 +38,13 @@ from pyomo.environ import Constraint, Expression, Var, prod
 
 from cge.blocks.ces import ces_price, demand_index
 from cge.blocks.context import Context
-from cge.blocks.flows import export_price, margin_cost, pool_sales, shipped
+from cge.blocks.flows import (
+    export_price,
+    margin_cost,
+    pool_sales,
+    shipped,
+    transport_demand,
+)
 
 
 def add_trade_variables(m, ctx: Context) -> None:
@@ -48,6 +54,8 @@ def add_trade_variables(m, ctx: Context) -> None:
     m.qim = Var(ctx.IM, initialize=1.0, bounds=(0.0, None), doc="import composite (index)")
     m.pt = Var(ctx.MARG, initialize=1.0, bounds=(1e-8, None),
                doc="price of the global transport service (margins)")
+    m.qt = Var(ctx.MARG, initialize=1.0, bounds=(0.0, None),
+               doc="demand for the global transport service (index)")
 
 
 def add_trade(m, ctx: Context) -> None:
@@ -98,6 +106,8 @@ def add_trade(m, ctx: Context) -> None:
         return m.qim[i, r] * demand_index(m.pim[i, r], m.pm[i, s, r], p["esubm"][i])
 
     m.imp = Expression(ctx.TRD, rule=imp_rule, doc="bilateral imports, landed units (index)")
+    m.mkt_qt = Constraint(ctx.MARG, rule=lambda m, mm: m.qt[mm] == transport_demand(m, ctx, mm),
+                          doc="demand for the transport service: the routes' margins")
 
     def mkt_pim(m, i, r):
         total = sum(p["vims"][i, s, r] for s in ctx.trd_to[i, r])
