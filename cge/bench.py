@@ -6,6 +6,11 @@ there, and solve the first shock again with a bare sparse Newton iteration (scip
 ``spsolve`` on the same equations and Jacobian, from the same start) as the reference. Prints a
 table and writes it to ``reports/bench.txt``.
 
+Sizes: the default data (``default``; ``default-all`` with every bilateral cell shocked, GTAP's
+``tms`` +10 % everywhere), random benchmarks ``RxS``, and the GTAP data base ``gtap7_20x41``
+(41 regions x 20 commodities, from its HAR files: the load is in the build; first shock every
+cell; skipped where the raw files are absent).
+
 Columns: ``import s`` the one-time Python imports of the process (Pyomo, xarray, cyipopt and
 scipy); ``build s`` load + calibrate + Pyomo build + the AMPL form + the replication gate;
 ``1st solve s`` / ``re-solve s`` one tariff shock each; ``newton s`` the bare Newton reference
@@ -37,7 +42,11 @@ from pathlib import Path
 
 import numpy as np
 
-SIZES = ("default", "8x10", "20x30", "40x40")
+SIZES = ("default", "default-all", "8x10", "20x30", "40x40", "gtap7_20x41")
+#: Every bilateral cell shocked (GTAP's ``tms`` up 10 % everywhere): the many-cell scenario of
+#: ``default-all`` and the first shock of the GTAP rows.
+ALL_CELLS = ('name = "bench_all"\n[[tariff]]\nimporter = "all"\nexporter = "all"\n'
+             'commodities = "all"\npower = 1.1\nown_region = true\n')
 HEADER = (f"{'size':<16} {'import s':>8} {'vars':>7} {'jac nnz':>9} {'build s':>8} "
           f"{'1st solve s':>11} "
           f"{'re-solve s':>10} {'iters':>5} {'newton s':>9} {'ratio':>6} {'peak MiB':>9}")
@@ -101,6 +110,12 @@ def measure(size: str) -> dict:
     if size == "default":
         session = cge.Session("default2024")
         shocks = [("USA", "JPN", 24.0), ("USA", "CHN", 20.0)]
+    elif size == "default-all":
+        session = cge.Session("default2024")
+        shocks = [ALL_CELLS, ("USA", "CHN", 20.0)]
+    elif size.startswith("gtap"):
+        session = cge.Session(_gtap_folder(size))   # HAR files read here
+        shocks = [ALL_CELLS, ("USA", "CHN", 20.0)]
     else:
         nr, ns = (int(x) for x in size.split("x"))
         session = cge.Session(random_benchmark(nr, ns, seed=1),
@@ -117,8 +132,8 @@ def measure(size: str) -> dict:
     check_benchmark(model)
     stages["replication gate"] = time.perf_counter() - t
     t_build = time.perf_counter() - t0
-    first = session.scenario(toml=_tariff_toml(*shocks[0]))
-    second = session.scenario(toml=_tariff_toml(*shocks[1]))
+    first, second = (session.scenario(toml=x if isinstance(x, str) else _tariff_toml(*x))
+                     for x in shocks)
     apply_scenario(model, first)
     t = time.perf_counter()
     diag = cge.solve(model)
@@ -138,6 +153,17 @@ def measure(size: str) -> dict:
         "newton": t_newton, "newton_iters": newton_iters,
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
     }
+
+
+def _gtap_folder(name: str) -> Path:
+    """A GTAP data base of ``../shared/data/gtap7/`` (or ``data/raw/gtap7/``) by name."""
+    from cge.paths import ROOT
+
+    for place in (ROOT / "data" / "raw" / "gtap7", ROOT.parent / "shared" / "data" / "gtap7"):
+        if (place / name / "basedata.har").is_file():
+            return place / name
+    raise FileNotFoundError(f"GTAP data base {name} not found (data/raw/gtap7/ or "
+                            "../shared/data/gtap7/)")
 
 
 def counterfactual_time() -> float:
