@@ -98,6 +98,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -366,6 +367,35 @@ def gtap_to_benchmark(arrays: Mapping[str, xr.DataArray], *, name: str = "gtap",
         raise DataError(f"intra_region must be one of {list(INTRA_REGION)}, not {intra_region!r}")
     if margins not in ("transport", "services"):
         raise DataError(f"margins must be 'transport' or 'services', not {margins!r}")
+    C, R, E = _gtap_sets(arrays)
+    get = partial(_take, arrays)
+    users, defense_note = _gtap_users(arrays, get, C, R, defense_share, tolerance)
+    production = _gtap_production(get, C, R, E, tolerance)
+    trade = _gtap_trade(arrays, get, C, R, tolerance)
+    ds = _gtap_assemble(users, production, trade, C, R, E, name=name, unit=unit, year=year,
+                        tolerance=tolerance)
+    ds, adjustments, converted = _gtap_balance(
+        ds, production["output"], intra_region=intra_region, margins=margins,
+        government_saving=government_saving, tolerance=tolerance)
+    ds.attrs["adjustments"] = adjustments
+    ds.attrs["internalized_trade_taxes"] = {
+        str(r): float(v) for r, v in zip(ds.region.values, converted.values, strict=True)}
+    ds.attrs["notes"] = "\n".join([
+        "Mapped from a GTAP 10A/11 data base (cge.data.har.gtap_to_benchmark).",
+        "Firms' purchase taxes and factor-use taxes added to the output tax vto.",
+        MARGINS[margins if trade["vtwr"] is not None else "none"] + ".",
+        INTRA_REGION[intra_region] + ".",
+        defense_note + ".",
+        "vdtax and vsav derived by complete() (government saving "
+        f"{'0' if government_saving is None else 'given'}); no international transfers.",
+        f"Rounding adjustments (float32 storage): {adjustments}.",
+    ])
+    return ds
+
+
+def _gtap_sets(arrays: Mapping[str, xr.DataArray]) -> tuple[list[str], list[str], list[str]]:
+    """The commodities, regions and endowments of the data base, checked: every header of
+    :data:`GTAP_HEADERS` present, one activity per commodity, no clash with agent names."""
     missing = [h for h in GTAP_HEADERS if h not in arrays]
     if missing:
         raise DataError(f"GTAP data base lacks headers {missing} (GTAP 10A/11 names expected: "
@@ -382,45 +412,42 @@ def gtap_to_benchmark(arrays: Mapping[str, xr.DataArray], *, name: str = "gtap",
     if clash:
         raise DataError(f"commodity names {clash} clash with final-demand agent names")
     evfb = arrays["EVFB"]
-    endw = [str(v) for v in evfb[evfb.dims[0]].values]
-    C, R, E = comm, regs, endw
+    return comm, regs, [str(v) for v in evfb[evfb.dims[0]].values]
+
+
+def _gtap_users(arrays: Mapping[str, xr.DataArray], get, C: list[str], R: list[str],
+                defense_share, tolerance: float) -> tuple[dict[str, np.ndarray], str]:
+    """Purchases of the users -- activities, then the four final agents -- at basic prices
+    (``dom``, ``imp``: commodity x user x region) and their purchase taxes (``tax``: user x
+    region); the defense split of government (treatment 5) and its note."""
     n, nr = len(C), len(R)
-
-    def get(h: str, *sets: list[str]) -> np.ndarray:
-        return _take(arrays, h, list(sets))
-
-    # --- users: activities, then the four final agents ------------------------------------
     agents = list(FINAL_AGENTS)
     nu = n + len(agents)
-    dom_b = np.zeros((n, nu, nr))
-    dom_p = np.zeros((n, nu, nr))
-    imp_b = np.zeros((n, nu, nr))
-    imp_p = np.zeros((n, nu, nr))
-    dom_b[:, :n] = get("VDFB", C, C, R)
-    dom_p[:, :n] = get("VDFP", C, C, R)
-    imp_b[:, :n] = get("VMFB", C, C, R)
-    imp_p[:, :n] = get("VMFP", C, C, R)
+    dom_b, dom_p, imp_b, imp_p = (np.zeros((n, nu, nr)) for _ in range(4))
+    dom_b[:, :n] = get("VDFB", [C, C, R])
+    dom_p[:, :n] = get("VDFP", [C, C, R])
+    imp_b[:, :n] = get("VMFB", [C, C, R])
+    imp_p[:, :n] = get("VMFP", [C, C, R])
     for agent, x in _FINAL.items():
         u = n + agents.index(agent)
-        dom_b[:, u] = get(f"VD{x}B", C, R)
-        dom_p[:, u] = get(f"VD{x}P", C, R)
-        imp_b[:, u] = get(f"VM{x}B", C, R)
-        imp_p[:, u] = get(f"VM{x}P", C, R)
+        dom_b[:, u] = get(f"VD{x}B", [C, R])
+        dom_p[:, u] = get(f"VD{x}P", [C, R])
+        imp_b[:, u] = get(f"VM{x}B", [C, R])
+        imp_p[:, u] = get(f"VM{x}P", [C, R])
     g, d = n + agents.index("government"), n + agents.index("defense")
-    has_def_headers = all(h in arrays for h in DEFENSE_HEADERS)
     if defense_share is not None:
         share = _defense_shares(defense_share, R)
         for arr in (dom_b, dom_p, imp_b, imp_p):
             arr[:, d] = arr[:, g] * share
             arr[:, g] = arr[:, g] - arr[:, d]
-        defense_note = f"defense = share {share.tolist()} of every government purchase"
-    elif has_def_headers:
+        note = f"defense = share {share.tolist()} of every government purchase"
+    elif all(h in arrays for h in DEFENSE_HEADERS):
         for arr, h in ((dom_b, "VDDB"), (imp_b, "VMDB"), (dom_p, "VDDP"), (imp_p, "VMDP")):
-            arr[:, d] = get(h, C, R)
+            arr[:, d] = get(h, [C, R])
             arr[:, g] = arr[:, g] - arr[:, d]
-        defense_note = "defense purchases from headers VDDB/VMDB/VDDP/VMDP (part of government)"
+        note = "defense purchases from headers VDDB/VMDB/VDDP/VMDP (part of government)"
     else:
-        defense_note = "no defense split (defense_share 0): all government consumption is civil"
+        note = "no defense split (defense_share 0): all government consumption is civil"
     # float32 differences of near-equal numbers: clip tiny negatives of purchases
     for label, arr in (("domestic purchases", dom_b), ("imports", imp_b)):
         scale = max(float(np.abs(arr).max()), 1.0)
@@ -429,86 +456,111 @@ def gtap_to_benchmark(arrays: Mapping[str, xr.DataArray], *, name: str = "gtap",
             who = (C + agents)[u]
             raise DataError(f"negative {label} of {C[c]} by {who} in {R[r]}: {arr[c, u, r]:.6g}")
         np.clip(arr, 0.0, None, out=arr)
-    tax_u = (dom_p - dom_b + imp_p - imp_b).sum(axis=0)        # (u, r)
+    tax = (dom_p - dom_b + imp_p - imp_b).sum(axis=0)          # (u, r)
+    return {"dom": dom_b, "imp": imp_b, "tax": tax}, note
 
-    # --- factors, make, output taxes -------------------------------------------------------
-    vfm = get("EVFB", E, C, R)
-    ftax = (get("EVFP", E, C, R) - vfm).sum(axis=0)           # (a, r)
-    makb = get("MAKB", C, C, R)
-    maks = get("MAKS", C, C, R)
+
+def _gtap_production(get, C: list[str], R: list[str], E: list[str], tolerance: float
+                     ) -> dict[str, np.ndarray]:
+    """Factor payments ``vfm`` (EVFB), factor taxes ``ftax`` and output taxes ``outtax`` by
+    activity, GTAP's output ``output`` (MAKB summed); MAKB must be diagonal (treatment 3)."""
+    n = len(C)
+    vfm = get("EVFB", [E, C, R])
+    ftax = (get("EVFP", [E, C, R]) - vfm).sum(axis=0)        # (a, r)
+    makb = get("MAKB", [C, C, R])
+    maks = get("MAKS", [C, C, R])
     off = ~np.eye(n, dtype=bool)[:, :, None]
     off_b = np.abs(np.where(off, makb, 0.0))
     if off_b.max(initial=0.0) > tolerance * max(float(makb.max()), 1.0):
         c, a, r = np.unravel_index(np.argmax(off_b), off_b.shape)
         raise DataError(f"MAKB is not diagonal: activity {C[a]} makes {C[c]} in {R[r]} "
                         f"({makb[c, a, r]:.6g}); multi-product activities are not supported")
-    output_gtap = makb.sum(axis=0)                            # (a, r)
-    outtax = (makb - maks).sum(axis=0)                        # (a, r)
+    return {"vfm": vfm, "ftax": ftax, "outtax": (makb - maks).sum(axis=0),
+            "output": makb.sum(axis=0)}
 
-    # --- trade -----------------------------------------------------------------------------
-    vxsb = get("VXSB", C, R, R)
-    vfob = get("VFOB", C, R, R)
-    vcif = get("VCIF", C, R, R)
-    vmsb = get("VMSB", C, R, R)
-    vtx = vfob - vxsb
-    vtm = vmsb - vcif
+
+def _gtap_trade(arrays: Mapping[str, xr.DataArray], get, C: list[str], R: list[str],
+                tolerance: float) -> dict:
+    """Trade at basic prices ``vxsb`` (VXSB), export taxes ``vtx`` (VFOB - VXSB), tariffs
+    ``vtm`` (VMSB - VCIF) and the margins ``vtwr`` / ``vst`` by commodity (None without
+    margins; then VCIF must equal VFOB), checked against each other (treatment 2)."""
+    n, nr = len(C), len(R)
+    vxsb, vfob = get("VXSB", [C, R, R]), get("VFOB", [C, R, R])
+    vcif, vmsb = get("VCIF", [C, R, R]), get("VMSB", [C, R, R])
+    out = {"vxsb": vxsb, "vtx": vfob - vxsb, "vtm": vmsb - vcif, "vtwr": None, "vst": None}
     margin_total = vcif - vfob                                # (c, s, r)
-    has_margins = any(h in arrays for h in MARGIN_HEADERS)
-    vtwr = vst = None
-    if has_margins:
-        if not all(h in arrays for h in MARGIN_HEADERS):
-            raise DataError("GTAP margins need both VST and VTWR")
-        vtwr_da = arrays["VTWR"]
-        marg = [str(v) for v in vtwr_da[vtwr_da.dims[0]].values]
-        not_comm = sorted(set(marg) - set(C))
-        if not_comm:
-            raise DataError(f"margin commodities {not_comm} are not commodities")
-        scale = max(float(np.abs(vcif).max()), 1.0)
-        vtwr = np.zeros((n, n, nr, nr))
-        vst = np.zeros((n, nr))
-        for k, m in enumerate(marg):
-            vtwr[C.index(m)] = get("VTWR", marg, C, R, R)[k]
-            vst[C.index(m)] = get("VST", marg, R)[k]
-        gap = np.abs(vtwr.sum(axis=0) - margin_total).max()
-        if gap > tolerance * scale:
-            raise DataError(f"VCIF - VFOB differs from the sum of VTWR by up to {gap:.6g}")
-        pool_gap = np.abs(vst.sum(axis=1) - vtwr.sum(axis=(1, 2, 3))).max(initial=0.0)
-        if pool_gap > tolerance * max(float(vst.sum(axis=1).max(initial=0.0)), 1.0):
-            raise DataError(f"margin supply VST and use VTWR differ by up to {pool_gap:.6g}")
-        vtwr = np.clip(vtwr, 0.0, None)
-        vst = np.clip(vst, 0.0, None)
-        # float32 storage: the pool's supply scaled to its use
-        use = vtwr.sum(axis=(1, 2, 3))
-        have = vst.sum(axis=1)
-        vst = vst * np.divide(use, have, out=np.ones_like(use), where=have > 0)[:, None]
-    elif np.abs(margin_total).max() > tolerance * max(float(np.abs(vcif).max()), 1.0):
-        raise DataError("VCIF differs from VFOB but the data base has no VTWR/VST margins")
-    else:
-        vtm = vmsb - vfob
+    scale = max(float(np.abs(vcif).max()), 1.0)
+    if not any(h in arrays for h in MARGIN_HEADERS):
+        if np.abs(margin_total).max() > tolerance * scale:
+            raise DataError("VCIF differs from VFOB but the data base has no VTWR/VST margins")
+        out["vtm"] = vmsb - vfob
+        return out
+    if not all(h in arrays for h in MARGIN_HEADERS):
+        raise DataError("GTAP margins need both VST and VTWR")
+    vtwr_da = arrays["VTWR"]
+    marg = [str(v) for v in vtwr_da[vtwr_da.dims[0]].values]
+    not_comm = sorted(set(marg) - set(C))
+    if not_comm:
+        raise DataError(f"margin commodities {not_comm} are not commodities")
+    vtwr, vst = np.zeros((n, n, nr, nr)), np.zeros((n, nr))
+    for k, m in enumerate(marg):
+        vtwr[C.index(m)] = get("VTWR", [marg, C, R, R])[k]
+        vst[C.index(m)] = get("VST", [marg, R])[k]
+    gap = np.abs(vtwr.sum(axis=0) - margin_total).max()
+    if gap > tolerance * scale:
+        raise DataError(f"VCIF - VFOB differs from the sum of VTWR by up to {gap:.6g}")
+    pool_gap = np.abs(vst.sum(axis=1) - vtwr.sum(axis=(1, 2, 3))).max(initial=0.0)
+    if pool_gap > tolerance * max(float(vst.sum(axis=1).max(initial=0.0)), 1.0):
+        raise DataError(f"margin supply VST and use VTWR differ by up to {pool_gap:.6g}")
+    vtwr = np.clip(vtwr, 0.0, None)
+    vst = np.clip(vst, 0.0, None)
+    # float32 storage: the pool's supply scaled to its use
+    use, have = vtwr.sum(axis=(1, 2, 3)), vst.sum(axis=1)
+    out["vtwr"] = vtwr
+    out["vst"] = vst * np.divide(use, have, out=np.ones_like(use), where=have > 0)[:, None]
+    return out
 
-    # --- assemble --------------------------------------------------------------------------
+
+def _gtap_assemble(users: dict, production: dict, trade: dict, C: list[str], R: list[str],
+                   E: list[str], *, name: str, unit: str, year: int | None,
+                   tolerance: float) -> xr.Dataset:
+    """The benchmark arrays from the mapped headers (before the rounding adjustments); tiny
+    float32 negatives clipped, larger ones a :class:`DataError`."""
+    n = len(C)
+    dom, imp, tax = users["dom"], users["imp"], users["tax"]
     ds = empty_benchmark(R, C, E, name=name, unit=unit, year=year)
-    ds["vdfm"] = ds.vdfm.copy(data=dom_b[:, :n])
-    ds["vifm"] = ds.vifm.copy(data=imp_b[:, :n])
-    ds["vdfd"] = ds.vdfd.copy(data=dom_b[:, n:])
-    ds["vifd"] = ds.vifd.copy(data=imp_b[:, n:])
-    ds["vtfd"] = ds.vtfd.copy(data=tax_u[n:])
-    ds["vfm"] = ds.vfm.copy(data=vfm)
-    ds["vto"] = ds.vto.copy(data=outtax + tax_u[:n] + ftax)
-    ds["vxmd"] = ds.vxmd.copy(data=vxsb)
-    ds["vtx"] = ds.vtx.copy(data=vtx)
-    ds["vtm"] = ds.vtm.copy(data=vtm)
-    if has_margins:
+    ds["vdfm"] = ds.vdfm.copy(data=dom[:, :n])
+    ds["vifm"] = ds.vifm.copy(data=imp[:, :n])
+    ds["vdfd"] = ds.vdfd.copy(data=dom[:, n:])
+    ds["vifd"] = ds.vifd.copy(data=imp[:, n:])
+    ds["vtfd"] = ds.vtfd.copy(data=tax[n:])
+    ds["vfm"] = ds.vfm.copy(data=production["vfm"])
+    ds["vto"] = ds.vto.copy(data=production["outtax"] + tax[:n] + production["ftax"])
+    ds["vxmd"] = ds.vxmd.copy(data=trade["vxsb"])
+    ds["vtx"] = ds.vtx.copy(data=trade["vtx"])
+    ds["vtm"] = ds.vtm.copy(data=trade["vtm"])
+    if trade["vtwr"] is not None:
         ds = ds.assign_coords(margin=list(C))
-        ds["vtwr"] = xr.DataArray(vtwr, dims=OPTIONAL_SCHEMA["vtwr"].dims,
-                                  attrs={"description": OPTIONAL_SCHEMA["vtwr"].description})
-        ds["vst"] = xr.DataArray(vst, dims=OPTIONAL_SCHEMA["vst"].dims,
-                                 attrs={"description": OPTIONAL_SCHEMA["vst"].description})
+        for key in ("vtwr", "vst"):
+            spec = OPTIONAL_SCHEMA[key]
+            ds[key] = xr.DataArray(trade[key], dims=spec.dims,
+                                   attrs={"description": spec.description})
     for key in ("vdfm", "vifm", "vdfd", "vifd", "vfm", "vxmd"):
         if float(ds[key].min()) < -tolerance * max(float(np.abs(ds[key]).max()), 1.0):
             raise DataError(f"GTAP data give negative {key} ({float(ds[key].min()):.6g})")
         ds[key] = ds[key].clip(min=0.0)
+    return ds
 
+
+def _gtap_balance(ds: xr.Dataset, output_gtap: np.ndarray, *, intra_region: str,
+                  margins: str, government_saving: xr.DataArray | None, tolerance: float
+                  ) -> tuple[xr.Dataset, dict[str, dict[str, float]], xr.DataArray]:
+    """The treatments that make the mapped arrays a balanced benchmark (treatments 2, 4, 6,
+    7): (a) users' imports scaled to the landed supply, (b) margins kept or bought as
+    services, (c) a region's trade with itself kept or made domestic, (d) the zero-profit
+    residual into ``vto``. Returns the benchmark, the adjustments per account and the trade
+    taxes converted by (c); adjustments above ``tolerance`` are a :class:`DataError`."""
+    n, nr = ds.commodity.size, ds.region.size
     adjustments: dict[str, dict[str, float]] = {}
     # (a) import market: users' imports scaled to the landed supply
     landed = (ds.vxmd + ds.vtx + route_margins(ds) + ds.vtm).sum("exporter").rename(
@@ -522,7 +574,7 @@ def gtap_to_benchmark(arrays: Mapping[str, xr.DataArray], *, name: str = "gtap",
     own = (np.ones((n, nr), bool) if intra_region == "domestic" else negligible_own_trade(ds))
     if margins == "services":
         ds = margins_as_services(ds)
-    elif has_margins:   # a route made domestic sheds its margins first
+    elif "vtwr" in ds.data_vars:   # a route made domestic sheds its margins first
         diag_routes = np.zeros((n, nr, nr), bool)
         diag_routes[:, np.arange(nr), np.arange(nr)] = own
         ds = margins_as_services(ds, diag_routes)
@@ -541,20 +593,7 @@ def gtap_to_benchmark(arrays: Mapping[str, xr.DataArray], *, name: str = "gtap",
         raise DataError("the GTAP data base does not balance: relative adjustments above "
                         f"{tolerance}: " + "; ".join(f"{k}: {v}" for k, v in worst.items()))
     check_balance(ds)
-    ds.attrs["adjustments"] = adjustments
-    ds.attrs["internalized_trade_taxes"] = {
-        str(r): float(v) for r, v in zip(ds.region.values, converted.values, strict=True)}
-    ds.attrs["notes"] = "\n".join([
-        "Mapped from a GTAP 10A/11 data base (cge.data.har.gtap_to_benchmark).",
-        "Firms' purchase taxes and factor-use taxes added to the output tax vto.",
-        MARGINS[margins if has_margins else "none"] + ".",
-        INTRA_REGION[intra_region] + ".",
-        defense_note + ".",
-        "vdtax and vsav derived by complete() (government saving "
-        f"{'0' if government_saving is None else 'given'}); no international transfers.",
-        f"Rounding adjustments (float32 storage): {adjustments}.",
-    ])
-    return ds
+    return ds, adjustments, converted
 
 
 #: An own-region route below this share of the region's landed imports of the commodity is
