@@ -1151,6 +1151,61 @@ def nash(target: Session | CGEModel, players: Sequence[str] = ("USA", "JPN"),
     model is left at the final point (the rates fixed, the equilibrium solved by an ordinary
     square solve, ``check``), whose results Dataset is :meth:`NashResult.to_results`.
     """
+    model = target_model(target, None)
+    game = _nash_game(model, players, on, commodities, mode, bounds, tol, max_rounds, start)
+    names, cells, tm = game["names"], game["cells"], model.m.tm
+    all_cells = [tm[cell] for p in names for cell in game["base"][p]]
+    from_benchmark = _at_benchmark_except(model, all_cells)
+    snap = model.snapshot()
+    began = time.perf_counter()
+    rates = game["rates"]
+    try:
+        for p in names:
+            _fix_cells(model, cells[p], game["const"][p], rates[p])
+        diag = solve(model)
+    except BaseException:
+        model.restore(snap)
+        raise
+    regions = model.ctx.regions
+    ev_start = {r: headline_ev(model, r)[0] for r in regions}
+    start_rates = _copy_rates(rates)
+    path = [NashStep(0, "", _copy_rates(rates), dict(ev_start), diag.iterations, diag.status)]
+    rounds, converged, reason, change, binding = _nash_rounds(model, game, max_rounds, tol,
+                                                             options, path)
+    try:
+        for p in names:
+            _fix_cells(model, cells[p], game["const"][p], rates[p])
+        check = solve(model)
+    except BaseException:
+        model.restore(snap)
+        raise
+    ev = {r: headline_ev(model, r)[0] for r in regions}
+    name = _nash_name(names, game["groups"])
+    text = (_nash_scenario(game, name, converged, rounds, tol) if from_benchmark else "")
+    results = extract_results(model, check, scenario=name, scenario_text=text,
+                              scenario_sha256=hashlib.sha256(text.encode()).hexdigest()
+                              if text else "")
+    unit = model.params.attrs.get("unit", "US$ million")
+    lo, hi = game["bounds"]
+    result = NashResult(
+        players=names, partners=game["partners"], groups=dict(game["groups"]), mode=mode,
+        bounds=(lo, hi), tol=float(tol), rates=rates, binding=binding, ev=ev,
+        ev_start=ev_start, start=start_rates, path=path, rounds=rounds, converged=converged,
+        reason=reason, max_change=change, seconds=time.perf_counter() - began, check=check,
+        scenario_text=text, results=results, unit=unit)
+    _add_nash_to_results(result)
+    if strict and not converged:
+        raise NashError(f"no Nash equilibrium of {', '.join(names)} reached: {reason}", result)
+    return result
+
+
+def _nash_game(model: CGEModel, players, on, commodities, mode: str, bounds, tol, max_rounds,
+               start) -> dict[str, Any]:
+    """The game of :func:`nash`, checked: the players (``names``), each one's partners and
+    tariff cells by group, the bounds, the cells' rates at the start of the game (``base``),
+    what a group's rate is added to (``const``: 0 for ``"set"``, the starting rate for
+    ``"add"``) and the starting rates (``rates``). Bad arguments raise
+    :class:`StrategyError` naming them."""
     if mode not in ("set", "add"):
         raise StrategyError(f"mode must be 'set' (one uniform rate) or 'add' (percentage "
                             f"points on each cell's rate), got {mode!r}")
@@ -1160,7 +1215,6 @@ def nash(target: Session | CGEModel, players: Sequence[str] = ("USA", "JPN"),
         raise StrategyError(f"max_rounds must be a positive integer, got {max_rounds!r}")
     if isinstance(players, str):
         players = [players]
-    model = target_model(target, None)
     names = tuple(single_region(model, p, f"players[{k}]") for k, p in enumerate(players))
     twice = sorted({p for p in names if names.count(p) > 1})
     if twice:
@@ -1195,21 +1249,19 @@ def nash(target: Session | CGEModel, players: Sequence[str] = ("USA", "JPN"),
     else:
         starts = dict.fromkeys(names, start)
     rates = {p: _start_rates(cells[p], base[p], vxmd, starts[p], mode, lo, hi) for p in names}
-    all_cells = [tm[cell] for p in names for cell in base[p]]
-    from_benchmark = _at_benchmark_except(model, all_cells)
-    snap = model.snapshot()
-    began = time.perf_counter()
-    try:
-        for p in names:
-            _fix_cells(model, cells[p], const[p], rates[p])
-        diag = solve(model)
-    except BaseException:
-        model.restore(snap)
-        raise
-    regions = model.ctx.regions
-    ev_start = {r: headline_ev(model, r)[0] for r in regions}
-    start_rates = _copy_rates(rates)
-    path = [NashStep(0, "", _copy_rates(rates), dict(ev_start), diag.iterations, diag.status)]
+    return {"names": names, "partners": partners, "groups": groups, "cells": cells,
+            "mode": mode, "bounds": (lo, hi), "base": base, "const": const, "rates": rates}
+
+
+def _nash_rounds(model: CGEModel, game: dict[str, Any], max_rounds: int, tol: float,
+                 options: dict | None, path: list) -> tuple:
+    """The Gauss-Seidel rounds of best responses of :func:`nash`, updating ``game["rates"]``
+    and appending each move to ``path``: (rounds, converged, reason, the last round's largest
+    change, the binding bounds of each player's groups)."""
+    names, groups, rates = game["names"], game["groups"], game["rates"]
+    base, cells, const = game["base"], game["cells"], game["const"]
+    lo, hi = game["bounds"]
+    tm = model.m.tm
     binding: dict[str, dict[str, str | None]] = {
         p: dict.fromkeys(groups, None) for p in names}
     history = [_flat(rates)]
@@ -1220,8 +1272,9 @@ def nash(target: Session | CGEModel, players: Sequence[str] = ("USA", "JPN"),
             for cell in base[p]:               # "add" is on the starting rates
                 tm[cell].fix(base[p][cell])
             try:
-                opt = optimal_tariff(model, p, on=list(partners[p]),
-                                     commodities=dict(groups), bounds=(lo, hi), mode=mode,
+                opt = optimal_tariff(model, p, on=list(game["partners"][p]),
+                                     commodities=dict(groups), bounds=(lo, hi),
+                                     mode=game["mode"],
                                      start={g: min(max(t, lo), hi)
                                             for g, t in rates[p].items()},
                                      options=options)
@@ -1252,37 +1305,19 @@ def nash(target: Session | CGEModel, players: Sequence[str] = ("USA", "JPN"),
     else:
         reason = (f"max_rounds: {max_rounds} round(s) without convergence (the last moved a "
                   f"rate by {change:.3g} > tol {tol:g})")
-    try:
-        for p in names:
-            _fix_cells(model, cells[p], const[p], rates[p])
-        check = solve(model)
-    except BaseException:
-        model.restore(snap)
-        raise
-    ev = {r: headline_ev(model, r)[0] for r in regions}
-    name = _nash_name(names, groups)
-    text = ""
-    if from_benchmark:
-        blocks = [_tariff_block((p,), partners[p], groups[g], mode, rates[p][g],
-                                f"{p}'s {'rate' if mode == 'set' else 'pp'} on {g}")
-                  for p in names for g in groups]
-        text = (f'name = "{name}"\ndescription = "Nash tariffs of {", ".join(names)} '
-                f'({mode}, {"converged" if converged else "NOT converged"} after {rounds} '
-                f'rounds, tol {tol:g})"\n\n' + "\n".join(blocks))
-    results = extract_results(model, check, scenario=name, scenario_text=text,
-                              scenario_sha256=hashlib.sha256(text.encode()).hexdigest()
-                              if text else "")
-    unit = model.params.attrs.get("unit", "US$ million")
-    result = NashResult(
-        players=names, partners=partners, groups=dict(groups), mode=mode, bounds=(lo, hi),
-        tol=float(tol), rates=rates, binding=binding, ev=ev, ev_start=ev_start,
-        start=start_rates, path=path, rounds=rounds, converged=converged, reason=reason,
-        max_change=change, seconds=time.perf_counter() - began, check=check,
-        scenario_text=text, results=results, unit=unit)
-    _add_nash_to_results(result)
-    if strict and not converged:
-        raise NashError(f"no Nash equilibrium of {', '.join(names)} reached: {reason}", result)
-    return result
+    return rounds, converged, reason, change, binding
+
+
+def _nash_scenario(game: dict[str, Any], name: str, converged: bool, rounds: int,
+                   tol: float) -> str:
+    """The scenario file that sets the game's final rates (from the benchmark)."""
+    names, groups, mode, rates = game["names"], game["groups"], game["mode"], game["rates"]
+    blocks = [_tariff_block((p,), game["partners"][p], groups[g], mode, rates[p][g],
+                            f"{p}'s {'rate' if mode == 'set' else 'pp'} on {g}")
+              for p in names for g in groups]
+    return (f'name = "{name}"\ndescription = "Nash tariffs of {", ".join(names)} '
+            f'({mode}, {"converged" if converged else "NOT converged"} after {rounds} '
+            f'rounds, tol {tol:g})"\n\n' + "\n".join(blocks))
 
 
 def _add_nash_to_results(res: NashResult) -> None:
