@@ -1153,32 +1153,20 @@ def nash(target: Session | CGEModel, players: Sequence[str] = ("USA", "JPN"),
     """
     model = target_model(target, None)
     game = _nash_game(model, players, on, commodities, mode, bounds, tol, max_rounds, start)
-    names, cells, tm = game["names"], game["cells"], model.m.tm
+    names, tm = game["names"], model.m.tm
     all_cells = [tm[cell] for p in names for cell in game["base"][p]]
     from_benchmark = _at_benchmark_except(model, all_cells)
     snap = model.snapshot()
     began = time.perf_counter()
     rates = game["rates"]
-    try:
-        for p in names:
-            _fix_cells(model, cells[p], game["const"][p], rates[p])
-        diag = solve(model)
-    except BaseException:
-        model.restore(snap)
-        raise
+    diag = _nash_solve(model, game, snap)
     regions = model.ctx.regions
     ev_start = {r: headline_ev(model, r)[0] for r in regions}
     start_rates = _copy_rates(rates)
     path = [NashStep(0, "", _copy_rates(rates), dict(ev_start), diag.iterations, diag.status)]
     rounds, converged, reason, change, binding = _nash_rounds(model, game, max_rounds, tol,
                                                              options, path)
-    try:
-        for p in names:
-            _fix_cells(model, cells[p], game["const"][p], rates[p])
-        check = solve(model)
-    except BaseException:
-        model.restore(snap)
-        raise
+    check = _nash_solve(model, game, snap)
     ev = {r: headline_ev(model, r)[0] for r in regions}
     name = _nash_name(names, game["groups"])
     text = (_nash_scenario(game, name, converged, rounds, tol) if from_benchmark else "")
@@ -1197,6 +1185,18 @@ def nash(target: Session | CGEModel, players: Sequence[str] = ("USA", "JPN"),
     if strict and not converged:
         raise NashError(f"no Nash equilibrium of {', '.join(names)} reached: {reason}", result)
     return result
+
+
+def _nash_solve(model: CGEModel, game: dict[str, Any], snap: dict) -> Diagnostics:
+    """Every player's current rates fixed, the equilibrium solved; on any error the model is
+    put back to ``snap`` and the error raised."""
+    try:
+        for p in game["names"]:
+            _fix_cells(model, game["cells"][p], game["const"][p], game["rates"][p])
+        return solve(model)
+    except BaseException:
+        model.restore(snap)
+        raise
 
 
 def _nash_game(model: CGEModel, players, on, commodities, mode: str, bounds, tol, max_rounds,
