@@ -686,28 +686,74 @@ def frontier(session: Session, a: str = "USA", b: str = "JPN",
     specs = list(instruments) if instruments is not None else default_instruments(a, b)
     resolved = _resolve_instruments(model, specs)
     labels = [r.label for r in resolved]
-    grid_n: int | None = None
-    given: list[float] = []
-    if isinstance(levels, (int, np.integer)) and not isinstance(levels, bool):
-        grid_n = int(levels)
-        if grid_n < 2:
-            raise StrategyError(f"levels must be at least 2 (the two ends), got {levels}")
-    else:
-        try:
-            given = sorted(float(x) for x in levels)  # type: ignore[union-attr]
-        except (TypeError, ValueError):
-            raise StrategyError(f"levels must be a number of levels or a list of EVs, got "
-                                f"{levels!r}") from None
-        if not given or not all(math.isfinite(x) for x in given):
-            raise StrategyError(f"levels must be finite numbers, got {levels!r}")
+    grid_n, given = _frontier_levels(levels)
     if method not in ("reduced", "full"):
         raise StrategyError(f"method must be 'reduced' or 'full', got {method!r}")
     opts = dict(options or {})
     unit = model.params.attrs.get("unit", "US$ million")
     notes: list[str] = []
-
-    marks: dict[str, dict[str, float]] = {"status_quo": {a: 0.0, b: 0.0}}
+    marks, scen_name = _frontier_marks(session, a, b, resolved, scenario, threat, nash_options,
+                                       notes)
     mark_z: dict[str, list[float]] = {"status_quo": [r.z0 for r in resolved]}
+    model.restore(model._benchmark)
+    try:
+        z_sq = [r.z0 for r in resolved]
+        _fix(resolved, z_sq)
+        solve(model)
+        reduced = _Reduced(model, resolved) if method == "reduced" else None
+        table, snaps, hi_level = _frontier_grid(model, resolved, a, b, grid_n, given, opts,
+                                                reduced)
+        ok = table["status"].isin(["optimal", "a_optimum", "b_optimum", "not_binding"])
+        if not ok.any():
+            raise StrategyError(f"no feasible point on the frontier: {b}'s EV is at most "
+                                f"{hi_level:,.6g} {unit} over these instruments, every level "
+                                f"given ({', '.join(f'{x:,.6g}' for x in given)}) is above it")
+        if "threat" in marks:
+            bargain = _bargaining(model, resolved, a, b, table, labels, marks["threat"],
+                                  refine, opts, snaps, reduced)
+            if bargain is not None:
+                marks["bargaining"] = {a: bargain.ev[a], b: bargain.ev[b]}
+                mark_z["bargaining"] = bargain.z
+                if not math.isnan(bargain.level):
+                    notes.append(f"bargaining point at level {bargain.level:,.8g} "
+                                 f"({bargain.status})")
+            else:
+                notes.append("no frontier point leaves both better off than the threat point: "
+                             "no bargaining point")
+    finally:
+        model.restore(model._benchmark)
+    return FrontierResult(
+        a=a, b=b, instruments=specs, labels=labels,
+        describe={r.label: r.describe for r in resolved},
+        bounds={r.label: (r.lo, r.hi) for r in resolved}, table=table,
+        marks=_mark_table(marks, mark_z, labels, a, b),
+        unit=unit, scenario=scen_name, seconds=time.perf_counter() - began, notes=notes,
+        method=f"epsilon-constraint, {method} space")
+
+
+def _frontier_levels(levels: int | Sequence[float]) -> tuple[int | None, list[float]]:
+    """``levels`` of :func:`frontier`: (n, []) for a number of evenly spaced levels, or
+    (None, the levels given, sorted); anything else a :class:`StrategyError`."""
+    if isinstance(levels, (int, np.integer)) and not isinstance(levels, bool):
+        if int(levels) < 2:
+            raise StrategyError(f"levels must be at least 2 (the two ends), got {levels}")
+        return int(levels), []
+    try:
+        given = sorted(float(x) for x in levels)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise StrategyError(f"levels must be a number of levels or a list of EVs, got "
+                            f"{levels!r}") from None
+    if not given or not all(math.isfinite(x) for x in given):
+        raise StrategyError(f"levels must be finite numbers, got {levels!r}")
+    return None, given
+
+
+def _frontier_marks(session: Session, a: str, b: str, resolved: list, scenario, threat,
+                    nash_options: Mapping[str, Any] | None, notes: list[str]
+                    ) -> tuple[dict[str, dict[str, float]], str]:
+    """The marked points of :func:`frontier` -- the status quo, the scenario's EVs, the
+    threat point (the Nash war, or given) -- and the scenario's name; notes appended."""
+    marks: dict[str, dict[str, float]] = {"status_quo": {a: 0.0, b: 0.0}}
     scen_name = ""
     if scenario is not None:
         scen, smodel = session.prepared(scenario)
@@ -734,83 +780,72 @@ def frontier(session: Session, a: str = "USA", b: str = "JPN",
     elif threat is not None:
         raise StrategyError(f"threat must be 'nash', a mapping {{{a!r}: EV, {b!r}: EV}} or "
                             f"None, got {threat!r}")
+    return marks, scen_name
 
-    model.restore(model._benchmark)
+
+def _frontier_grid(model: CGEModel, resolved: list, a: str, b: str, grid_n: int | None,
+                   given: list[float], opts: dict, reduced) -> tuple[pd.DataFrame, dict, float]:
+    """The epsilon-constraint sweep of :func:`frontier` from the status quo (the model solved
+    there): a's and b's optima, then a's best EV at each level of b's EV, warm-started along
+    the grid. Returns the table (one row per level, with its status), the model's point at
+    each solved row (for the bargaining point) and b's largest EV."""
+    labels = [r.label for r in resolved]
+    z_sq = [r.z0 for r in resolved]
+    snap_sq = model.snapshot()
+    top_a = _solve_point(model, resolved, a, b, None, z_sq, opts, reduced)
+    snap_a = model.snapshot()
+    model.restore(snap_sq)
+    top_b = _solve_point(model, resolved, b, a, None, z_sq, opts, reduced)
+    lo_level, hi_level = top_a.ev[b], top_b.ev[b]
+    wanted = list(np.linspace(lo_level, hi_level, grid_n)[1:-1]) if grid_n is not None \
+        else given
+    tol = FEASIBILITY_RTOL
+
+    def row(level: float, pt: _Point | None, status: str, binding: bool) -> dict:
+        out = {"level": level, "EV_a": pt.ev[a] if pt else math.nan,
+               "EV_b": pt.ev[b] if pt else math.nan, "status": status,
+               "binding": binding, "iterations": pt.iterations if pt else 0,
+               "seconds": pt.seconds if pt else 0.0,
+               "residual": pt.residual if pt else math.nan}
+        out.update({lab: (pt.z[j] if pt else math.nan) for j, lab in enumerate(labels)})
+        return out
+
     rows: list[dict[str, Any]] = []
-    try:
-        z_sq = [r.z0 for r in resolved]
-        _fix(resolved, z_sq)
-        solve(model)
-        reduced = _Reduced(model, resolved) if method == "reduced" else None
-        snap_sq = model.snapshot()
-        top_a = _solve_point(model, resolved, a, b, None, z_sq, opts, reduced)
-        snap_a = model.snapshot()
-        model.restore(snap_sq)
-        top_b = _solve_point(model, resolved, b, a, None, z_sq, opts, reduced)
-        lo_level, hi_level = top_a.ev[b], top_b.ev[b]
-        if grid_n is not None:
-            wanted = list(np.linspace(lo_level, hi_level, grid_n)[1:-1])
-        else:
-            wanted = given
-        tol = FEASIBILITY_RTOL
-
-        def row(level: float, pt: _Point | None, status: str, binding: bool) -> dict:
-            out = {"level": level, "EV_a": pt.ev[a] if pt else math.nan,
-                   "EV_b": pt.ev[b] if pt else math.nan, "status": status,
-                   "binding": binding, "iterations": pt.iterations if pt else 0,
-                   "seconds": pt.seconds if pt else 0.0,
-                   "residual": pt.residual if pt else math.nan}
-            out.update({lab: (pt.z[j] if pt else math.nan) for j, lab in enumerate(labels)})
-            return out
-
-        snaps: dict[int, Any] = {}      # row -> the model's point there (warm starts)
-        if grid_n is not None:
-            snaps[len(rows)] = snap_a
-            rows.append(row(lo_level, top_a, "a_optimum", False))
-        model.restore(snap_a)
-        last = top_a
-        for level in wanted:
-            if level > hi_level + tol * max(1.0, abs(hi_level)):
-                rows.append(row(level, None, "infeasible", False))
-                continue
-            if level <= lo_level:
-                rows.append(row(level, top_a, "not_binding", False))
-                continue
-            try:
-                pt = _solve_point(model, resolved, a, b, level, last.z, opts, reduced)
-            except (SolveError, StrategyError, ArithmeticError) as exc:
-                rows.append(row(level, None, f"failed: {exc}", False))
-                model.restore(snap_a)
-                continue
-            snaps[len(rows)] = model.snapshot()
-            rows.append(row(level, pt, "optimal", True))
-            last = pt
-        if grid_n is not None:
+    snaps: dict[int, Any] = {}      # row -> the model's point there (warm starts)
+    if grid_n is not None:
+        snaps[len(rows)] = snap_a
+        rows.append(row(lo_level, top_a, "a_optimum", False))
+    model.restore(snap_a)
+    last = top_a
+    for level in wanted:
+        if level > hi_level + tol * max(1.0, abs(hi_level)):
+            rows.append(row(level, None, "infeasible", False))
+            continue
+        if level <= lo_level:
+            rows.append(row(level, top_a, "not_binding", False))
+            continue
+        try:
+            pt = _solve_point(model, resolved, a, b, level, last.z, opts, reduced)
+        except (SolveError, StrategyError, ArithmeticError) as exc:
+            rows.append(row(level, None, f"failed: {exc}", False))
             model.restore(snap_a)
-            _fix(resolved, top_b.z)
-            solve(model)
-            snaps[len(rows)] = model.snapshot()
-            rows.append(row(hi_level, top_b, "b_optimum", True))
-        table = pd.DataFrame(rows)
-        ok = table["status"].isin(["optimal", "a_optimum", "b_optimum", "not_binding"])
-        if not ok.any():
-            raise StrategyError(f"no feasible point on the frontier: {b}'s EV is at most "
-                                f"{hi_level:,.6g} {unit} over these instruments, every level "
-                                f"given ({', '.join(f'{x:,.6g}' for x in given)}) is above it")
-        if "threat" in marks:
-            bargain = _bargaining(model, resolved, a, b, table, labels, marks["threat"],
-                                  refine, opts, snaps, reduced)
-            if bargain is not None:
-                marks["bargaining"] = {a: bargain.ev[a], b: bargain.ev[b]}
-                mark_z["bargaining"] = bargain.z
-                if not math.isnan(bargain.level):
-                    notes.append(f"bargaining point at level {bargain.level:,.8g} "
-                                 f"({bargain.status})")
-            else:
-                notes.append("no frontier point leaves both better off than the threat point: "
-                             "no bargaining point")
-    finally:
-        model.restore(model._benchmark)
+            continue
+        snaps[len(rows)] = model.snapshot()
+        rows.append(row(level, pt, "optimal", True))
+        last = pt
+    if grid_n is not None:
+        model.restore(snap_a)
+        _fix(resolved, top_b.z)
+        solve(model)
+        snaps[len(rows)] = model.snapshot()
+        rows.append(row(hi_level, top_b, "b_optimum", True))
+    return pd.DataFrame(rows), snaps, hi_level
+
+
+def _mark_table(marks: dict[str, dict[str, float]], mark_z: dict[str, list[float]],
+                labels: list[str], a: str, b: str) -> pd.DataFrame:
+    """The marks as a table: EVs, instruments where known, the Nash product over the threat
+    point."""
     threat_ev = marks.get("threat")
     mrows = []
     for name, ev in marks.items():
@@ -821,13 +856,7 @@ def frontier(session: Session, a: str = "USA", b: str = "JPN",
                 if threat_ev is not None else math.nan)
         r["product"] = prod if math.isfinite(prod) else math.nan
         mrows.append(r)
-    mark_table = pd.DataFrame(mrows, index=pd.Index(list(marks), name="mark"))
-    return FrontierResult(
-        a=a, b=b, instruments=specs, labels=labels,
-        describe={r.label: r.describe for r in resolved},
-        bounds={r.label: (r.lo, r.hi) for r in resolved}, table=table, marks=mark_table,
-        unit=unit, scenario=scen_name, seconds=time.perf_counter() - began, notes=notes,
-        method=f"epsilon-constraint, {method} space")
+    return pd.DataFrame(mrows, index=pd.Index(list(marks), name="mark"))
 
 
 def _product(ev_a: float, ev_b: float, t_a: float, t_b: float) -> float:
