@@ -309,30 +309,9 @@ def aggregate_wiot(raw: Mapping[str, Any], mapping: Mapping[str, Any] | str | Pa
     # Aggregated flows, exact (integer sums well below 2**53).
     zagg = np.einsum("amcn,aS,mI,cR,nJ->SIRJ", z, rmap, smap, rmap, smap, optimize=True)
     fagg = np.einsum("amck,aS,mI,cR,kA->SIRA", f, rmap, smap, rmap, amap, optimize=True)
-    nr, ns = len(regions), len(sectors)
     a_hh, a_gov, a_inv = (fd_agents.index(a) for a in ("household", "government", "investment"))
-
-    # Step 4: clip negative aggregated investment cells.
-    inv = fagg[..., a_inv]
-    neg = inv < 0
-    clipped_total = float(-inv[neg].sum())
-    if neg.any():
-        worst = np.unravel_index(np.argmin(inv), inv.shape)
-        worst_txt = (f"{-inv[worst]:.0f} US$ million ({sectors[worst[1]]} made in "
-                     f"{regions[worst[0]]}, bought in {regions[worst[2]]})")
-    else:
-        worst_txt = "none"
-    n_clipped = int(neg.sum())
-    fagg[..., a_inv] = np.where(neg, 0.0, inv)
-
-    # Step 5: output from the rows, value added as the column residual.
-    output = zagg.sum(axis=(2, 3)) + fagg.sum(axis=(2, 3))        # (region, sector)
-    inputs = zagg.sum(axis=(0, 1))                                 # (region, sector)
-    va = output - inputs
-    if va.min() < 0:
-        r, j = np.unravel_index(np.argmin(va), va.shape)
-        raise DataError(f"value added of {sectors[j]} in {regions[r]} is negative "
-                        f"({va[r, j]:.1f}): intermediate inputs exceed output")
+    clipped = _clip_investment(fagg, a_inv, regions, sectors)                     # step 4
+    va = _value_added(zagg, fagg, regions, sectors)                               # step 5
     gdp = va.sum(axis=1)                                           # (region,)
 
     # Country weights for the regional shares: WIOD value added per country (row-sum output
@@ -347,23 +326,79 @@ def aggregate_wiot(raw: Mapping[str, Any], mapping: Mapping[str, Any] | str | Pa
     # Step 6: factor payments.
     labour = labsh[:, None] * va
     vfm = np.stack([labour, va - labour])                          # (factor, region, sector)
-
     # Step 7: defense split of government consumption.
     gov = fagg[..., a_gov]                                         # (s, i, r)
-    gov_total = gov.sum(axis=(0, 1))                               # (r,)
-    defense = np.minimum(milex * gdp, gov_total)
-    phi = np.divide(defense, gov_total, out=np.zeros_like(defense), where=gov_total > 0)
-    capped = [regions[r] for r in range(nr) if milex[r] * gdp[r] > gov_total[r]]
-    agent_flows = {
-        "household": fagg[..., a_hh],
-        "government": gov * (1.0 - phi),
-        "defense": gov * phi,
-        "investment": fagg[..., a_inv],
-    }
-
-    # Fill the benchmark.
+    split = _defense_split(gov, milex * gdp, regions)
+    agent_flows = {"household": fagg[..., a_hh], "government": split["civil"],
+                   "defense": split["defense_flows"], "investment": fagg[..., a_inv]}
     ds = empty_benchmark(regions, sectors, factors, name=str(mapping.get("name", "wiod2011")),
                          unit="US$ million", year=int(raw["year"]))
+    ds = _fill_benchmark(ds, zagg, agent_flows, vfm)
+    imputations += _wiod_imputations(ds, regions, gdp, split["defense"], split["gov_total"])
+
+    raw_output = np.asarray(raw["output"].values, dtype=float)
+    row_gap = raw_output - (z.sum(axis=(2, 3)) + f.sum(axis=(2, 3)))
+    gov_total = split["gov_total"]
+    gov_import = 1.0 - np.einsum("rir->r", gov) / np.where(gov_total > 0, gov_total, 1.0)
+    notes = _notes(mapping, regions, gdp, labsh, milex, split["defense"], gov_total,
+                   gov_import, split["capped"], clipped["total"], clipped["n"],
+                   clipped["worst"], row_gap)
+    ds.attrs["notes"] = notes
+    ds.attrs["sources"] = array_sources(mapping)
+    if mapping.get("groups"):
+        ds.attrs["groups"] = groups_json(mapping["groups"], ds)
+    ds.attrs["imputations"] = pd.DataFrame(imputations, columns=IMPUTATION_COLUMNS)
+    return ds
+
+
+def _clip_investment(fagg: np.ndarray, a_inv: int, regions: list[str], sectors: list[str]
+                     ) -> dict[str, Any]:
+    """Step 4: negative aggregated investment cells (inventory changes) set to zero, in place;
+    what was clipped: ``total`` (US$ million), ``n`` cells and the ``worst`` as text."""
+    inv = fagg[..., a_inv]
+    neg = inv < 0
+    if neg.any():
+        worst = np.unravel_index(np.argmin(inv), inv.shape)
+        worst_txt = (f"{-inv[worst]:.0f} US$ million ({sectors[worst[1]]} made in "
+                     f"{regions[worst[0]]}, bought in {regions[worst[2]]})")
+    else:
+        worst_txt = "none"
+    out = {"total": float(-inv[neg].sum()), "n": int(neg.sum()), "worst": worst_txt}
+    fagg[..., a_inv] = np.where(neg, 0.0, inv)
+    return out
+
+
+def _value_added(zagg: np.ndarray, fagg: np.ndarray, regions: list[str], sectors: list[str]
+                 ) -> np.ndarray:
+    """Step 5: value added (region, sector) as output from the rows less intermediate inputs
+    (a negative one is a :class:`DataError`)."""
+    output = zagg.sum(axis=(2, 3)) + fagg.sum(axis=(2, 3))        # (region, sector)
+    va = output - zagg.sum(axis=(0, 1))
+    if va.min() < 0:
+        r, j = np.unravel_index(np.argmin(va), va.shape)
+        raise DataError(f"value added of {sectors[j]} in {regions[r]} is negative "
+                        f"({va[r, j]:.1f}): intermediate inputs exceed output")
+    return va
+
+
+def _defense_split(gov: np.ndarray, target: np.ndarray, regions: list[str]) -> dict[str, Any]:
+    """Step 7: defense as the share ``target / government consumption`` of every government
+    purchase (``gov``: source x commodity x region), capped at government consumption: the
+    ``civil`` and ``defense_flows`` purchases, ``defense`` and ``gov_total`` by region and the
+    regions ``capped``."""
+    gov_total = gov.sum(axis=(0, 1))                               # (r,)
+    defense = np.minimum(target, gov_total)
+    phi = np.divide(defense, gov_total, out=np.zeros_like(defense), where=gov_total > 0)
+    return {"civil": gov * (1.0 - phi), "defense_flows": gov * phi, "defense": defense,
+            "gov_total": gov_total,
+            "capped": [regions[r] for r in range(len(regions)) if target[r] > gov_total[r]]}
+
+
+def _fill_benchmark(ds: xr.Dataset, zagg: np.ndarray, agent_flows: dict[str, np.ndarray],
+                    vfm: np.ndarray) -> xr.Dataset:
+    """The benchmark's arrays from the aggregated flows (own-region flows domestic, the rest
+    trade), completed and balance-checked."""
+    nr, ns = ds.region.size, ds.commodity.size
     eye = np.eye(nr, dtype=bool)
     dom = eye[:, None, :, None]                                    # (s, ., r, .)
     ds["vdfm"].values[...] = np.einsum("rirj->ijr", zagg)
@@ -382,36 +417,30 @@ def aggregate_wiot(raw: Mapping[str, Any], mapping: Mapping[str, Any] | str | Pa
     ds["vifd"].values[...] = vifd
     ds["vxmd"].values[...] = trade.transpose(1, 0, 2)
     ds["vfm"].values[...] = vfm.transpose(0, 2, 1)                 # (factor, activity, region)
-
     ds = complete(ds)
     check_balance(ds)
-
-    # Records of the derived/imputed quantities.
-    for r, region in enumerate(regions):
-        imputations.append(_row("defense_value", region, float(defense[r]), "US$ million",
-                                f"defense share x WIOD GDP (total value added at basic prices) "
-                                f"of {gdp[r]:.0f}, capped at government consumption of "
-                                f"{gov_total[r]:.0f}; same composition and import shares as "
-                                "government consumption (imputation)", "assumption"))
-    for region in regions:
-        imputations.append(_row("government_saving", region, 0.0, "US$ million",
-                                "set to zero (closure of the government budget)", "assumption"))
-        imputations.append(_row("direct_tax", region, float(ds.vdtax.sel(region=region)),
-                                "US$ million", "government budget residual: civil + defense "
-                                "government consumption (no indirect taxes in the WIOD world "
-                                "table)", "assumption"))
-
-    raw_output = np.asarray(raw["output"].values, dtype=float)
-    row_gap = raw_output - (z.sum(axis=(2, 3)) + f.sum(axis=(2, 3)))
-    gov_import = 1.0 - np.einsum("rir->r", gov) / np.where(gov_total > 0, gov_total, 1.0)
-    notes = _notes(mapping, regions, gdp, labsh, milex, defense, gov_total, gov_import, capped,
-                   clipped_total, n_clipped, worst_txt, row_gap)
-    ds.attrs["notes"] = notes
-    ds.attrs["sources"] = array_sources(mapping)
-    if mapping.get("groups"):
-        ds.attrs["groups"] = groups_json(mapping["groups"], ds)
-    ds.attrs["imputations"] = pd.DataFrame(imputations, columns=IMPUTATION_COLUMNS)
     return ds
+
+
+def _wiod_imputations(ds: xr.Dataset, regions: list[str], gdp: np.ndarray,
+                      defense: np.ndarray, gov_total: np.ndarray) -> list[dict[str, Any]]:
+    """The records of the derived and imputed quantities: defense value, government saving,
+    direct taxes by region."""
+    rows = []
+    for r, region in enumerate(regions):
+        rows.append(_row("defense_value", region, float(defense[r]), "US$ million",
+                         f"defense share x WIOD GDP (total value added at basic prices) "
+                         f"of {gdp[r]:.0f}, capped at government consumption of "
+                         f"{gov_total[r]:.0f}; same composition and import shares as "
+                         "government consumption (imputation)", "assumption"))
+    for region in regions:
+        rows.append(_row("government_saving", region, 0.0, "US$ million",
+                         "set to zero (closure of the government budget)", "assumption"))
+        rows.append(_row("direct_tax", region, float(ds.vdtax.sel(region=region)),
+                         "US$ million", "government budget residual: civil + defense "
+                         "government consumption (no indirect taxes in the WIOD world "
+                         "table)", "assumption"))
+    return rows
 
 
 def _row(item: str, region: str, value: float, unit: str, source: str, status: str
