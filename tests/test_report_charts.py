@@ -81,3 +81,23 @@ def test_bilateral_directions_share_one_scale(tmp_path):
     assert tables[0]["legend"] == tables[1]["legend"]
     assert max(tops) <= vmax < 10 * max(tops)
     assert min(tops) < vmax / 2, "the two directions differ enough to test one scale"
+
+
+def test_trade_balance_panel_only_when_it_moves(tmp_path):
+    """Under a fixed current account a tariff moves the trade balance by solver noise only
+    (~1e-11): the macro chart leaves that panel out and its caption says the balance does not
+    change; a transfer moves it, and the panel is there."""
+    session = cge.Session(two_by_two(), {"esubd": 2.0, "esubm": 4.0, "esubva": 1.0})
+    bench = session.run(toml='name = "benchmark"\n')
+    tariff = session.run(toml=TARIFF.format(k=1, add=10.0))
+    assert abs(float(tariff.trade_balance_change.max())) < 1e-6
+    transfer = session.run(toml='name = "gift"\n[[transfer]]\npayer = "HOME"\n'
+                                'recipient = "FOREIGN"\namount = 5\n')
+    assert float(np.abs(transfer.trade_balance_change).max()) > 1.0
+    for results, moved in (([bench, tariff], False), ([bench, transfer], True)):
+        folder = tmp_path / str(moved)
+        folder.mkdir()
+        _, macro = _Report(results, folder)._welfare_figures()
+        svg = (folder / macro[0]["file"]).read_text(encoding="utf-8")
+        assert ("Trade balance change" in svg) is moved
+        assert ("does not change" in macro[0]["caption"]) is not moved

@@ -457,14 +457,21 @@ class _Report:
                                 "values": self._scenario_bars(chunk, keys,
                                                               "real_factor_price_pct",
                                                               factor=lab)})
-            panels.append({"title": "Trade balance change", "label": mu, "values":
-                           self._scenario_bars(chunk, keys, "trade_balance_change",
-                                               mo.scale)})
+            tb = self._scenario_bars(chunk, keys, "trade_balance_change", mo.scale)
+            # a change that rounds to 0 in the tables is solver noise (e.g. 1e-11 under a
+            # fixed current account): no panel of it, the caption says so
+            moved = max((abs(v) for vals in tb.values() for v in vals if math.isfinite(v)),
+                        default=0.0) >= 0.5 * 10.0 ** -mo.decimals
+            if moved:
+                panels.append({"title": "Trade balance change", "label": mu, "values": tb})
             path = figures.grouped_bars(panels, [n for n, _ in chunk], keys,
                                         self._fig(f"macro{k}"), ncols=2, horizontal=True)
+            tb_text = (f"trade balance ({mu})" if moved else
+                       f"; the trade balance does not change to {mo.decimals} decimal(s) "
+                       f"of {mu}")
             macro.append({"file": path.name, "caption": f"Macroeconomic results{part}: real "
-                          "GDP, terms of trade and real wage (% change), trade balance "
-                          f"({mu}). {every}"})
+                          "GDP, terms of trade and real wage (% change)"
+                          + (f", {tb_text}" if moved else tb_text) + f". {every}"})
         return welfare, macro
 
     def sectors(self) -> list[dict]:
