@@ -183,3 +183,24 @@ def test_suppliers_markets_stay_sparse():
     assert services and goods
     assert max(services) <= 2 * max(goods), (max(services), max(goods))
     assert len(model.ctx.route_margins) > max(services), "the check has teeth"
+
+
+def test_report_says_how_trade_is_valued(solved, tmp_path):
+    """The report of a run with margins says cif in its methods, data section and tariff
+    note, and never the fob = cif of data without margins."""
+    import shutil
+    import subprocess
+
+    from cge.report import write_report
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    session, res = solved
+    bench = session.run(toml='name = "benchmark"\n')
+    pdf = write_report([bench, res], tmp_path / "report.pdf")
+    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                   text=True, check=True).stdout.split())
+    assert "valued fob and cif" in text
+    assert "Tariffs are levied on the cif value" in text
+    assert "Trade valuation: cif = fob + transport margins" in text
+    assert "fob = cif, no transport margins" not in text

@@ -632,7 +632,7 @@ class _Report:
                        note="Closures (institutions, transformation, factor market, external, "
                             "numeraire) per scenario: the scenario definitions."
                             + self._differing((), tuple(names)))
-        return {"elasticities": elast, "other": other}
+        return {"elasticities": elast, "other": other, "cif": self.cif}
 
     def _differing(self, variables: tuple[str, ...], attrs: tuple[str, ...]) -> str:
         """A note naming the scenarios run with other elasticities than the first one."""
