@@ -21,6 +21,7 @@ from cge.data.benchmark import (
     foreign_saving,
     has_margins,
     margin_supply,
+    net_transfers,
     route_margins,
     tax_revenue,
 )
@@ -202,7 +203,7 @@ def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dic
     p["to0"] = _safe_div(ds.vto, cost)
     p["tx0"] = _safe_div(ds.vtx, ds.vxmd)
     margins = has_margins(ds)
-    cif = ds.vxmd + ds.vtx + route_margins(ds) if margins else ds.vxmd + ds.vtx
+    cif = ds.vxmd + ds.vtx + route_margins(ds)         # fob + margins (0 without margins)
     p["tm0"] = _safe_div(ds.vtm, cif)                  # tariffs on the cif value
     purchases = (ds.vdfd + ds.vifd).sum("commodity")
     p["tfd0"] = _safe_div(ds.vtfd, purchases)
@@ -233,14 +234,12 @@ def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dic
     p["theta_fd"] = _safe_div(ds.vdfd + ds.vifd, purchases)
     # CET shares (used only with a CET): domestic sales vs exports at market prices
     exports = ds.vxmd.sum("importer").rename(exporter="region").rename(commodity="activity")
-    if margins:        # margin services sold to the pool are exports
-        exports = exports + margin_supply(ds).rename(commodity="activity")
+    exports = exports + margin_supply(ds).rename(commodity="activity")   # and to the pool
     p["vxs"] = exports
     p["theta_e"] = _safe_div(exports, ds.vom)
     # incomes
     factor_income = ds.vfm.sum(["factor", "activity"])
-    net_trf = (ds.vtrf.sum("payer").rename(recipient="region")
-               - ds.vtrf.sum("recipient").rename(payer="region"))
+    net_trf = net_transfers(ds)
     taxes = tax_revenue(ds)
     p["tax_revenue0"] = taxes
     p["inc0"] = factor_income + taxes + net_trf            # regional household income
@@ -250,10 +249,7 @@ def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dic
     p["s_h"] = _safe_div(ds.vsav.sel(institution="household", drop=True), p.yh0)
     p["s_g"] = _safe_div(ds.vsav.sel(institution="government", drop=True), p.yg0)
     p["sav0"] = ds.vsav.sum("institution")
-    world = ds.vxmd + ds.vtx
-    p["fsav0"] = (foreign_saving(ds) if margins else
-                  world.sum(["commodity", "exporter"]).rename(importer="region")
-                  - world.sum(["commodity", "importer"]).rename(exporter="region") - net_trf)
+    p["fsav0"] = foreign_saving(ds)
     p["gdp0"] = factor_income + taxes
     if "dpshare" in benchmark:  # what direct government purchases abroad buy (optional)
         p["dp_share"] = benchmark["dpshare"]

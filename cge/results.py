@@ -117,12 +117,16 @@ class _Out:
 
 
 def _trade(model: CGEModel) -> dict[str, np.ndarray]:
-    """Bilateral trade values (fob), volumes (benchmark prices) and benchmark values; tariff
-    revenue; direct purchases; Laspeyres export and import price indices."""
+    """Bilateral trade values (fob), volumes (benchmark prices) and benchmark values; transport
+    margins by route and the margin services each region sells to the transport pool (0
+    without margins in the data); tariff revenue (on cif = fob + margins); direct purchases;
+    Laspeyres export (fob and pool sales) and import (cif) price indices, GTAP's pxw and pmw
+    flows."""
     m, ctx, p = model.m, model.ctx, model.ctx.p
     R, I = ctx.regions, ctx.commodities
     nr, ni = len(R), len(I)
     tv, tq, tv0 = np.zeros((ni, nr, nr)), np.zeros((ni, nr, nr)), np.zeros((ni, nr, nr))
+    mv, mq, mv0 = np.zeros((ni, nr, nr)), np.zeros((ni, nr, nr)), np.zeros((ni, nr, nr))
     tm, tm0 = np.zeros((ni, nr, nr)), np.zeros((ni, nr, nr))
     tariff = np.zeros(nr)
     for (i, s, r) in ctx.TRD:
@@ -133,7 +137,17 @@ def _trade(model: CGEModel) -> dict[str, np.ndarray]:
         tq[a, b, c] = vol * (1.0 + p["tx0"][i, s, r])
         tv[a, b, c] = vol * price * (1.0 + _val(m.tx[i, s, r]))
         tv0[a, b, c] = p["vxmd"][i, s, r] * (1.0 + p["tx0"][i, s, r])
-        tariff[c] += _val(m.tm[i, s, r]) * tv[a, b, c]
+        if (i, s, r) in ctx.route_margins:     # cif - fob: margins per landed unit x imports
+            mv0[a, b, c] = sum(p["vtwr"][k, i, s, r] for k in ctx.route_margins[i, s, r])
+            mv[a, b, c] = _val(margin_cost(m, ctx, i, s, r) * m.imp[i, s, r])
+            mq[a, b, c] = mv0[a, b, c] * _val(m.imp[i, s, r])
+        tariff[c] += _val(m.tm[i, s, r]) * (tv[a, b, c] + mv[a, b, c])
+    sold, sold_q, sold0 = np.zeros((ni, nr)), np.zeros((ni, nr)), np.zeros((ni, nr))
+    for (k, t) in ctx.MSUP:                    # margin services sold to the transport pool
+        q = _val(pool_sales(m, ctx, k, t))
+        sold[I.index(k), R.index(t)] = q * _val(export_price(m, ctx, k, t))
+        sold_q[I.index(k), R.index(t)] = q
+        sold0[I.index(k), R.index(t)] = p["vst"][k, t]
     # direct government purchases abroad (stationing, FMS): exports of the seller
     pnum = _val(m.pnum)
     dpv, dp_real_sold = np.zeros((nr, nr)), np.zeros(nr)
@@ -141,56 +155,18 @@ def _trade(model: CGEModel) -> dict[str, np.ndarray]:
         amount = _val(m.dpur[s, r]) * pnum
         dpv[R.index(s), R.index(r)] = amount
         dp_real_sold[R.index(s)] += sum(_val(direct_sales(m, ctx, i, s, r)) for i in weights)
-    if ctx.route_margins or ctx.MSUP:
-        return _trade_with_margins(model, tv, tq, tv0, tm, tm0, dpv, dp_real_sold)
-    exports_0, imports_0 = tv0.sum(axis=(0, 2)), tv0.sum(axis=(0, 1))
+    cif, cif_q, cif0 = tv + mv, tq + mq, tv0 + mv0
+    exports_0 = tv0.sum(axis=(0, 2)) + sold0.sum(axis=0)
+    imports_0 = cif0.sum(axis=(0, 1))
     # Laspeyres price indices: sum(p1 q0) / sum(p0 q0), unit values per flow
     px_l, pm_l = np.ones(nr), np.ones(nr)
     for k in range(nr):
-        num_x = sum(tv0[a, k, c] * (tv[a, k, c] / tq[a, k, c] if tq[a, k, c] else 1.0)
-                    for a in range(ni) for c in range(nr))
-        num_m = sum(tv0[a, b, k] * (tv[a, b, k] / tq[a, b, k] if tq[a, b, k] else 1.0)
+        num_x = (sum(tv0[a, k, c] * (tv[a, k, c] / tq[a, k, c] if tq[a, k, c] else 1.0)
+                     for a in range(ni) for c in range(nr))
+                 + sum(sold0[a, k] * (sold[a, k] / sold_q[a, k] if sold_q[a, k] else 1.0)
+                       for a in range(ni)))
+        num_m = sum(cif0[a, b, k] * (cif[a, b, k] / cif_q[a, b, k] if cif_q[a, b, k] else 1.0)
                     for a in range(ni) for b in range(nr))
-        px_l[k] = num_x / exports_0[k] if exports_0[k] else 1.0
-        pm_l[k] = num_m / imports_0[k] if imports_0[k] else 1.0
-    return {"tv": tv, "tq": tq, "tv0": tv0, "tm": tm, "tm0": tm0, "tariff": tariff, "dpv": dpv,
-            "dp_real_sold": dp_real_sold, "px": px_l, "pm": pm_l,
-            "tb": tv.sum(axis=(0, 2)) + dpv.sum(axis=1) - tv.sum(axis=(0, 1)) - dpv.sum(axis=0),
-            "tb0": exports_0 - imports_0,
-            "exports_q": tq.sum(axis=(0, 2)), "imports_q": tq.sum(axis=(0, 1))}
-
-
-def _trade_with_margins(model: CGEModel, tv, tq, tv0, tm, tm0, dpv, dp_real_sold) -> dict:
-    """:func:`_trade` for data with transport margins: imports valued cif (fob + margins, the
-    tariff base), exports fob plus the margin services each region sells to the transport
-    pool; the Laspeyres indices over those flows (GTAP's pmw and pxw weights)."""
-    m, ctx, p = model.m, model.ctx, model.ctx.p
-    R, I = ctx.regions, ctx.commodities
-    nr, ni = len(R), len(I)
-    mv, mq, mv0 = np.zeros((ni, nr, nr)), np.zeros((ni, nr, nr)), np.zeros((ni, nr, nr))
-    for (i, s, r), services in ctx.route_margins.items():
-        a, b, c = I.index(i), R.index(s), R.index(r)
-        mv[a, b, c] = _val(margin_cost(m, ctx, i, s, r) * m.imp[i, s, r])
-        mq[a, b, c] = sum(p["vtwr"][k, i, s, r] for k in services) * _val(m.imp[i, s, r])
-        mv0[a, b, c] = sum(p["vtwr"][k, i, s, r] for k in services)
-    cif, cif_q, cif0 = tv + mv, tq + mq, tv0 + mv0
-    tariff = (tm * cif).sum(axis=(0, 1))
-    sold, sold_q, sold0 = np.zeros((ni, nr)), np.zeros((ni, nr)), np.zeros((ni, nr))
-    for (k, t) in ctx.MSUP:
-        if k in ctx.margin_routes:
-            q = _val(pool_sales(m, ctx, k, t))
-            sold[I.index(k), R.index(t)] = q * _val(export_price(m, ctx, k, t))
-            sold_q[I.index(k), R.index(t)] = q
-            sold0[I.index(k), R.index(t)] = p["vst"][k, t]
-    exports_0 = tv0.sum(axis=(0, 2)) + sold0.sum(axis=0)
-    imports_0 = cif0.sum(axis=(0, 1))
-    px_l, pm_l = np.ones(nr), np.ones(nr)
-    unit = np.divide(tv, tq, out=np.ones_like(tv), where=tq != 0)
-    unit_cif = np.divide(cif, cif_q, out=np.ones_like(cif), where=cif_q != 0)
-    unit_sold = np.divide(sold, sold_q, out=np.ones_like(sold), where=sold_q != 0)
-    for k in range(nr):
-        num_x = (tv0[:, k, :] * unit[:, k, :]).sum() + (sold0[:, k] * unit_sold[:, k]).sum()
-        num_m = (cif0[:, :, k] * unit_cif[:, :, k]).sum()
         px_l[k] = num_x / exports_0[k] if exports_0[k] else 1.0
         pm_l[k] = num_m / imports_0[k] if imports_0[k] else 1.0
     exports, imports = tv.sum(axis=(0, 2)) + sold.sum(axis=0), cif.sum(axis=(0, 1))
@@ -372,10 +348,9 @@ def _add_flows(out: _Out, fd: dict, trade: dict) -> None:
             "unit")
     out.add("trade_benchmark", trade["tv0"], bilateral, "benchmark bilateral trade (fob)",
             "unit")
-    none = np.zeros_like(trade["tv"])
-    out.add("margin_value", trade.get("mv", none), bilateral, "international transport "
+    out.add("margin_value", trade["mv"], bilateral, "international transport "
             "margins paid on the route at current prices (cif - fob; 0 without margins)", "unit")
-    out.add("margin_benchmark", trade.get("mv0", none), bilateral,
+    out.add("margin_benchmark", trade["mv0"], bilateral,
             "benchmark transport margins on the route (GTAP VTWR summed over services)", "unit")
     out.add("tariff_rate", trade["tm"], bilateral, "import tariff applied by the importer on "
             "the exporter's good (ad valorem on the cif value, trade_value + margin_value; "

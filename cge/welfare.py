@@ -174,7 +174,7 @@ def _state(model: CGEModel) -> dict:
                if k in ctx.route_margins else 0.0)
         st["trade"][k] = (qty, pexp, val(m.tx[k]), val(m.tm[k]), mcu)
     st["pool"] = {(mm, t): (val(pool_sales(m, ctx, mm, t)), val(export_price(m, ctx, mm, t)))
-                  for (mm, t) in ctx.MSUP if mm in ctx.margin_routes}
+                  for (mm, t) in ctx.MSUP}
     st["direct_sales"] = {(i, s, b): (val(direct_sales(m, ctx, i, s, b)), val(m.pd[i, s]))
                           for (s, b), weights in ctx.dp_weights.items() for i in weights}
     st["output"] = {k: (val(m.Y[k]) * p["cost0"][k], val(m.cost_y[k]), val(m.to_eff[k]))
@@ -209,12 +209,9 @@ def _resource_parts(a: dict, b: dict, out: dict) -> None:
         pw0, pw1 = pe0 * (1 + tx0), pe1 * (1 + tx1)
         qbar, dq, dpw = mid(q0, q1), q1 - q0, pw1 - pw0
         out[s]["terms_of_trade"] += qbar * dpw
-        if mc0 or mc1:      # the importer pays cif: fob plus the margins
-            out[r]["terms_of_trade"] -= qbar * (dpw + mc1 - mc0)
-            out[r]["allocative"] += mid(tm0, tm1) * mid(pw0 + mc0, pw1 + mc1) * dq
-        else:
-            out[r]["terms_of_trade"] -= qbar * dpw
-            out[r]["allocative"] += mid(tm0, tm1) * mid(pw0, pw1) * dq
+        # the importer pays cif: fob plus the margins per unit (mc = 0 without margins)
+        out[r]["terms_of_trade"] -= qbar * (dpw + mc1 - mc0)
+        out[r]["allocative"] += mid(tm0, tm1) * mid(pw0 + mc0, pw1 + mc1) * dq
         out[s]["allocative"] += mid(tx0, tx1) * mid(pe0, pe1) * dq
     for (mm, t), (q0, p0) in a["pool"].items():   # margin services sold to the pool
         q1, p1 = b["pool"][mm, t]

@@ -138,6 +138,6 @@ def export_supply_demand(m, ctx: Context, i: str, s: str):
     """Foreign demand for s's exports of i (exporter units, benchmark value units), margin
     services sold to the transport pool included."""
     demand = sum(shipped(m, ctx, i, s, r) for r in ctx.trd_from.get((i, s), []))
-    if ctx.p.get("vst", {}).get((i, s), 0.0) > 0 and i in ctx.margin_routes:
+    if ctx.p.get("vst", {}).get((i, s), 0.0) > 0:
         demand = demand + pool_sales(m, ctx, i, s)
     return demand
