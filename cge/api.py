@@ -137,15 +137,11 @@ def data_elasticities(data: str | Path | xr.Dataset) -> str | xr.Dataset:
     import tomllib
 
     if isinstance(data, xr.Dataset):
-        if data.attrs.get("elasticities_table"):     # aggregated on load: its own
-            import json
+        from cge.data.aggregate import carried_elasticities
 
-            table = json.loads(data.attrs["elasticities_table"])
-            el = xr.Dataset({k: ("commodity", [v[str(c)] for c in data.commodity.values])
-                             for k, v in table.items()},
-                            coords={"commodity": [str(c) for c in data.commodity.values]})
-            el.attrs["elasticity_source"] = str(data.attrs.get("elasticity_source", ""))
-            return el
+        carried = carried_elasticities(data)     # aggregated on load: its own
+        if carried is not None:
+            return carried
         if data.attrs.get("elasticities"):
             return str(data.attrs["elasticities"])
         where = data.attrs.get("path")

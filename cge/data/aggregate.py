@@ -395,3 +395,18 @@ def aggregate_on_load(ds: xr.Dataset, mapping: Mapping[str, Any] | str | Path,
         if key in ds.attrs:
             out.attrs[key] = ds.attrs[key]
     return out
+
+
+def carried_elasticities(ds: xr.Dataset) -> xr.Dataset | None:
+    """The elasticities a data set aggregated on load carries (``attrs["elasticities_table"]``,
+    :func:`aggregate_on_load`) as a Dataset by commodity, or None when it carries none."""
+    import json
+
+    if not ds.attrs.get("elasticities_table"):
+        return None
+    table = json.loads(ds.attrs["elasticities_table"])
+    commodities = [str(c) for c in ds.commodity.values]
+    el = xr.Dataset({k: ("commodity", [v[c] for c in commodities]) for k, v in table.items()},
+                    coords={"commodity": commodities})
+    el.attrs["elasticity_source"] = str(ds.attrs.get("elasticity_source", ""))
+    return el

@@ -257,14 +257,12 @@ def convert_gtap(folder: str | Path, out: str | Path, intra_region: str = "route
     el = (read_parameters(folder / PARAMETERS, [str(c) for c in ds.commodity.values])
           if (folder / PARAMETERS).is_file() else None)
     if mapping is not None:
-        from cge.data.aggregate import aggregate_on_load
+        from cge.data.aggregate import aggregate_on_load, carried_elasticities
 
         if el is None:
             raise DataError(f"{folder}: no {PARAMETERS} to aggregate the elasticities of")
         ds = aggregate_on_load(ds, mapping, el, intra_region=intra_region)
-        el = xr.Dataset({k: ("commodity", list(v.values())) for k, v in
-                         json.loads(ds.attrs["elasticities_table"]).items()},
-                        coords={"commodity": [str(c) for c in ds.commodity.values]})
+        el = carried_elasticities(ds)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
