@@ -17,6 +17,7 @@ from cge.data.benchmark import (
     DataError,
     check_balance,
     content_sha256,
+    direct_sales,
     final_expenditure,
     foreign_saving,
     has_margins,
@@ -66,7 +67,10 @@ PARAMETERS: dict[str, tuple[str, str]] = {
     "sav0": ("benchmark domestic saving", "data"),
     "fsav0": ("benchmark foreign saving (current account deficit)", "data"),
     "gdp0": ("benchmark GDP at market prices (income side)", "data"),
-    "dp_share": ("commodity share of direct government purchases (seller, buyer)", "share"),
+    "dp_share": ("commodity share of direct government purchases (seller, buyer): the "
+                 "benchmark's vdpur where it has them, else the dpshare table", "share"),
+    "dpur0": ("benchmark direct government purchases abroad (exporter = seller, importer = "
+              "buyer): the stationing account vdpur summed over commodities", "data"),
     "esubd": ("elasticity of substitution, domestic vs imports (ESUBD)", "elasticity"),
     "esubm": ("elasticity of substitution among import sources (ESUBM)", "elasticity"),
     "esubva": ("elasticity of substitution among primary factors (ESUBVA)", "elasticity"),
@@ -253,6 +257,13 @@ def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dic
     p["gdp0"] = factor_income + taxes
     if "dpshare" in benchmark:  # what direct government purchases abroad buy (optional)
         p["dp_share"] = benchmark["dpshare"]
+    if "vdpur" in benchmark:    # the benchmark's direct purchases: their level and composition
+        vdpur = direct_sales(benchmark)
+        p["dpur0"] = vdpur.sum("commodity")
+        share = _safe_div(vdpur, p.dpur0)
+        if "dp_share" in p:
+            share = xr.where(p.dpur0 > 0, share, p.dp_share).transpose(*vdpur.dims)
+        p["dp_share"] = share
     for key in elasticities.data_vars:
         p[key] = elasticities[key].rename(commodity="commodity")
     p["esubva"] = p.esubva.rename(commodity="activity")

@@ -150,10 +150,11 @@ def _trade(model: CGEModel) -> dict[str, np.ndarray]:
         sold0[I.index(k), R.index(t)] = p["vst"][k, t]
     # direct government purchases abroad (stationing, FMS): exports of the seller
     pnum = _val(m.pnum)
-    dpv, dp_real_sold = np.zeros((nr, nr)), np.zeros(nr)
+    dpv, dp_real_sold, dpv0 = np.zeros((nr, nr)), np.zeros(nr), np.zeros((nr, nr))
     for (s, r), weights in ctx.dp_weights.items():
         amount = _val(m.dpur[s, r]) * pnum
         dpv[R.index(s), R.index(r)] = amount
+        dpv0[R.index(s), R.index(r)] = ctx.dpur0(s, r)     # the benchmark's stationing account
         dp_real_sold[R.index(s)] += sum(_val(direct_sales(m, ctx, i, s, r)) for i in weights)
     cif, cif_q, cif0 = tv + mv, tq + mq, tv0 + mv0
     exports_0 = tv0.sum(axis=(0, 2)) + sold0.sum(axis=0)
@@ -171,9 +172,10 @@ def _trade(model: CGEModel) -> dict[str, np.ndarray]:
         pm_l[k] = num_m / imports_0[k] if imports_0[k] else 1.0
     exports, imports = tv.sum(axis=(0, 2)) + sold.sum(axis=0), cif.sum(axis=(0, 1))
     return {"tv": tv, "tq": tq, "tv0": tv0, "tm": tm, "tm0": tm0, "tariff": tariff, "dpv": dpv,
-            "dp_real_sold": dp_real_sold, "px": px_l, "pm": pm_l, "mv": mv, "mv0": mv0,
+            "dpv0": dpv0, "dp_real_sold": dp_real_sold, "px": px_l, "pm": pm_l, "mv": mv,
+            "mv0": mv0,
             "tb": exports + dpv.sum(axis=1) - imports - dpv.sum(axis=0),
-            "tb0": exports_0 - imports_0,
+            "tb0": exports_0 + dpv0.sum(axis=1) - imports_0 - dpv0.sum(axis=0),
             "exports_q": tq.sum(axis=(0, 2)) + sold_q.sum(axis=0),
             "imports_q": cif_q.sum(axis=(0, 1))}
 
@@ -265,6 +267,9 @@ def _add_macro(out: _Out, model: CGEModel, trade: dict, fd: dict) -> None:
     out.add("direct_purchases", trade["dpv"], ("exporter", "importer"),
             "direct government purchases by the importer's government from the exporter's "
             "producers (stationing, FMS); in the trade balance", "unit")
+    out.add("direct_purchases_benchmark", trade["dpv0"], ("exporter", "importer"),
+            "direct government purchases in the benchmark (the data set's stationing account "
+            "vdpur; 0 without one)", "unit")
     employment = np.ones(len(R))
     if model.options.factor_market == "unemployment":
         employment = np.array([_val(m.lsup[r]) for r in R])

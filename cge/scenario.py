@@ -76,9 +76,12 @@ File format
     [[stationing]]                     # purchases by the buyer's government in the host
     buyer = "USA"                      #   economy for its forces stationed there
     host = "JPN"
-    amount = 5225.0                    # data unit per year (e.g. US$ million), >= 0
-    paid_by = "host"                   # "buyer" (default) or "host": a host -> buyer transfer
-                                       #   between governments
+    scale = 0.5                        # x the purchases in the data (default 1; 0.5: half
+                                       #   the forces), and/or
+    amount = 1000.0                    # data unit per year (e.g. US$ million) added (< 0: a
+                                       #   cut); the result must stay >= 0
+    paid_by = "host"                   # "buyer" (default) or "host": the host pays the whole
+                                       #   bill, a transfer between governments
 
     [[endowment]]                      # factor endowment x scale
     region = "JPN"
@@ -247,6 +250,8 @@ MAX_RATE_PERCENT = 100_000.0
 MAX_RATE_FACTOR = 1000.0
 #: Allowed range of an endowment or productivity scale, alone and composed.
 FACTOR_SCALE_RANGE: tuple[float, float] = (1e-3, 1e3)
+#: Largest factor a ``[[stationing]]`` table may put on the purchases in the data.
+MAX_STATIONING_SCALE = 100.0
 #: Largest multiple of real defense purchases (the model also checks the budget).
 MAX_DEFENSE_SCALE = 1000.0
 #: Longest scenario name (it becomes a file name, ``reports/results/<name>.nc``) and longest
@@ -464,14 +469,18 @@ class DefenseShock:
 @dataclass(frozen=True)
 class Stationing:
     """Purchases by ``buyer``'s government in ``host``'s economy for its forces stationed there
-    (goods and services, data unit per year, composition of the buyer's defense bundle).
-    ``paid_by = "host"`` adds a host → buyer transfer of the same amount (cost-sharing)."""
+    (goods and services, data unit per year): the purchases in the data (the benchmark's
+    stationing account ``vdpur``, 0 where it has none) times ``scale``, plus ``amount``; the
+    composition is the account's (else the ``dpshare`` table's, else the buyer's defense
+    bundle). ``paid_by = "host"``: the host's government pays the buyer's the whole resulting
+    bill, a transfer between governments (cost-sharing)."""
 
     buyer: str
     host: str
     amount: float
     paid_by: str
     where: str
+    scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -897,19 +906,22 @@ class ScenarioParser:
                 for r in regions]
 
     def stationing(self, path: str, table: Mapping[str, Any]) -> Stationing:
-        self.check_keys(table, path, ("buyer", "host", "amount", "paid_by"))
+        self.check_keys(table, path, ("buyer", "host", "scale", "amount", "paid_by"))
         ends = self.region_pair(table, path, ("buyer", "host"))
-        if "amount" not in table:
-            raise self.fail(f"{path}.amount", "missing required field 'amount' (data unit per "
-                                              "year, >= 0)")
-        amount = self.number(table["amount"], f"{path}.amount")
-        if amount < 0:
-            raise self.fail(f"{path}.amount", f"amount must be >= 0, got {amount:g}")
+        if "amount" not in table and "scale" not in table:
+            raise self.fail(f"{path}.scale", "give 'scale' (a factor on the purchases in the "
+                                             "data, e.g. 0.5 for half the forces) and/or "
+                                             "'amount' (data unit per year, added)")
+        scale = self.number(table.get("scale", 1.0), f"{path}.scale")
+        if not 0 <= scale <= MAX_STATIONING_SCALE:
+            raise self.fail(f"{path}.scale", f"scale must be in [0, {MAX_STATIONING_SCALE:g}] "
+                                             f"(a factor on the purchases), got {scale:g}")
+        amount = self.number(table.get("amount", 0.0), f"{path}.amount")
         paid_by = self.string(table.get("paid_by", "buyer"), f"{path}.paid_by")
         if paid_by not in ("buyer", "host"):
             raise self.fail(f"{path}.paid_by", f"paid_by must be 'buyer' or 'host', got "
                                                f"{show(paid_by)}")
-        return Stationing(ends["buyer"], ends["host"], amount, paid_by, path)
+        return Stationing(ends["buyer"], ends["host"], amount, paid_by, path, scale)
 
     def factor_shock(self, kind: str, path: str, table: Mapping[str, Any]) -> FactorShock:
         self.check_keys(table, path, (*_SYNONYMS["region"], *_SYNONYMS["factor"], "scale"))

@@ -292,14 +292,23 @@ def buy_from(model: CGEModel, seller: str, buyer: str, amount: float, where: str
 
 
 def _apply_stationing(model: CGEModel, st, src: str, paid: dict[str, float]) -> None:
+    """Purchases of ``st.buyer``'s forces in ``st.host``: the current ones (the benchmark's
+    stationing account, or 0) times ``scale`` plus ``amount``; with ``paid_by = "host"`` the
+    host's government pays the whole resulting bill to the buyer's."""
     m, ctx = model.m, model.ctx
     if (st.host, st.buyer) not in ctx.dp_weights:
         raise ScenarioError(src, st.where, f"{st.host} produces none of the goods in "
                             f"{st.buyer}'s defense bundle")
-    buy_from(model, st.host, st.buyer, st.amount, st.where, src)
+    current = m.dpur[st.host, st.buyer].value
+    level = st.scale * current + st.amount
+    if level < 0:
+        raise ScenarioError(src, f"{st.where}.amount", f"the purchases of {st.buyer}'s forces "
+                            f"in {st.host} would be {level:.6g} (the data's {current:.6g} x "
+                            f"{st.scale:g} {st.amount:+.6g}); they must stay >= 0")
+    buy_from(model, st.host, st.buyer, level - current, st.where, src)
     if st.paid_by == "host":
-        _pay(model, st.host, st.amount, f"{st.where}.paid_by", src, paid)
-        m.gtrf[st.host, st.buyer].fix(m.gtrf[st.host, st.buyer].value + st.amount)
+        _pay(model, st.host, level, f"{st.where}.paid_by", src, paid)
+        m.gtrf[st.host, st.buyer].fix(m.gtrf[st.host, st.buyer].value + level)
 
 
 def _apply_factor_shock(model: CGEModel, fs, src: str) -> int:
@@ -330,9 +339,10 @@ def check_budgets(model: CGEModel, scenario: Scenario) -> None:
     """Every region's budget after the scenario's transfers, defense spending and direct
     purchases abroad, at benchmark prices (all prices 1, benchmark GDP).
 
-    The extra outlays ``X = DEF − DEF0 + DP`` (defense above its benchmark level, direct
-    purchases abroad; with separate institutions also minus the change ``ΔNTg`` in transfers
-    received from other governments) are paid as the region's financing rule says
+    The extra outlays ``X = DEF − DEF0 + DP − DP0`` (defense above its benchmark level,
+    direct purchases abroad above the benchmark's stationing account; with separate
+    institutions also minus the change ``ΔNTg`` in transfers received from other
+    governments) are paid as the region's financing rule says
     (``cge.blocks.financing``). Regional household: ordinary income ``Y = inc0 + ΔNT``; civil
     government ``g Y`` (minus ``X`` with a spending cut) and saving ``s Y``; private
     consumption ``Y − G − S − DEF − DP`` must stay positive (a tax surcharge moves income
@@ -411,7 +421,7 @@ def _regional_household_problem(model: CGEModel, r: str, dnt: float,
     civil = p["efd0"]["government", r] / inc0 * y
     saving = p["sav0"][r] / inc0 * y
     defense = _defense_spending(model, r, y)
-    extra = defense - p["efd0"]["defense", r] + dp
+    extra = defense - p["efd0"]["defense", r] + dp - model.ctx.direct_purchases0(r)
     if m.fin_cut[r].value:
         civil -= extra
         if civil <= 0:
@@ -438,7 +448,7 @@ def _separate_budget_problem(model: CGEModel, r: str, dnt_p: float, dnt_g: float
     keep = 1.0 - p["s_g"][r]
     budget = keep * (p["yg0"][r] + p["tau_d"][r] * dnt_p)
     defense = _defense_spending(model, r, budget)
-    extra = defense - p["efd0"]["defense", r] + dp - dnt_g
+    extra = defense - p["efd0"]["defense", r] + dp - ctx.direct_purchases0(r) - dnt_g
     revenue = 0.0 if m.fin_cut[r].value else extra
     consumption = (1.0 - p["tau_d"][r] - p["s_h"][r]) * yh - revenue
     if p["efd0"]["household", r] > 0 and consumption <= 0:

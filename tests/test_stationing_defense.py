@@ -81,7 +81,8 @@ def test_homogeneity_with_direct_purchases(session: Session) -> None:
 
 @pytest.mark.parametrize("text, field", [
     ('[[stationing]]\nbuyer = "R0"\nhost = "R0"\namount = 1\n', "stationing[1].host"),
-    ('[[stationing]]\nbuyer = "R0"\nhost = "R1"\namount = -1\n', "stationing[1].amount"),
+    ('[[stationing]]\nbuyer = "R0"\nhost = "R1"\nscale = -1\n', "stationing[1].scale"),
+    ('[[stationing]]\nbuyer = "R0"\nhost = "R1"\n', "stationing[1].scale"),
     ('[[stationing]]\nbuyer = "R0"\nhost = "R1"\namount = 1\npaid_by = "x"\n',
      "stationing[1].paid_by"),
     ('[[stationing]]\nbuyer = "R0"\nhost = "R9"\namount = 1\n', "stationing[1].host"),

@@ -196,6 +196,15 @@ class Context:
         """Benchmark imported purchases of i by agent a in r (landed prices)."""
         return self.p["vifm"][i, a, r] if a in self.is_activity else self.p["vifd"][i, a, r]
 
+    def dpur0(self, s: str, r: str) -> float:
+        """Benchmark direct purchases of r's government from s's producers (the data set's
+        stationing account ``vdpur``; 0 without one), data unit."""
+        return self.p.get("dpur0", Lookup())[s, r]
+
+    def direct_purchases0(self, r: str) -> float:
+        """Benchmark direct purchases abroad of r's government, data unit."""
+        return sum(self.dpur0(s, r) for s in self.regions if s != r)
+
     def budget0(self, r: str) -> float:
         """Benchmark ordinary budget of region r (see ``cge.blocks.income``): regional income
         (regional household) or the government's purchases budget (separate institutions)."""

@@ -4,14 +4,18 @@ The *extra outlays* of region r are what its government spends above the benchma
 prices:
 
 .. math::
-    X_r = E^{def}_r - \bar E^{def}_r + DP_r\;[\,+\,GNT^{paid}_r\ \text{(separate institutions)}]
+    X_r = E^{def}_r - \bar E^{def}_r + DP_r - p^{num} \bar{DP}_r
+    \;[\,+\,GNT^{paid}_r\ \text{(separate institutions)}]
 
 with :math:`\bar E^{def}_r = (1+t^{fd}_{def,r})\,p^{fd}_{def,r}\,v^{fd}_{def,r}` the cost of the
 benchmark *real* defense level at current prices (so a change in the price of defense goods is
-not an extra outlay), :math:`DP_r` direct purchases abroad (stationing, Foreign Military Sales)
-and, with separate institutions, net transfers the government pays to other governments
-(host-nation support, cost-sharing). Under the regional household, transfers enter regional
-income and are shared by private consumption, civil government and saving as in GTAP.
+not an extra outlay), :math:`DP_r` direct purchases abroad (stationing, Foreign Military Sales),
+:math:`\bar{DP}_r` those of the benchmark (the data set's stationing account ``vdpur``, paid
+from the ordinary budget, so only a change of them is an extra outlay; amounts in units of the
+numeraire, like transfers) and, with separate institutions, net transfers the government pays
+to other governments (host-nation support, cost-sharing). Under the regional household,
+transfers enter regional income and are shared by private consumption, civil government and
+saving as in GTAP.
 
 Financing rules (switches, fixed; at most one on per region):
 
@@ -121,6 +125,8 @@ def extra_outlays(m, ctx: Context, r: str):
     r"""Extra outlays :math:`X_r` of r's government (module docstring), data unit."""
     p = ctx.p
     extra = m.direct_purchases[r]
+    if ctx.direct_purchases0(r):    # the benchmark's own purchases are paid from the budget
+        extra = extra - m.pnum * ctx.direct_purchases0(r)
     if r in ctx.DEF:
         unit = (1.0 + m.tfd_eff["defense", r]) * m.pfd["defense", r] * p["vfd"]["defense", r]
         extra = extra + unit * (m.qfd["defense", r] - 1.0)

@@ -62,5 +62,6 @@ def add_instruments(m, ctx: Context) -> None:
     _fixed(m, "def_rule_budget", R, 0.0, "defense rule switch: share of the budget (1)")
     _fixed(m, "def_real", R, 1.0, "real defense purchases target (index)")
     _fixed(m, "wbar", R, 1.0, "real wage (unemployment closure)")
-    _fixed(m, "dpur", ctx.PAIRS, 0.0, "direct government purchases from a foreign region")
+    _fixed(m, "dpur", ctx.PAIRS, lambda m, s, r: ctx.dpur0(s, r),
+           "direct government purchases from a foreign region")
     _fixed(m, "pnum", None, 1.0, "numeraire price")

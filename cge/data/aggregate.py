@@ -186,6 +186,8 @@ def aggregate(ds: xr.Dataset, mapping: Mapping[str, Any] | str | Path, *,
             dims = OPTIONAL_SCHEMA[key].dims
             out[key] = xr.DataArray(_summed(ds[key], dims, matrices), dims=dims,
                                     attrs={"description": OPTIONAL_SCHEMA[key].description})
+    if "vdpur" in ds.data_vars:
+        out = _direct_purchases_summed(out, ds, matrices)
     # Transfers among members of one new region net out.
     vtrf = out.vtrf.values.copy()
     np.fill_diagonal(vtrf, 0.0)
@@ -212,6 +214,25 @@ def aggregate(ds: xr.Dataset, mapping: Mapping[str, Any] | str | Path, *,
         if attr in ds.attrs:
             out.attrs[attr] = ds.attrs[attr]
     check_balance(out)
+    return out
+
+
+def _direct_purchases_summed(out: xr.Dataset, ds: xr.Dataset,
+                             matrices: dict[str, np.ndarray]) -> xr.Dataset:
+    """``vdpur`` summed; what a government buys directly from another member of its own new
+    region becomes that region's defense purchases of its own goods (``vdfd`` of ``defense``):
+    the buyer's spending and the seller's sales stay, the border between them is gone."""
+    dims = OPTIONAL_SCHEMA["vdpur"].dims
+    values = _summed(ds["vdpur"], dims, matrices)
+    regions = np.arange(out.region.size)
+    own = values[:, regions, regions].copy()
+    values[:, regions, regions] = 0.0
+    out["vdpur"] = xr.DataArray(values, dims=dims,
+                                attrs={"description": OPTIONAL_SCHEMA["vdpur"].description})
+    if own.any():
+        vdfd = out.vdfd.transpose("commodity", "agent", "region").values.copy()
+        vdfd[:, list(out.agent.values).index("defense"), :] += own
+        out["vdfd"] = out.vdfd.copy(data=vdfd)
     return out
 
 

@@ -65,7 +65,9 @@ SCHEMA: dict[str, ArraySpec] = {
 }
 
 #: Optional arrays: read when the file exists, written when the Dataset has them. ``dpshare`` is
-#: not a flow of the SAM and takes no part in the balance checks; the transport margins
+#: not a flow of the SAM and takes no part in the balance checks; ``vdpur`` (direct government
+#: purchases abroad) is a flow and every account includes it (:func:`direct_sales`); the
+#: transport margins
 #: ``vtwr`` and ``vst`` (both or neither) are flows, and the accounts include them when present
 #: (:func:`route_margins`, :func:`margin_supply`): trade is then valued fob in ``vxmd + vtx``,
 #: cif = fob + margins, and tariffs ``vtm`` are on the cif value.
@@ -81,6 +83,12 @@ OPTIONAL_SCHEMA: dict[str, ArraySpec] = {
                          "the exporter's producers (stationing, Foreign Military Sales): share "
                          "of each commodity, summing to 1 over commodities for each pair "
                          "covered; pairs not covered buy the importer's defense bundle"),
+    "vdpur": ArraySpec(("commodity", "exporter", "importer"),
+                       "direct purchases by the importer's government from the exporter's "
+                       "producers at the exporter's market price (no tariff, no margin): the "
+                       "purchases of forces stationed abroad (GAO-21-270 on default2024); "
+                       "exports of the exporter, imports and government (defense) spending "
+                       "of the importer"),
 }
 
 #: Coordinates every benchmark must define; `exporter`/`importer`/`payer`/`recipient` copy `region`.
@@ -193,6 +201,24 @@ def margin_supply(ds: xr.Dataset) -> xr.DataArray:
     return ds.vst.transpose("commodity", "region")
 
 
+def direct_sales(ds: xr.Dataset) -> xr.DataArray:
+    """Direct government purchases abroad ``vdpur`` (commodity, exporter, importer); 0 where
+    the data have none."""
+    if "vdpur" not in ds.data_vars:
+        return xr.zeros_like(ds.vxmd)
+    return ds.vdpur.transpose("commodity", "exporter", "importer")
+
+
+def direct_sales_by_seller(ds: xr.Dataset) -> xr.DataArray:
+    """What each region's producers sell to foreign governments directly (commodity, region)."""
+    return direct_sales(ds).sum("importer").rename(exporter="region")
+
+
+def direct_purchases_by_buyer(ds: xr.Dataset) -> xr.DataArray:
+    """What each region's government buys from foreign producers directly (region)."""
+    return direct_sales(ds).sum(["commodity", "exporter"]).rename(importer="region")
+
+
 def net_transfers(ds: xr.Dataset) -> xr.DataArray:
     """Net international transfers received by each region."""
     received = ds.vtrf.sum("payer").rename(recipient="region")
@@ -202,7 +228,8 @@ def net_transfers(ds: xr.Dataset) -> xr.DataArray:
 
 def foreign_saving(ds: xr.Dataset) -> xr.DataArray:
     """Foreign saving (minus the current account): imports (cif) - exports (fob, and margin
-    services sold to the transport pool) - transfers."""
+    services sold to the transport pool) - transfers; direct government purchases abroad
+    (``vdpur``) are imports of the buyer and exports of the seller."""
     world = ds.vxmd + ds.vtx
     imports = world.sum(["commodity", "exporter"]).rename(importer="region")
     exports = world.sum(["commodity", "importer"]).rename(exporter="region")
@@ -210,6 +237,9 @@ def foreign_saving(ds: xr.Dataset) -> xr.DataArray:
         imports = imports + route_margins(ds).sum(["commodity", "exporter"]).rename(
             importer="region")
         exports = exports + margin_supply(ds).sum("commodity")
+    if "vdpur" in ds.data_vars:
+        imports = imports + direct_purchases_by_buyer(ds)
+        exports = exports + direct_sales_by_seller(ds).sum("commodity")
     return imports - exports - net_transfers(ds)
 
 
@@ -229,10 +259,14 @@ def complete(ds: xr.Dataset, *, government_saving: xr.DataArray | None = None) -
                  + ds.vxmd.sum("importer").rename(exporter="region")).rename(commodity="activity")
     if has_margins(ds):
         ds["vom"] = ds.vom + margin_supply(ds).rename(commodity="activity")
+    if "vdpur" in ds.data_vars:
+        ds["vom"] = ds.vom + direct_sales_by_seller(ds).rename(commodity="activity")
     ds["vom"] = ds.vom.transpose("activity", "region")
     fe = final_expenditure(ds)
     sg = xr.zeros_like(ds.vdtax) if government_saving is None else government_saving
     gov_spend = fe.sel(agent="government") + fe.sel(agent="defense")
+    if "vdpur" in ds.data_vars:
+        gov_spend = gov_spend + direct_purchases_by_buyer(ds)
     vdtax = gov_spend + sg - tax_revenue(ds)
     sg = xr.where(vdtax < 0, sg - vdtax, sg)
     vdtax = vdtax.clip(min=0.0)
@@ -261,7 +295,8 @@ def account_gaps(ds: xr.Dataset) -> dict[str, xr.DataArray]:
             ds.vom),
         "domestic market": (
             ds.vom.rename(activity="commodity") - ds.vdfm.sum("activity") - ds.vdfd.sum("agent")
-            - ds.vxmd.sum("importer").rename(exporter="region") - margin_supply(ds),
+            - ds.vxmd.sum("importer").rename(exporter="region") - margin_supply(ds)
+            - direct_sales_by_seller(ds),
             ds.vom.rename(activity="commodity")),
         "import market": (
             (ds.vxmd + ds.vtx + route_margins(ds) + ds.vtm).sum("exporter").rename(
@@ -273,7 +308,8 @@ def account_gaps(ds: xr.Dataset) -> dict[str, xr.DataArray]:
             factor_income),
         "government budget": (
             ds.vdtax + tax_revenue(ds) - fe.sel(agent="government", drop=True)
-            - fe.sel(agent="defense", drop=True) - ds.vsav.sel(institution="government", drop=True),
+            - fe.sel(agent="defense", drop=True) - direct_purchases_by_buyer(ds)
+            - ds.vsav.sel(institution="government", drop=True),
             factor_income),
         "saving-investment": (
             ds.vsav.sum("institution") + foreign_saving(ds) - fe.sel(agent="investment", drop=True),
@@ -325,17 +361,23 @@ def check_structure(ds: xr.Dataset) -> None:
                             f"{_first_where(ds[key], ~np.isfinite(vals))}")
     if ("vtwr" in ds.data_vars) != ("vst" in ds.data_vars):
         raise DataError(f"benchmark '{name}': transport margins need both vtwr and vst")
-    for key in ("vtwr", "vst"):
+    for key in ("vtwr", "vst", "vdpur"):
         if key in ds.data_vars and tuple(ds[key].dims) != OPTIONAL_SCHEMA[key].dims:
             raise DataError(f"benchmark '{name}': array '{key}' has dimensions "
                             f"{ds[key].dims}, expected {OPTIONAL_SCHEMA[key].dims}")
     for key in ("vom", "vdfm", "vifm", "vfm", "vdfd", "vifd", "vxmd", "vtrf", "vdtax",
-                *(k for k in ("vtwr", "vst") if k in ds.data_vars)):
+                *(k for k in ("vtwr", "vst", "vdpur") if k in ds.data_vars)):
         vals = ds[key].values
         if np.any(vals < 0):
             spec = SCHEMA.get(key) or OPTIONAL_SCHEMA[key]
             raise DataError(f"benchmark '{name}': array '{key}' ({spec.description}) has "
                             f"negative values at {_first_where(ds[key], vals < 0)}")
+    if "vdpur" in ds.data_vars:
+        own = np.einsum("irr->ir", direct_sales(ds).values)
+        if np.any(own != 0):
+            raise DataError(f"benchmark '{name}': array 'vdpur' has a region buying from itself "
+                            f"at {_first_where(direct_sales(ds).isel(importer=0), own != 0)} "
+                            "(a government's purchases at home are its own final demand)")
     if not np.array_equal(ds.commodity.values, ds.activity.values):
         raise DataError(f"benchmark '{name}': activities must equal commodities "
                         "(one sector makes one commodity)")
@@ -641,7 +683,7 @@ def check_direct_purchase_shares(shares: xr.DataArray, where: str) -> None:
 
 #: Arrays whose values must be >= 0 (flows; taxes and saving may be negative).
 NONNEGATIVE: tuple[str, ...] = ("vom", "vdfm", "vifm", "vfm", "vdfd", "vifd", "vxmd", "vtrf",
-                                "dpshare", "vtwr", "vst",
+                                "dpshare", "vtwr", "vst", "vdpur",
                                 "vdtax")
 
 

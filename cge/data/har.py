@@ -629,11 +629,15 @@ def benchmark_to_gtap(ds: xr.Dataset) -> dict[str, xr.DataArray]:
     into the ``G`` headers, the defense part also written as ``VDDB/VMDB/VDDP/VMDP``; no
     transport margins (``VCIF = VFOB``); ``EVOS`` carries the direct tax ``vdtax`` as an income
     tax spread over factor income; ``SAVE`` is total saving. Set headers ``REG``, ``COMM``,
-    ``ACTS``, ``ENDW`` hold the labels. International transfers have no GTAP counterpart: a
-    benchmark with ``vtrf != 0`` raises :class:`DataError`.
+    ``ACTS``, ``ENDW`` hold the labels. International transfers and direct government purchases
+    abroad have no GTAP counterpart: a benchmark with ``vtrf != 0`` or ``vdpur != 0`` raises
+    :class:`DataError`.
     """
     if float(np.abs(ds.vtrf).max()) > 0:
         raise DataError("GTAP data bases have no international transfers: vtrf must be 0")
+    if "vdpur" in ds.data_vars and float(np.abs(ds.vdpur).max()) > 0:
+        raise DataError("GTAP data bases have no direct government purchases abroad: vdpur "
+                        "(the stationing account) must be 0")
     R = [str(v) for v in ds.region.values]
     C = [str(v) for v in ds.commodity.values]
     E = [str(v) for v in ds.factor.values]

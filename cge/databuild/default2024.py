@@ -46,12 +46,20 @@ from cge.data.benchmark import (
     tax_revenue,
     write_csv,
 )
+from cge.databuild.defense_account import (
+    STATIONING_ACCOUNT,
+    add_stationing_account,
+    compose_defense_bundle,
+    defense_bundle_table,
+)
 from cge.databuild.policy import (
     BASE_TARIFFS,
     apply_base_tariffs,
+    defense_composition,
     direct_purchase_shares,
     load_base_tariffs,
     load_defense_data,
+    stationing_account,
     tariff_adjustment_report,
     tariff_summary,
 )
@@ -86,8 +94,11 @@ def build_default2024(out_dir: str | Path | None = None, *,
                               us_tariffs=us_tariffs)
     ds = apply_base_tariffs(base, rates)
     ds = set_defense_shares(ds, defense_shares_2024(ds))
-    ds["dpshare"] = direct_purchase_shares([str(r) for r in ds.region.values],
-                                           [str(c) for c in ds.commodity.values])
+    regions, commodities = [str(r) for r in ds.region.values], [str(c) for c in ds.commodity.values]
+    composition = defense_composition(regions, commodities)
+    ds = compose_defense_bundle(ds, composition)
+    ds = add_stationing_account(ds, stationing_account(STATIONING_ACCOUNT, regions, commodities))
+    ds["dpshare"] = direct_purchase_shares(regions, commodities)
     ds.attrs.pop("path", None)
     ds.attrs.update(name=name, unit=base.attrs.get("unit", "US$ million"), year=2024)
     ds.attrs["groups"] = read_groups(ds)
@@ -105,6 +116,7 @@ def build_default2024(out_dir: str | Path | None = None, *,
     write_csv(summary.reset_index(), out / "tariff_summary.csv")
     write_csv(tariff_vs_duties(summary), out / "tariff_vs_duties.csv")
     write_validation(ds, out / "validation.csv")
+    write_csv(defense_bundle_table(ds, composition), out / "defense_bundle.csv")
     return ds
 
 
@@ -223,8 +235,22 @@ def _sources() -> dict[str, str]:
                "defense = 2024 defense spending / GDP of data/policy/defense.csv (SIPRI 2024, EDA "
                "for the EU; ROW derived) x GDP, with the composition of government purchases "
                "(set_defense_shares)")
-    s["vdfd"] = s["vdfd"] + defense
-    s["vifd"] = s["vifd"] + defense
+    bundle = ("; the defense bundle then re-routed to the defense_composition rows of "
+              "data/policy/defense_purchases.csv from civil government, public administration's "
+              "inputs and investment (cge.databuild.defense_account.compose_defense_bundle; "
+              "target and reached shares in defense_bundle.csv); the host's final demand cut "
+              "by the stationing account vdpur")
+    s["vdfd"] = s["vdfd"] + defense + bundle
+    s["vifd"] = s["vifd"] + defense + bundle
+    s["vdfm"] = (f"{struct}; {upd}; public administration's inputs lowered by what the "
+                 "defense bundle now buys directly (compose_defense_bundle)")
+    s["vifm"] = s["vifm"] + s["vdfm"][len(f"{struct}; {upd}"):]
+    s["vdpur"] = ("stationing account: purchases of US forces in Japan (US$ 5,225 million a "
+                  "year) and Korea (3,350), GAO-21-270's 2016-19 DoD spending in each / 4 "
+                  "(data/policy/defense.csv, cge.databuild.policy.stationing_purchases), by "
+                  "commodity in the stationing_composition shares of "
+                  "data/policy/defense_purchases.csv; carved out of the host's own final demand "
+                  "(cge.databuild.defense_account.add_stationing_account)")
     s["vfm"] = (f"{struct}; {upd}; value added at 2024 GDP by region, labour income = published "
                 "labour share x GDP (targets.csv labour_share: Penn World Table 10.01 labsh, "
                 "2019; EU and ROW GDP-weighted means of their countries); capital income "

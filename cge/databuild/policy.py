@@ -465,3 +465,47 @@ def direct_purchase_shares(regions: list[str], commodities: list[str],
             for c, v in kept.items():
                 out.loc[{"commodity": c, "exporter": seller, "importer": b}] = v / kept.sum()
     return out
+
+
+def defense_composition(regions: list[str], commodities: list[str],
+                        path: str | Path | None = None) -> xr.DataArray:
+    """What each region's defense spending buys (commodity, region; fractions summing to 1):
+    the ``defense_composition`` ``%`` rows of ``defense_purchases.csv`` (buyer = seller = the
+    region; budget titles mapped to commodities, see the README). Regions without rows, and
+    commodities not in the model, are 0 (the shares are renormalized over the rest)."""
+    frame = load_defense_purchases(path)
+    rows = frame[(frame["item"] == "defense_composition") & (frame["unit"] == "%")
+                 & (frame["buyer"] == frame["seller"])]
+    out = xr.DataArray(np.zeros((len(commodities), len(regions))), dims=("commodity", "region"),
+                       coords={"commodity": commodities, "region": regions})
+    for r, group in rows.groupby("buyer"):
+        if r not in regions:
+            continue
+        values = group.groupby("commodity")["value"].sum()
+        kept = values[[c in commodities for c in values.index]]
+        for c, v in kept.items():
+            out.loc[{"commodity": c, "region": r}] = v / kept.sum()
+    return out
+
+
+def stationing_account(pairs: tuple[tuple[str, str], ...], regions: list[str],
+                       commodities: list[str], path: str | Path | None = None,
+                       purchases_path: str | Path | None = None) -> dict:
+    """The benchmark's stationing account: for each (buyer, host) pair, the buyer's forces'
+    purchases in the host (:func:`stationing_purchases`, US$ million a year) by commodity, in
+    the ``stationing_composition`` shares of ``defense_purchases.csv``; a pair without those
+    rows is a :class:`DataError`."""
+    import pandas as pd
+
+    shares = direct_purchase_shares(regions, commodities, purchases_path)
+    out = {}
+    for buyer, host in pairs:
+        if buyer not in regions or host not in regions:
+            continue
+        w = shares.sel(exporter=host, importer=buyer).to_series()
+        if w.sum() <= 0:
+            raise DataError(f"stationing account {buyer} in {host}: no stationing_composition "
+                            "rows in defense_purchases.csv")
+        amount = stationing_purchases((buyer, host), path)
+        out[buyer, host] = pd.Series(amount * w[w > 0], dtype=float)
+    return out
