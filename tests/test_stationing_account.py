@@ -18,6 +18,8 @@ Economics checked:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -190,3 +192,20 @@ def test_purchases_buy_what_the_account_says(session: Session) -> None:
     weights = session.model().ctx.dp_weights["R1", "R0"]
     total = sum(BUY.values())
     assert weights == pytest.approx({i: v / total for i, v in BUY.items()}, rel=1e-12)
+
+
+def test_defense_import_table_all_sellers_is_the_import_share() -> None:
+    """``*`` = every foreign seller: the bundle's imports plus purchases abroad over the
+    bundle plus purchases abroad, computed here without the sourcing split."""
+    from cge.databuild.defense_account import defense_import_table
+    from cge.databuild.policy import load_defense_purchases
+
+    ds = load_benchmark(Path(__file__).resolve().parents[1] / "data" / "default2024")
+    table = defense_import_table(ds, load_defense_purchases()).set_index(["region", "seller"])
+    for r in ("KOR", "EU"):
+        bundle = float((ds.vdfd + ds.vifd).sel(agent="defense", region=r).sum())
+        imported = float(ds.vifd.sel(agent="defense", region=r).sum())
+        abroad = float(ds.vdpur.sel(importer=r).sum())
+        expected = 100 * (imported + abroad) / (bundle + abroad)
+        assert table.loc[(r, "*"), "ours_pct"] == pytest.approx(expected, rel=1e-9)
+        assert 0 < table.loc[(r, "USA"), "ours_pct"] < expected

@@ -41,6 +41,7 @@ from cge.data.benchmark import (
     SCHEMA,
     DataError,
     check_balance,
+    direct_sales,
     load_benchmark,
     save_benchmark,
     tax_revenue,
@@ -51,6 +52,7 @@ from cge.databuild.defense_account import (
     add_stationing_account,
     compose_defense_bundle,
     defense_bundle_table,
+    defense_import_table,
 )
 from cge.databuild.policy import (
     BASE_TARIFFS,
@@ -59,6 +61,7 @@ from cge.databuild.policy import (
     direct_purchase_shares,
     load_base_tariffs,
     load_defense_data,
+    load_defense_purchases,
     stationing_account,
     tariff_adjustment_report,
     tariff_summary,
@@ -117,6 +120,7 @@ def build_default2024(out_dir: str | Path | None = None, *,
     write_csv(tariff_vs_duties(summary), out / "tariff_vs_duties.csv")
     write_validation(ds, out / "validation.csv")
     write_csv(defense_bundle_table(ds, composition), out / "defense_bundle.csv")
+    write_csv(defense_import_table(ds, load_defense_purchases()), out / "defense_imports.csv")
     return ds
 
 
@@ -327,4 +331,35 @@ def _notes(base: xr.Dataset, ds: xr.Dataset, summary, us_path: Path | None = Non
         "(CAN, MEX).",
         f"Elasticities: calibration/elasticities/{ELASTICITIES}.csv (the sectors of this data "
         "set).",
+        _defense_note(ds),
     ])
+
+
+def _defense_note(ds: xr.Dataset) -> str:
+    """The defense accounts in one paragraph: the stationing account, the bundle's
+    composition against its target, and the import shares against the published ones."""
+    composition = defense_composition([str(r) for r in ds.region.values],
+                                      [str(c) for c in ds.commodity.values])
+    bundle = defense_bundle_table(ds, composition)
+    ot = bundle[bundle.commodity == "other_transport"]
+    imports = defense_import_table(ds, load_defense_purchases())
+    account = direct_sales(ds).sum("commodity").to_series()
+    return (
+        "Defense accounts (cge/databuild/defense_account.py): stationing account vdpur, US "
+        "forces' purchases in "
+        + ", ".join(f"{s} {v:,.0f}" for (s, b), v in account.items() if v > 0)
+        + " (US$ million a year, GAO-21-270 2016-19 / 4; composition of the "
+        "stationing_composition rows), carved out of the host's final demand; the US defense "
+        "bundle is smaller by the same so that defense spending (bundle plus purchases abroad) "
+        "stays at SIPRI's 2024 share. Defense bundle re-routed to the defense_composition rows "
+        "(defense_bundle.csv); other transport equipment reached / target: "
+        + ", ".join(f"{r.region} {r.reached_pct:.1f} / {r.target_pct:.1f} %"
+                    for r in ot.itertuples())
+        + " (short where civil government, public administration's inputs and half of "
+        "investment hold too little). Defense import shares, ours vs published (a check, not a "
+        "fit; defense_imports.csv): "
+        + "; ".join(f"{r.region} from {'all' if r.seller == '*' else r.seller} "
+                    f"{r.ours_pct:.1f} vs {r.published_pct:.1f} %" for r in imports.itertuples())
+        + ". Purchases from US producers are far below the published shares, which divide FMS "
+        "contract values (not deliveries) by the budget: add them in a scenario with "
+        "[[defense]] from_region.")

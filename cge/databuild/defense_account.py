@@ -241,3 +241,33 @@ def _cut_purchase(ds: xr.Dataset, i: str, agent: str, r: str, cut: float) -> Non
     before = float((ds.vdfd + ds.vifd).sel(agent=agent, region=r).sum())
     ds["vdfd"].loc[i, agent, r] = float(ds.vdfd.loc[i, agent, r]) - cut
     ds["vtfd"].loc[agent, r] = float(ds.vtfd.loc[agent, r]) * (before - cut) / before
+
+
+def defense_import_table(ds: xr.Dataset, published: pd.DataFrame) -> pd.DataFrame:
+    """Our defense import shares against the published ``defense_import_share`` rows of
+    ``defense_purchases.csv`` (a check, not a fit: nothing was fitted to them). Ours: the
+    defense bundle's imports from ``seller`` (each commodity's imports split by the importer's
+    sourcing shares; ``*`` = every foreign seller) plus direct purchases from it, in percent of
+    the bundle plus all purchases abroad (at purchasers' prices before commodity tax)."""
+    landed = (ds.vxmd + ds.vtx + ds.vtm).transpose("commodity", "exporter", "importer")
+    sourcing = landed / landed.sum("exporter").where(landed.sum("exporter") > 0)
+    rows = published[published["item"] == "defense_import_share"]
+    out = []
+    for (buyer, seller), group in rows.groupby(["buyer", "seller"]):
+        if buyer not in ds.region.values:
+            continue
+        bundle = _purchases(ds, "defense", buyer)
+        direct = ds.vdpur.sel(importer=buyer) if "vdpur" in ds else xr.zeros_like(landed.isel(
+            importer=0, drop=True))
+        sellers = ([str(s) for s in ds.region.values if s != buyer] if seller == "*"
+                   else [seller])
+        imported = ds.vifd.sel(agent="defense", region=buyer)
+        from_sellers = float((imported * sourcing.sel(importer=buyer, exporter=sellers)
+                              .sum("exporter").fillna(0.0)).sum())
+        abroad = float(direct.sum())
+        ours = (from_sellers + float(direct.sel(exporter=sellers).sum())) / (
+            float(bundle.sum()) + abroad)
+        out.append({"region": buyer, "seller": seller, "ours_pct": 100.0 * ours,
+                    "published_pct": float(group["value"].sum()),
+                    "published_year": str(group["year"].iloc[0])})
+    return pd.DataFrame(out)
