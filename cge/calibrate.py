@@ -91,70 +91,13 @@ def load_elasticities(source: str | Path | dict | xr.Dataset, commodities: list[
     """
     if isinstance(source, xr.Dataset):
         origin = str(source.attrs.get("elasticity_source", "a Dataset"))
-        missing = [c for c in ELASTICITY_COLUMNS if c not in source]
-        if missing or "commodity" not in source.dims:
-            raise DataError(f"elasticities ({origin}): need variables {missing or ''} by "
-                            f"'commodity'; valid: {list(ELASTICITY_COLUMNS)}")
-        have = [str(c) for c in source.commodity.values]
-        lacking = [i for i in commodities if i not in have]
-        if lacking:
-            raise DataError(f"elasticities ({origin}): no values for commodities {lacking}")
-        source = {c: {i: float(source[c].sel(commodity=i)) for i in commodities}
-                  for c in ELASTICITY_COLUMNS}
-        return load_elasticities(source, commodities, origin=origin)
+        return load_elasticities(_dataset_values(source, commodities, origin), commodities,
+                                 origin=origin)
     if isinstance(source, dict):
         origin = origin or "user dict"
-        unknown = [k for k in source if k not in ELASTICITY_COLUMNS]
-        if unknown:
-            raise DataError(f"elasticities ({origin}): unknown keys {unknown}; valid: "
-                            f"{list(ELASTICITY_COLUMNS)}")
-        cols = {}
-        for col in ELASTICITY_COLUMNS:
-            if col not in source:
-                raise DataError(f"elasticities: '{col}' missing; need {list(ELASTICITY_COLUMNS)}")
-            v = source[col]
-            if isinstance(v, dict):
-                missing = [i for i in commodities if i not in v]
-                extra = [k for k in v if k not in commodities]
-                if missing or extra:
-                    raise DataError(f"elasticities ({origin}): {col} "
-                                    + (f"has no value for commodities {missing}" if missing
-                                       else f"names unknown commodities {extra}")
-                                    + f"; valid commodities: {list(commodities)}")
-            cols[col] = [_sigma(v[i] if isinstance(v, dict) else v, f"{col}[{i}]", origin)
-                         for i in commodities]
-        frame = pd.DataFrame(cols, index=pd.Index(commodities, name="commodity"))
+        frame = _dict_frame(source, commodities, origin)
     else:
-        path = Path(source)
-        if not path.suffix:
-            path = CALIBRATION_DIR / "elasticities" / f"{source}.csv"
-        if not path.exists():
-            raise DataError(f"elasticity set {source!r} not found (looked for {path}; "
-                            f"{where_hint()})")
-        try:
-            frame = pd.read_csv(path)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
-                OSError) as exc:
-            raise DataError(f"{path}: not a readable CSV file: {exc}") from None
-        missing_cols = [c for c in ("commodity", *ELASTICITY_COLUMNS) if c not in frame.columns]
-        if missing_cols:
-            raise DataError(f"{path}: columns {missing_cols} missing")
-        frame["commodity"] = frame["commodity"].astype(str)
-        if frame["commodity"].duplicated().any():
-            dups = sorted(set(frame["commodity"][frame["commodity"].duplicated()]))
-            raise DataError(f"{path}: commodities {dups} listed more than once")
-        frame = frame.set_index("commodity")
-        missing = [i for i in commodities if i not in frame.index]
-        if missing:
-            raise DataError(f"{path}: no elasticities for commodities {missing}; "
-                            f"the file has {list(frame.index)}")
-        frame = frame.loc[commodities]
-        try:  # a set of the repository is named by its path in the repository
-            origin = str(path.resolve().relative_to(CALIBRATION_DIR.parent))
-        except ValueError:
-            origin = str(path)
-        for col in ELASTICITY_COLUMNS:
-            frame[col] = pd.to_numeric(frame[col], errors="coerce")
+        frame, origin = _csv_frame(source, commodities)
     for col in ELASTICITY_COLUMNS:
         bad = frame.index[~(np.isfinite(frame[col]) & (frame[col] >= 0))]
         if len(bad):
@@ -165,6 +108,81 @@ def load_elasticities(source: str | Path | dict | xr.Dataset, commodities: list[
                     coords={"commodity": commodities})
     ds.attrs["elasticity_source"] = origin
     return ds
+
+
+def _dataset_values(source: xr.Dataset, commodities: list[str], origin: str) -> dict:
+    """A Dataset of elasticities (variables by ``commodity``) as the dict form."""
+    missing = [c for c in ELASTICITY_COLUMNS if c not in source]
+    if missing or "commodity" not in source.dims:
+        raise DataError(f"elasticities ({origin}): need variables {missing or ''} by "
+                        f"'commodity'; valid: {list(ELASTICITY_COLUMNS)}")
+    have = [str(c) for c in source.commodity.values]
+    lacking = [i for i in commodities if i not in have]
+    if lacking:
+        raise DataError(f"elasticities ({origin}): no values for commodities {lacking}")
+    return {c: {i: float(source[c].sel(commodity=i)) for i in commodities}
+            for c in ELASTICITY_COLUMNS}
+
+
+def _dict_frame(source: dict, commodities: list[str], origin: str) -> pd.DataFrame:
+    """``{"esubd": {i: σ} or σ, ...}`` as a frame by commodity; every key and commodity
+    checked."""
+    unknown = [k for k in source if k not in ELASTICITY_COLUMNS]
+    if unknown:
+        raise DataError(f"elasticities ({origin}): unknown keys {unknown}; valid: "
+                        f"{list(ELASTICITY_COLUMNS)}")
+    cols = {}
+    for col in ELASTICITY_COLUMNS:
+        if col not in source:
+            raise DataError(f"elasticities: '{col}' missing; need {list(ELASTICITY_COLUMNS)}")
+        v = source[col]
+        if isinstance(v, dict):
+            missing = [i for i in commodities if i not in v]
+            extra = [k for k in v if k not in commodities]
+            if missing or extra:
+                raise DataError(f"elasticities ({origin}): {col} "
+                                + (f"has no value for commodities {missing}" if missing
+                                   else f"names unknown commodities {extra}")
+                                + f"; valid commodities: {list(commodities)}")
+        cols[col] = [_sigma(v[i] if isinstance(v, dict) else v, f"{col}[{i}]", origin)
+                     for i in commodities]
+    return pd.DataFrame(cols, index=pd.Index(commodities, name="commodity"))
+
+
+def _csv_frame(source: str | Path, commodities: list[str]) -> tuple[pd.DataFrame, str]:
+    """An elasticity CSV (a set's name or a path) as a frame by commodity, and its origin
+    (a set of the repository is named by its path in the repository)."""
+    path = Path(source)
+    if not path.suffix:
+        path = CALIBRATION_DIR / "elasticities" / f"{source}.csv"
+    if not path.exists():
+        raise DataError(f"elasticity set {source!r} not found (looked for {path}; "
+                        f"{where_hint()})")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            OSError) as exc:
+        raise DataError(f"{path}: not a readable CSV file: {exc}") from None
+    missing_cols = [c for c in ("commodity", *ELASTICITY_COLUMNS) if c not in frame.columns]
+    if missing_cols:
+        raise DataError(f"{path}: columns {missing_cols} missing")
+    frame["commodity"] = frame["commodity"].astype(str)
+    if frame["commodity"].duplicated().any():
+        dups = sorted(set(frame["commodity"][frame["commodity"].duplicated()]))
+        raise DataError(f"{path}: commodities {dups} listed more than once")
+    frame = frame.set_index("commodity")
+    missing = [i for i in commodities if i not in frame.index]
+    if missing:
+        raise DataError(f"{path}: no elasticities for commodities {missing}; "
+                        f"the file has {list(frame.index)}")
+    frame = frame.loc[commodities]
+    try:
+        origin = str(path.resolve().relative_to(CALIBRATION_DIR.parent))
+    except ValueError:
+        origin = str(path)
+    for col in ELASTICITY_COLUMNS:
+        frame[col] = pd.to_numeric(frame[col], errors="coerce")
+    return frame, origin
 
 
 def _sigma(value: object, where: str, origin: str) -> float:
@@ -186,7 +204,9 @@ def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dic
 
     Returns a Dataset holding the benchmark values (``v*``), benchmark tax rates (``to0``, ``tx0``,
     ``tm0``, ``tfd0``), shares (``theta_*``), incomes and elasticities. Units of values: the
-    benchmark's unit. Rates are fractions (0.1 = 10 %).
+    benchmark's unit. Rates are fractions (0.1 = 10 %). Each family of parameters is derived
+    by one helper: :func:`_tax_rates`, :func:`_production`, :func:`_armington`,
+    :func:`_final_demand`, :func:`_cet`, :func:`_incomes`, :func:`_direct_purchases`.
     """
     if check:
         check_balance(benchmark)
@@ -202,46 +222,82 @@ def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dic
     for key in ("vom", "vdfm", "vifm", "vfm", "vto", "vdfd", "vifd", "vtfd", "vxmd", "vtx",
                 "vtm", "vdtax", "vsav", "vtrf"):
         p[key] = ds[key]
-    # benchmark tax rates (fractions)
+    for family in (_tax_rates, _production, _armington, _final_demand, _cet, _incomes,
+                   _direct_purchases):
+        family(ds, p)
+    for key in elasticities.data_vars:
+        p[key] = elasticities[key].rename(commodity="commodity")
+    p["esubva"] = p.esubva.rename(commodity="activity")
+    for key, (text, units) in PARAMETERS.items():
+        if key in p:
+            p[key].attrs.update(description=text, units=units.replace("data", unit))
+    p.attrs = dict(benchmark.attrs)
+    p.attrs["elasticity_source"] = elasticities.attrs.get("elasticity_source", "")
+    p.attrs["data_sha256"] = content_sha256(benchmark)
+    return p
+
+
+def _tax_rates(ds: xr.Dataset, p: xr.Dataset) -> None:
+    """Benchmark tax rates (fractions): output tax on unit cost, export tax on the exporter's
+    price, tariff on the cif value (fob + margins), final-demand tax on purchases."""
     cost = ds.vom - ds.vto
     p["to0"] = _safe_div(ds.vto, cost)
     p["tx0"] = _safe_div(ds.vtx, ds.vxmd)
-    margins = has_margins(ds)
     cif = ds.vxmd + ds.vtx + route_margins(ds)         # fob + margins (0 without margins)
     p["tm0"] = _safe_div(ds.vtm, cif)                  # tariffs on the cif value
     purchases = (ds.vdfd + ds.vifd).sum("commodity")
     p["tfd0"] = _safe_div(ds.vtfd, purchases)
     if bool((p.to0 <= -1).any()) or bool((p.tm0 <= -1).any()) or bool((p.tx0 <= -1).any()):
         raise DataError("benchmark tax rates must be > -100 %")
-    # production: value added vs intermediate bundle, factor shares, intermediate shares
+
+
+def _production(ds: xr.Dataset, p: xr.Dataset) -> None:
+    """Value added vs the intermediate bundle, factor shares, endowments."""
     va = ds.vfm.sum("factor")
     intm = (ds.vdfm + ds.vifm).sum("commodity")
     p["int0"] = intm
-    p["cost0"] = cost
+    p["cost0"] = ds.vom - ds.vto
     p["theta_va"] = _safe_div(va, va + intm)
     p["theta_f"] = _safe_div(ds.vfm, va)
     p["evom"] = ds.vfm.sum("activity")
-    # Armington: domestic share of each agent's purchases
+
+
+def _armington(ds: xr.Dataset, p: xr.Dataset) -> None:
+    """Domestic shares of each agent's purchases, import sourcing shares at landed prices,
+    and the transport margins where the data have them."""
     p["theta_dm"] = _safe_div(ds.vdfm, ds.vdfm + ds.vifm)
     p["theta_df"] = _safe_div(ds.vdfd, ds.vdfd + ds.vifd)
-    # import sourcing shares at landed prices
+    cif = ds.vxmd + ds.vtx + route_margins(ds)
     vims = cif + ds.vtm
     p["vims"] = vims
-    if margins:        # the global transport pool: margins by route, supplies by region
+    if has_margins(ds):   # the global transport pool: margins by route, supplies by region
         p["vtwr"] = ds.vtwr
         p["vst"] = ds.vst
         p["vcif"] = cif
     p["theta_m"] = _safe_div(vims, vims.sum("exporter"))
-    # final demand bundles
+
+
+def _final_demand(ds: xr.Dataset, p: xr.Dataset) -> None:
+    """Final-demand bundles: purchases before and expenditure after commodity taxes, and
+    commodity shares."""
+    purchases = (ds.vdfd + ds.vifd).sum("commodity")
     p["vfd"] = purchases                       # purchases excl. commodity taxes (agent, region)
     p["efd0"] = final_expenditure(ds)          # expenditure incl. commodity taxes
     p["theta_fd"] = _safe_div(ds.vdfd + ds.vifd, purchases)
-    # CET shares (used only with a CET): domestic sales vs exports at market prices
+
+
+def _cet(ds: xr.Dataset, p: xr.Dataset) -> None:
+    """CET shares (used only with a CET): domestic sales vs exports (and margin services sold
+    to the transport pool) at market prices."""
     exports = ds.vxmd.sum("importer").rename(exporter="region").rename(commodity="activity")
     exports = exports + margin_supply(ds).rename(commodity="activity")   # and to the pool
     p["vxs"] = exports
     p["theta_e"] = _safe_div(exports, ds.vom)
-    # incomes
+
+
+def _incomes(ds: xr.Dataset, p: xr.Dataset) -> None:
+    """Regional household income, household and government income (separate institutions),
+    the direct tax and saving rates, saving, foreign saving and GDP."""
     factor_income = ds.vfm.sum(["factor", "activity"])
     net_trf = net_transfers(ds)
     taxes = tax_revenue(ds)
@@ -255,22 +311,17 @@ def calibrate(benchmark: xr.Dataset, elasticities: xr.Dataset | str | Path | dic
     p["sav0"] = ds.vsav.sum("institution")
     p["fsav0"] = foreign_saving(ds)
     p["gdp0"] = factor_income + taxes
-    if "dpshare" in benchmark:  # what direct government purchases abroad buy (optional)
-        p["dp_share"] = benchmark["dpshare"]
-    if "vdpur" in benchmark:    # the benchmark's direct purchases: their level and composition
-        vdpur = direct_sales(benchmark)
+
+
+def _direct_purchases(ds: xr.Dataset, p: xr.Dataset) -> None:
+    """What direct government purchases abroad buy (the optional ``dpshare`` table) and the
+    benchmark's own (the stationing account ``vdpur``: level and composition)."""
+    if "dpshare" in ds:
+        p["dp_share"] = ds["dpshare"]
+    if "vdpur" in ds:
+        vdpur = direct_sales(ds)
         p["dpur0"] = vdpur.sum("commodity")
         share = _safe_div(vdpur, p.dpur0)
         if "dp_share" in p:
             share = xr.where(p.dpur0 > 0, share, p.dp_share).transpose(*vdpur.dims)
         p["dp_share"] = share
-    for key in elasticities.data_vars:
-        p[key] = elasticities[key].rename(commodity="commodity")
-    p["esubva"] = p.esubva.rename(commodity="activity")
-    for key, (text, units) in PARAMETERS.items():
-        if key in p:
-            p[key].attrs.update(description=text, units=units.replace("data", unit))
-    p.attrs = dict(benchmark.attrs)
-    p.attrs["elasticity_source"] = elasticities.attrs.get("elasticity_source", "")
-    p.attrs["data_sha256"] = content_sha256(benchmark)
-    return p

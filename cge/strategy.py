@@ -73,7 +73,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -1453,91 +1453,115 @@ def _root(f: _Search, x0: float, step: float, lo: float, hi: float, atol: float,
     failed solve halves the step. When the secant is stuck at an end of [lo, hi] without a
     sign change, a grid of :data:`EQ_SCAN` points is scanned for one; none: a
     :class:`StrategyError` with the EVs at the ends. Returns (x, f(x), EVs)."""
-    def clamp(x: float) -> float:
-        return min(max(x, lo), hi)
-
-    def no_root(extra: str = "") -> StrategyError:
-        ends = []
-        for end in (lo, hi):
-            try:
-                g, ev = f(end)
-                ends.append(f"{ev[f.for_region]:,.10g} at {fmt(end)}")
-            except (SolveError, ScenarioError) as exc:
-                ends.append(f"no equilibrium at {fmt(end)} ({str(exc)[:120]})")
-        return StrategyError(
-            f"no {what} in [{fmt(lo)}, {fmt(hi)}] gives {f.for_region} the EV "
-            f"{f.target:,.10g}: {f.for_region}'s EV is {ends[0]} and {ends[1]}{extra}; "
-            "widen bracket= or check that the target can be reached")
-
-    x_a = clamp(x0)
+    r = _RootSearch(f, lo, hi, what, fmt)
+    x_a = r.clamp(x0)
     g_a, ev_a = f(x_a)
     if abs(g_a) <= atol:
         return x_a, g_a, ev_a
-    neg: tuple[float, float] | None = None
-    pos: tuple[float, float] | None = None
-
-    def note(x: float, g: float) -> None:
-        nonlocal neg, pos
-        if g < 0:
-            neg = (x, g)
-        else:
-            pos = (x, g)
-
-    note(x_a, g_a)
-    x_b = clamp(x_a + step) if clamp(x_a + step) != x_a else clamp(x_a - step)
-    scanned = False
+    r.note(x_a, g_a)
+    x_b = r.clamp(x_a + step) if r.clamp(x_a + step) != x_a else r.clamp(x_a - step)
     while True:
-        for _ in range(12):                  # backtrack on a failed solve
-            try:
-                g_b, ev_b = f(x_b)
-                break
-            except (SolveError, ScenarioError):
-                if f.calls >= EQ_MAX_SOLVES:
-                    raise
-                x_b = 0.5 * (x_a + x_b)
-        else:
-            raise StrategyError(f"{what}: no equilibrium near {fmt(x_b)}")
-        note(x_b, g_b)
+        x_b, g_b, ev_b = r.solve_near(x_a, x_b)
+        r.note(x_b, g_b)
         if abs(g_b) <= atol:
             return x_b, g_b, ev_b
         if f.calls >= EQ_MAX_SOLVES:
             raise StrategyError(f"{what}: no convergence in {EQ_MAX_SOLVES} solves (last "
                                 f"{fmt(x_b)}, EV gap {g_b:.3g})")
         x_new = x_b - g_b * (x_b - x_a) / (g_b - g_a) if g_b != g_a else math.nan
-        if neg is not None and pos is not None:
-            a, b = sorted((neg[0], pos[0]))
-            if b - a <= 1e-15 * max(1.0, abs(a), abs(b)):
-                raise StrategyError(f"{what}: the bracket [{fmt(a)}, {fmt(b)}] collapsed "
-                                    f"with EV gap {g_b:.3g} (EV not continuous?)")
+        if r.neg is not None and r.pos is not None:
+            a, b = r.bracket(g_b)
             if not (math.isfinite(x_new) and a < x_new < b):
                 x_new = 0.5 * (a + b)
-        elif not math.isfinite(x_new) or clamp(x_new) == x_b:
-            # stuck at an end (or a flat EV): look for a sign change on a grid
-            if scanned:
-                raise no_root()
-            scanned = True
-            found, seen = False, []
-            for x in np.linspace(lo, hi, EQ_SCAN):
-                try:
-                    g, _ = f(float(x))
-                except (SolveError, ScenarioError):
-                    continue
-                seen.append((g, float(x)))
-                note(float(x), g)
-                if neg is not None and pos is not None:
-                    found = True
-                    break
-            if not found:
-                top = max(seen, default=None)
-                extra = (f"; on a grid of {EQ_SCAN} points between them its highest EV is "
-                         f"{top[0] + f.target:,.10g} at {fmt(top[1])}" if top else "")
-                raise no_root(f"{extra}, no sign change")
-            a, b = sorted((neg[0], pos[0]))
-            x_new = 0.5 * (a + b)
+        elif not math.isfinite(x_new) or r.clamp(x_new) == x_b:
+            x_new = r.scan()     # stuck at an end (or a flat EV): a sign change on a grid
         else:
-            x_new = clamp(x_new)
+            x_new = r.clamp(x_new)
         x_a, g_a = x_b, g_b
         x_b = x_new
+
+
+@dataclass
+class _RootSearch:
+    """The state of :func:`_root`: the search interval, the last points seen on each side of
+    the target (``neg``, ``pos``: (x, f(x))), whether the grid was scanned."""
+
+    f: _Search
+    lo: float
+    hi: float
+    what: str
+    fmt: Callable[[float], str]
+    neg: tuple[float, float] | None = None
+    pos: tuple[float, float] | None = None
+    scanned: bool = False
+
+    def clamp(self, x: float) -> float:
+        return min(max(x, self.lo), self.hi)
+
+    def note(self, x: float, g: float) -> None:
+        if g < 0:
+            self.neg = (x, g)
+        else:
+            self.pos = (x, g)
+
+    def solve_near(self, x_a: float, x_b: float) -> tuple[float, float, dict[str, float]]:
+        """f at x_b, halving the step from x_a on a failed solve (at most 12 times)."""
+        for _ in range(12):
+            try:
+                g_b, ev_b = self.f(x_b)
+                return x_b, g_b, ev_b
+            except (SolveError, ScenarioError):
+                if self.f.calls >= EQ_MAX_SOLVES:
+                    raise
+                x_b = 0.5 * (x_a + x_b)
+        raise StrategyError(f"{self.what}: no equilibrium near {self.fmt(x_b)}")
+
+    def bracket(self, g_b: float) -> tuple[float, float]:
+        """The bracket (a, b) of the sign change; an error if it has collapsed."""
+        a, b = sorted((self.neg[0], self.pos[0]))
+        if b - a <= 1e-15 * max(1.0, abs(a), abs(b)):
+            raise StrategyError(f"{self.what}: the bracket [{self.fmt(a)}, {self.fmt(b)}] "
+                                f"collapsed with EV gap {g_b:.3g} (EV not continuous?)")
+        return a, b
+
+    def scan(self) -> float:
+        """Scan a grid of :data:`EQ_SCAN` points for a sign change (once); the midpoint of
+        the bracket found, else :meth:`no_root`."""
+        if self.scanned:
+            raise self.no_root()
+        self.scanned = True
+        found, seen = False, []
+        for x in np.linspace(self.lo, self.hi, EQ_SCAN):
+            try:
+                g, _ = self.f(float(x))
+            except (SolveError, ScenarioError):
+                continue
+            seen.append((g, float(x)))
+            self.note(float(x), g)
+            if self.neg is not None and self.pos is not None:
+                found = True
+                break
+        if not found:
+            top = max(seen, default=None)
+            extra = (f"; on a grid of {EQ_SCAN} points between them its highest EV is "
+                     f"{top[0] + self.f.target:,.10g} at {self.fmt(top[1])}" if top else "")
+            raise self.no_root(f"{extra}, no sign change")
+        a, b = sorted((self.neg[0], self.pos[0]))
+        return 0.5 * (a + b)
+
+    def no_root(self, extra: str = "") -> StrategyError:
+        f, fmt = self.f, self.fmt
+        ends = []
+        for end in (self.lo, self.hi):
+            try:
+                _g, ev = f(end)
+                ends.append(f"{ev[f.for_region]:,.10g} at {fmt(end)}")
+            except (SolveError, ScenarioError) as exc:
+                ends.append(f"no equilibrium at {fmt(end)} ({str(exc)[:120]})")
+        return StrategyError(
+            f"no {self.what} in [{fmt(self.lo)}, {fmt(self.hi)}] gives {f.for_region} the EV "
+            f"{f.target:,.10g}: {f.for_region}'s EV is {ends[0]} and {ends[1]}{extra}; "
+            "widen bracket= or check that the target can be reached")
 
 
 def _ev_tolerance(model: CGEModel, region: str, target: float) -> float:

@@ -265,10 +265,7 @@ def run(scenarios: Sequence[str], spec: str | Path, *, data: str = "default2024"
     final = (Path(out_dir) if out_dir is not None
              else REPORTS_DIR / "sensitivity" / spec_obj.name)
     about = _describe(data, elasticities, spec_obj, scenarios)
-    out = final
-    if fresh and (final / "sweep.json").exists():
-        final.parent.mkdir(parents=True, exist_ok=True)
-        out = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging-", dir=final.parent))
+    out = _sweep_folder(final, fresh)
     index = _prepare(out, about, resume and out == final)
     texts = [scenario_path(s).read_text(encoding="utf-8") for s in scenarios]
     tasks = [Task(t, n, d.index) for d in all_draws for t, n in zip(texts, names, strict=True)]
@@ -280,24 +277,7 @@ def run(scenarios: Sequence[str], spec: str | Path, *, data: str = "default2024"
     failed_before = sum(1 for r in index.values() if r["status"] == "failed")
     if progress is not None:
         progress.start(len(tasks), len(tasks) - len(todo) - failed_before, failed_before)
-    done = failed = 0
-
-    def record(task: Task, outcome: dict) -> None:
-        nonlocal done, failed
-        if outcome.get("results") is not None:
-            write_netcdf(outcome["results"], out / task.file)
-        index[(task.name, task.draw)] = {"scenario": task.name, "draw": task.draw,
-                                         "status": outcome["status"],
-                                         "seconds": f"{outcome['seconds']:.3f}",
-                                         "error": outcome["error"]}
-        _write_index(out / "index.csv", index)
-        done += outcome["status"] == "ok"
-        failed += outcome["status"] != "ok"
-        if progress is not None:
-            progress.task_done(f"{task.name} draw {task.draw}", outcome["status"] == "ok")
-        if on_task is not None:
-            on_task(task, outcome)
-
+    record = _Recorder(out, index, progress, on_task)
     try:
         if todo and n_workers == 0 and not scheduler:
             for t in todo:
@@ -321,9 +301,49 @@ def run(scenarios: Sequence[str], spec: str | Path, *, data: str = "default2024"
         swap_folder(out, final)
         out = final
     failures = [r for r in index.values() if r["status"] == "failed"]
-    return SweepResult(out, len(tasks), done, failed, len(tasks) - len(todo),
+    return SweepResult(out, len(tasks), record.done, record.failed, len(tasks) - len(todo),
                        time.perf_counter() - began, scheduler or n_workers, results, summary,
                        failures, central_runs)
+
+
+def _sweep_folder(final: Path, fresh: bool) -> Path:
+    """Where the sweep runs: ``final``, or with ``fresh`` over an existing sweep a staging
+    folder next to it (swapped in only when the sweep is complete)."""
+    if fresh and (final / "sweep.json").exists():
+        final.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{final.name}.staging-", dir=final.parent))
+    return final
+
+
+@dataclass
+class _Recorder:
+    """Records each finished task: its results file, its row of ``index.csv`` (rewritten at
+    once, so an interrupted sweep keeps what it finished), the counts and the progress bar."""
+
+    out: Path
+    index: dict
+    progress: Any
+    on_task: Callable[[Task, dict], None] | None
+    done: int = 0
+    failed: int = 0
+
+    def __call__(self, task: Task, outcome: dict) -> None:
+        from cge.api import write_netcdf
+
+        if outcome.get("results") is not None:
+            write_netcdf(outcome["results"], self.out / task.file)
+        self.index[(task.name, task.draw)] = {"scenario": task.name, "draw": task.draw,
+                                              "status": outcome["status"],
+                                              "seconds": f"{outcome['seconds']:.3f}",
+                                              "error": outcome["error"]}
+        _write_index(self.out / "index.csv", self.index)
+        ok = outcome["status"] == "ok"
+        self.done += ok
+        self.failed += not ok
+        if self.progress is not None:
+            self.progress.task_done(f"{task.name} draw {task.draw}", ok)
+        if self.on_task is not None:
+            self.on_task(task, outcome)
 
 
 def _run_dask(todo: list[Task], by_index: dict, data: str, spec_hash: str, workers: int,
