@@ -20,6 +20,10 @@ import re
 import sys
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
@@ -264,92 +268,116 @@ def _split(spec: str) -> str | list[str]:
 
 
 def _strategy_command(args: argparse.Namespace) -> None:
-    """Run one strategy call; print its table; save it with --out."""
-    import cge.frontier as frontier
+    """Run one strategy call (one handler per game); print its table; save it with --out."""
     import cge.strategy as strategy
     from cge.api import Session, write_netcdf
-    from cge.results import extract_results
 
     if args.out is not None and not str(args.out).endswith(".nc"):
         raise strategy.StrategyError(f"--out must name a NetCDF file (*.nc), got {args.out!r}")
     session = Session(_data(args), args.elasticities)
     echo = (lambda text: None) if args.quiet else print
-    ds = None
-    if args.game == "optimal":
-        res = strategy.optimal_tariff(session, args.region, on=_split(args.on),
-                                      commodities=_split(args.commodities),
-                                      bounds=tuple(args.bounds), mode=args.mode,
-                                      per_commodity=args.per_commodity, scenario=args.scenario)
-        echo(str(res))
-        echo("\n".join(f"  {g:<24} {100 * t:9.4f} %" + (f"  ({res.binding[g]} bound)"
-                                                       if res.binding[g] else "")
-                       for g, t in res.rates.items()))
-        echo("  EV by region (" + res.unit + "): " + ", ".join(
-            f"{r} {v:,.1f}" for r, v in res.ev.items()))
-        if args.out is not None:
-            model = (session.model() if args.scenario is None
-                     else session._model_for(session.scenario(args.scenario)))
-            ds = extract_results(model, res.check, scenario=f"optimal_tariff_{res.region}")
-            ds.attrs.update({"strategy_game": "optimal_tariff", "optimal_region": res.region,
-                             "optimal_partners": ", ".join(res.partners),
-                             "optimal_mode": res.mode, "optimal_status": res.status,
-                             "optimal_rates": json.dumps(res.rates),
-                             "optimal_bounds": json.dumps(list(res.bounds))})
-    elif args.game == "nash":
-        res = strategy.nash(session, args.players, commodities=_split(args.commodities),
-                            bounds=tuple(args.bounds), mode=args.mode, tol=args.tol,
-                            max_rounds=args.max_rounds)
-        echo(str(res))
-        for step in res.path:
-            echo(f"  round {step.round:>2} {step.player or 'start':<8} " + "; ".join(
-                f"{p} {100 * t:.4f} %" for p in res.players for t in step.rates[p].values()))
-        ds = res.to_results()
-    elif args.game == "equivalent":
-        call = strategy.indifference_transfer if args.indifference else None
-        if (args.scenario is None) == (args.transfer is None):
-            raise strategy.StrategyError("equivalent needs exactly one of --scenario (a "
-                                         "transfer is solved for) and --transfer with "
-                                         "--tariff (a tariff is solved for)")
-        if args.transfer is not None:
-            res = _equivalent_tariff(session, args)
-        elif args.tariff is not None:
-            raise strategy.StrategyError("--tariff goes with --transfer (the tariff that "
-                                         "equals a transfer), not with --scenario")
-        elif call is not None:
-            res = call(session, args.scenario, args.payer, args.recipient,
-                       between=args.between)
-        else:
-            res = strategy.equivalent_transfer(session, args.scenario, args.payer,
-                                               args.recipient,
-                                               args.for_region or args.recipient,
-                                               between=args.between)
-        echo(str(res))
-        what = ("tariff alone vs the transfer" if res.kind == "tariff"
-                else "transfer alone vs scenario")
-        echo("  EV by region (" + res.unit + f"), {what}: " + ", ".join(
-            f"{r} {res.ev[r]:,.1f} / {res.ev_reference[r]:,.1f}" for r in res.ev))
-        if args.out is not None:
-            ds = session.run(toml=res.scenario_text)
-            ds.attrs.update({"strategy_game": f"equivalence_{res.kind}",
-                             "equivalence_value": res.value,
-                             "equivalence_for_region": res.for_region,
-                             "equivalence_target_ev": res.target_ev,
-                             "equivalence_reference": res.reference})
-    else:
-        instruments = ([frontier.parse_instrument(t) for t in args.instrument]
-                       if args.instrument else None)
-        res = frontier.frontier(session, args.a, args.b, instruments, levels=args.levels,
-                                scenario=args.scenario,
-                                threat=None if args.no_threat else "nash")
-        echo(str(res))
-        for note in res.notes:
-            echo(f"note: {note}")
-        if args.chart:
-            frontier.plot_frontier(res, args.chart)
-        ds = res.to_dataset()
+    handler = {"optimal": _optimal_game, "nash": _nash_game, "equivalent": _equivalent_game}
+    ds = handler.get(args.game, _frontier_game)(session, args, echo)
     if args.out is not None and ds is not None:
         write_netcdf(ds, args.out)
         echo(f"saved {args.out}")
+
+
+def _optimal_game(session, args: argparse.Namespace, echo) -> xr.Dataset | None:
+    """``strategy optimal``: the optimal tariff; with --out its equilibrium as results."""
+    import cge.strategy as strategy
+    from cge.results import extract_results
+
+    res = strategy.optimal_tariff(session, args.region, on=_split(args.on),
+                                  commodities=_split(args.commodities),
+                                  bounds=tuple(args.bounds), mode=args.mode,
+                                  per_commodity=args.per_commodity, scenario=args.scenario)
+    echo(str(res))
+    echo("\n".join(f"  {g:<24} {100 * t:9.4f} %" + (f"  ({res.binding[g]} bound)"
+                                                   if res.binding[g] else "")
+                   for g, t in res.rates.items()))
+    echo("  EV by region (" + res.unit + "): " + ", ".join(
+        f"{r} {v:,.1f}" for r, v in res.ev.items()))
+    if args.out is None:
+        return None
+    model = (session.model() if args.scenario is None
+             else session._model_for(session.scenario(args.scenario)))
+    ds = extract_results(model, res.check, scenario=f"optimal_tariff_{res.region}")
+    ds.attrs.update({"strategy_game": "optimal_tariff", "optimal_region": res.region,
+                     "optimal_partners": ", ".join(res.partners),
+                     "optimal_mode": res.mode, "optimal_status": res.status,
+                     "optimal_rates": json.dumps(res.rates),
+                     "optimal_bounds": json.dumps(list(res.bounds))})
+    return ds
+
+
+def _nash_game(session, args: argparse.Namespace, echo) -> xr.Dataset:
+    """``strategy nash``: the Nash tariffs and the best-response path."""
+    import cge.strategy as strategy
+
+    res = strategy.nash(session, args.players, commodities=_split(args.commodities),
+                        bounds=tuple(args.bounds), mode=args.mode, tol=args.tol,
+                        max_rounds=args.max_rounds)
+    echo(str(res))
+    for step in res.path:
+        echo(f"  round {step.round:>2} {step.player or 'start':<8} " + "; ".join(
+            f"{p} {100 * t:.4f} %" for p in res.players for t in step.rates[p].values()))
+    return res.to_results()
+
+
+def _equivalent_game(session, args: argparse.Namespace, echo) -> xr.Dataset | None:
+    """``strategy equivalent``: the transfer equal to a scenario (or the indifference
+    transfer), or with --transfer the tariff equal to a transfer."""
+    import cge.strategy as strategy
+
+    if (args.scenario is None) == (args.transfer is None):
+        raise strategy.StrategyError("equivalent needs exactly one of --scenario (a "
+                                     "transfer is solved for) and --transfer with "
+                                     "--tariff (a tariff is solved for)")
+    if args.transfer is not None:
+        res = _equivalent_tariff(session, args)
+    elif args.tariff is not None:
+        raise strategy.StrategyError("--tariff goes with --transfer (the tariff that "
+                                     "equals a transfer), not with --scenario")
+    elif args.indifference:
+        res = strategy.indifference_transfer(session, args.scenario, args.payer,
+                                             args.recipient, between=args.between)
+    else:
+        res = strategy.equivalent_transfer(session, args.scenario, args.payer,
+                                           args.recipient,
+                                           args.for_region or args.recipient,
+                                           between=args.between)
+    echo(str(res))
+    what = ("tariff alone vs the transfer" if res.kind == "tariff"
+            else "transfer alone vs scenario")
+    echo("  EV by region (" + res.unit + f"), {what}: " + ", ".join(
+        f"{r} {res.ev[r]:,.1f} / {res.ev_reference[r]:,.1f}" for r in res.ev))
+    if args.out is None:
+        return None
+    ds = session.run(toml=res.scenario_text)
+    ds.attrs.update({"strategy_game": f"equivalence_{res.kind}",
+                     "equivalence_value": res.value,
+                     "equivalence_for_region": res.for_region,
+                     "equivalence_target_ev": res.target_ev,
+                     "equivalence_reference": res.reference})
+    return ds
+
+
+def _frontier_game(session, args: argparse.Namespace, echo) -> xr.Dataset:
+    """``strategy frontier``: the deal frontier between two regions (chart with --chart)."""
+    import cge.frontier as frontier
+
+    instruments = ([frontier.parse_instrument(t) for t in args.instrument]
+                   if args.instrument else None)
+    res = frontier.frontier(session, args.a, args.b, instruments, levels=args.levels,
+                            scenario=args.scenario,
+                            threat=None if args.no_threat else "nash")
+    echo(str(res))
+    for note in res.notes:
+        echo(f"note: {note}")
+    if args.chart:
+        frontier.plot_frontier(res, args.chart)
+    return res.to_dataset()
 
 
 def _equivalent_tariff(session, args: argparse.Namespace):

@@ -534,11 +534,11 @@ _SYNONYMS: dict[str, tuple[str, str]] = {
 _RATE_MODES = ("add", "set", "multiply", "power")
 
 
-class ScenarioParser:
-    """The scenario file parser: generic checks of TOML values (each failure a
-    :class:`ScenarioError` naming the field), name resolution against the data set's sets and
-    groups (names, groups, ``"all"``, ``"all_but:X"``, lists), and one method per section.
-    :mod:`cge.sensitivity.spec` and :mod:`cge.strategy` use its checks and resolution."""
+class FieldParser:
+    """Typed fields of a TOML table (each failure a :class:`ScenarioError` naming the
+    field) and name resolution against the data set's sets and groups (names, groups,
+    ``"all"``, ``"all_but:X"``, lists). :class:`ScenarioParser` reads the scenario sections
+    with them; :mod:`cge.sensitivity.spec` and :mod:`cge.strategy` use them too."""
 
     def __init__(self, sets: Sets, source: str) -> None:
         self.sets = sets
@@ -663,6 +663,78 @@ class ScenarioParser:
                                   f"{fmt_list(regions)}")
         return value
 
+    def array(self, data: Mapping[str, Any], key: str) -> list[tuple[str, Mapping[str, Any]]]:
+        value = data[key]
+        if isinstance(value, dict):
+            raise self.fail(key, f"expected an array of tables: write [[{key}]] (double "
+                                 f"brackets), not [{key}]")
+        if not isinstance(value, list):
+            raise self.fail(key, f"expected an array of tables ([[{key}]]), got "
+                                 f"{type_name(value)} {show(value)}")
+        return [(f"{key}[{i}]", self.table(t, f"{key}[{i}]")) for i, t in enumerate(value, 1)]
+
+    def region_pair(self, table: Mapping[str, Any], path: str,
+                    keys: tuple[str, str]) -> dict[str, str]:
+        """Two required single-region fields (e.g. payer, recipient) that must differ."""
+        ends = {}
+        for key in keys:
+            if key not in table:
+                raise self.fail(f"{path}.{key}", f"missing required field {key!r} (a region "
+                                                 f"name; valid names: "
+                                                 f"{fmt_list(self.sets.regions)})")
+            ends[key] = self.single_region(table[key], f"{path}.{key}")
+        if ends[keys[0]] == ends[keys[1]]:
+            raise self.fail(f"{path}.{keys[1]}", f"{keys[0]} and {keys[1]} are both "
+                                                 f"{ends[keys[0]]!r}; they must differ")
+        return ends
+
+    def amount_or_share(self, path: str, table: Mapping[str, Any]) -> tuple[float | None,
+                                                                            float | None]:
+        """(amount, share of the payer's GDP as a fraction): exactly one is given; an amount
+        is >= 0 (data unit per year), a share a percent in (0, 100)."""
+        mode = self.one_of(table, ("amount", "share_of_payer_gdp"), path)
+        vpath = f"{path}.{mode}"
+        raw = self.number(table[mode], vpath)
+        if mode == "amount":
+            if raw < 0:
+                raise self.fail(vpath, f"amount must be >= 0 (data unit), got {raw:g}; "
+                                       f"swap payer and recipient for a reverse flow")
+            return raw, None
+        if not 0 < raw < 100:
+            raise self.fail(vpath, f"share_of_payer_gdp is a percent in (0, 100), got {raw:g}")
+        return None, raw / 100.0
+
+    # -- whole file -------------------------------------------------------------------------
+    def load_toml(self, text: str) -> dict[str, Any]:
+        """The TOML text as tables; a syntax error (or nesting too deep) is this parser's
+        error, with the line and a hint."""
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise self.fail(None, _decode_message(exc, text)) from None
+        except RecursionError:
+            raise self.fail(None, "invalid TOML: nesting too deep") from None
+
+
+#: Which reader of :class:`ScenarioParser` reads each table array, and the
+#: :class:`Scenario` field its tables go to (``"*"``: the factor shocks). A reader takes
+#: (key, path, table) and returns one item or a list of them.
+SECTION_READERS: dict[str, tuple[str, str]] = {
+    **{key: ("rate_shocks", "rate_shock") for key in INSTRUMENTS},
+    "transfer": ("transfers", "transfer"),
+    "capital_flow": ("capital_flows", "capital_flow"),
+    "foreign_saving": ("foreign_saving", "foreign_saving"),
+    "defense": ("defense", "defense"),
+    "stationing": ("stationing", "stationing"),
+    "*": ("factor_shocks", "factor_shock"),
+}
+
+
+class ScenarioParser(FieldParser):
+    """The scenario file parser: one reader per section (:data:`SECTION_READERS` says which
+    reads which table array), the groups, the closure, and :meth:`parse` for the whole
+    file."""
+
     # -- sections ---------------------------------------------------------------------------
     def groups(self, value: Any) -> None:
         table = self.table(value, "groups")
@@ -719,16 +791,6 @@ class ScenarioParser:
                 raise self.fail(path, f"unknown {what} {show(name)} in numeraire "
                                       f"{show(val)}; {valid}")
 
-    def array(self, data: Mapping[str, Any], key: str) -> list[tuple[str, Mapping[str, Any]]]:
-        value = data[key]
-        if isinstance(value, dict):
-            raise self.fail(key, f"expected an array of tables: write [[{key}]] (double "
-                                 f"brackets), not [{key}]")
-        if not isinstance(value, list):
-            raise self.fail(key, f"expected an array of tables ([[{key}]]), got "
-                                 f"{type_name(value)} {show(value)}")
-        return [(f"{key}[{i}]", self.table(t, f"{key}[{i}]")) for i, t in enumerate(value, 1)]
-
     def rate_value(self, table: Mapping[str, Any], path: str) -> tuple[str, float]:
         mode = self.one_of(table, _RATE_MODES, path)
         vpath = f"{path}.{mode}"
@@ -779,38 +841,7 @@ class ScenarioParser:
                                   "(own_region = true shocks a region's trade with itself)")
         return shock
 
-    def region_pair(self, table: Mapping[str, Any], path: str,
-                    keys: tuple[str, str]) -> dict[str, str]:
-        """Two required single-region fields (e.g. payer, recipient) that must differ."""
-        ends = {}
-        for key in keys:
-            if key not in table:
-                raise self.fail(f"{path}.{key}", f"missing required field {key!r} (a region "
-                                                 f"name; valid names: "
-                                                 f"{fmt_list(self.sets.regions)})")
-            ends[key] = self.single_region(table[key], f"{path}.{key}")
-        if ends[keys[0]] == ends[keys[1]]:
-            raise self.fail(f"{path}.{keys[1]}", f"{keys[0]} and {keys[1]} are both "
-                                                 f"{ends[keys[0]]!r}; they must differ")
-        return ends
-
-    def amount_or_share(self, path: str, table: Mapping[str, Any]) -> tuple[float | None,
-                                                                            float | None]:
-        """(amount, share of the payer's GDP as a fraction): exactly one is given; an amount
-        is >= 0 (data unit per year), a share a percent in (0, 100)."""
-        mode = self.one_of(table, ("amount", "share_of_payer_gdp"), path)
-        vpath = f"{path}.{mode}"
-        raw = self.number(table[mode], vpath)
-        if mode == "amount":
-            if raw < 0:
-                raise self.fail(vpath, f"amount must be >= 0 (data unit), got {raw:g}; "
-                                       f"swap payer and recipient for a reverse flow")
-            return raw, None
-        if not 0 < raw < 100:
-            raise self.fail(vpath, f"share_of_payer_gdp is a percent in (0, 100), got {raw:g}")
-        return None, raw / 100.0
-
-    def transfer(self, path: str, table: Mapping[str, Any]) -> Transfer:
+    def transfer(self, key: str, path: str, table: Mapping[str, Any]) -> Transfer:
         self.check_keys(table, path, ("payer", "recipient", "amount", "share_of_payer_gdp",
                                       "between"))
         ends = self.region_pair(table, path, ("payer", "recipient"))
@@ -822,13 +853,13 @@ class ScenarioParser:
         amount, share = self.amount_or_share(path, table)
         return Transfer(ends["payer"], ends["recipient"], amount, share, path, between)
 
-    def capital_flow(self, path: str, table: Mapping[str, Any]) -> CapitalFlow:
+    def capital_flow(self, key: str, path: str, table: Mapping[str, Any]) -> CapitalFlow:
         self.check_keys(table, path, ("payer", "recipient", "amount", "share_of_payer_gdp"))
         ends = self.region_pair(table, path, ("payer", "recipient"))
         amount, share = self.amount_or_share(path, table)
         return CapitalFlow(ends["payer"], ends["recipient"], amount, share, path)
 
-    def foreign_saving(self, path: str, table: Mapping[str, Any]) -> ForeignSaving:
+    def foreign_saving(self, key: str, path: str, table: Mapping[str, Any]) -> ForeignSaving:
         self.check_keys(table, path, ("region", "change", "level", "offset"))
         if "region" not in table:
             raise self.fail(f"{path}.region", f"missing required field 'region' (the region "
@@ -853,7 +884,7 @@ class ScenarioParser:
         return ForeignSaving(region, value if mode == "change" else None,
                              value if mode == "level" else None, offset, path)
 
-    def defense(self, path: str, table: Mapping[str, Any]) -> list[DefenseShock]:
+    def defense(self, key: str, path: str, table: Mapping[str, Any]) -> list[DefenseShock]:
         self.check_keys(table, path, (*_SYNONYMS["region"], "scale", "share_of_gdp", "rule",
                                       "from_region", "from_share", "financing"))
         rkey, rval = self.synonym(table, "region", path)
@@ -905,7 +936,7 @@ class ScenarioParser:
         return [DefenseShock(r, mode, value, path, from_region, from_share, financing)
                 for r in regions]
 
-    def stationing(self, path: str, table: Mapping[str, Any]) -> Stationing:
+    def stationing(self, key: str, path: str, table: Mapping[str, Any]) -> Stationing:
         self.check_keys(table, path, ("buyer", "host", "scale", "amount", "paid_by"))
         ends = self.region_pair(table, path, ("buyer", "host"))
         if "amount" not in table and "scale" not in table:
@@ -939,17 +970,6 @@ class ScenarioParser:
                                              f"{kind}), got {value:g}")
         return FactorShock(regions, factors, kind, value, path)
 
-    # -- whole file -------------------------------------------------------------------------
-    def load_toml(self, text: str) -> dict[str, Any]:
-        """The TOML text as tables; a syntax error (or nesting too deep) is this parser's
-        error, with the line and a hint."""
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise self.fail(None, _decode_message(exc, text)) from None
-        except RecursionError:
-            raise self.fail(None, "invalid TOML: nesting too deep") from None
-
     def parse(self, text: str) -> Scenario:
         data = self.load_toml(text)
         self.check_keys(data, "", TOP_LEVEL_KEYS)
@@ -966,31 +986,15 @@ class ScenarioParser:
             self.groups(data["groups"])
         closure = self.closure(data["closure"]) if "closure" in data else {}
 
-        rate_shocks: list[RateShock] = []
-        transfers: list[Transfer] = []
-        defense: list[DefenseShock] = []
-        stationing: list[Stationing] = []
-        capital_flows: list[CapitalFlow] = []
-        foreign_saving: list[ForeignSaving] = []
-        factor_shocks: list[FactorShock] = []
+        found: dict[str, list] = {field: [] for field, _ in SECTION_READERS.values()}
         for key in TABLE_ARRAYS:
             if key not in data:
                 continue
+            field, reader = SECTION_READERS.get(key, SECTION_READERS["*"])
             for path, table in self.array(data, key):
-                if key in INSTRUMENTS:
-                    rate_shocks.append(self.rate_shock(key, path, table))
-                elif key == "transfer":
-                    transfers.append(self.transfer(path, table))
-                elif key == "capital_flow":
-                    capital_flows.append(self.capital_flow(path, table))
-                elif key == "foreign_saving":
-                    foreign_saving.append(self.foreign_saving(path, table))
-                elif key == "defense":
-                    defense.extend(self.defense(path, table))
-                elif key == "stationing":
-                    stationing.append(self.stationing(path, table))
-                else:
-                    factor_shocks.append(self.factor_shock(key, path, table))
+                read = getattr(self, reader)(key, path, table)
+                found[field].extend(read if isinstance(read, list) else [read])
+        defense = found["defense"]
 
         seen: dict[str, str] = {}
         for shock in defense:
@@ -1002,13 +1006,7 @@ class ScenarioParser:
         return Scenario(
             name=name,
             description=description,
-            rate_shocks=tuple(rate_shocks),
-            transfers=tuple(transfers),
-            defense=tuple(defense),
-            factor_shocks=tuple(factor_shocks),
-            stationing=tuple(stationing),
-            capital_flows=tuple(capital_flows),
-            foreign_saving=tuple(foreign_saving),
+            **{field: tuple(items) for field, items in found.items()},
             closure=MappingProxyType(closure),
             source=self.source,
             text=text,
