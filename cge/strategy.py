@@ -763,28 +763,10 @@ def optimal_tariff(target: Session | CGEModel, region: str, on: str | Sequence[s
         raise StrategyError(f"mode must be 'set' (one uniform rate) or 'add' (percentage "
                             f"points on each cell's rate), got {mode!r}")
     model = target_model(target, scenario)
-    region = single_region(model, region, "region")
-    partners = tuple(s for s in resolve_names(model, "regions", on, "on") if s != region)
-    if not partners:
-        raise StrategyError(f"no partner of {region} in on={on!r}")
-    groups = _groups(model, commodities, per_commodity)
-    cells = {g: tariff_cells(model, (region,), partners, members)
-             for g, members in groups.items()}
-    empty = [g for g, c in cells.items() if not c]
-    if empty:
-        raise StrategyError(f"{region} imports nothing of group(s) {empty} from "
-                            f"{', '.join(partners)} in the benchmark: no tariff to set")
+    region, partners, cells = _optimal_cells(model, region, on, commodities, per_commodity)
     lo, hi = _check_bounds(bounds, mode)
-    tm, p = model.m.tm, model.ctx.p
-    status_quo = {cell: tm[cell].value for group_cells in cells.values() for cell in group_cells}
-    const = (dict.fromkeys(status_quo, 0.0) if mode == "set" else dict(status_quo))
-    if mode == "add":
-        worst = min(status_quo.values()) + lo
-        if worst <= -1.0:
-            raise StrategyError(f"lower bound {lo} would take a rate to {worst:.4g} <= -100 %")
-        if max(status_quo.values()) + hi > MAX_RATE:
-            raise StrategyError(f"upper bound {hi} would take a rate beyond {MAX_RATE:g}")
-    start_rates = _start_rates(cells, status_quo, p["vxmd"], start, mode, lo, hi)
+    status_quo, const = _status_quo(model, cells, mode, lo, hi)
+    start_rates = _start_rates(cells, status_quo, model.ctx.p["vxmd"], start, mode, lo, hi)
     snap = model.snapshot()
     began = time.perf_counter()
     try:
@@ -814,6 +796,62 @@ def optimal_tariff(target: Session | CGEModel, region: str, on: str | Sequence[s
         ev_start=ev_start, start=start_rates, cells=cells, status=term, iterations=iters,
         seconds=nlp_seconds, total_seconds=time.perf_counter() - began, check=check,
         unit=model.params.attrs.get("unit", "US$ million"))
+
+
+def _optimal_cells(model: CGEModel, region: str, on, commodities, per_commodity: bool
+                   ) -> tuple[str, tuple[str, ...], dict[str, list]]:
+    """The region, its partners in ``on`` and the tariff cells of each free rate's group;
+    an error if a group has no benchmark imports."""
+    region = single_region(model, region, "region")
+    partners = tuple(s for s in resolve_names(model, "regions", on, "on") if s != region)
+    if not partners:
+        raise StrategyError(f"no partner of {region} in on={on!r}")
+    groups = _groups(model, commodities, per_commodity)
+    cells = {g: tariff_cells(model, (region,), partners, members)
+             for g, members in groups.items()}
+    empty = [g for g, c in cells.items() if not c]
+    if empty:
+        raise StrategyError(f"{region} imports nothing of group(s) {empty} from "
+                            f"{', '.join(partners)} in the benchmark: no tariff to set")
+    return region, partners, cells
+
+
+def _status_quo(model: CGEModel, cells: dict[str, list], mode: str, lo: float, hi: float
+                ) -> tuple[dict, dict]:
+    """The cells' rates now, and the constant each free rate is added to (0 with ``"set"``,
+    the status-quo rate with ``"add"``, whose bounds must keep every rate in range)."""
+    tm = model.m.tm
+    status_quo = {cell: tm[cell].value for group_cells in cells.values() for cell in group_cells}
+    const = (dict.fromkeys(status_quo, 0.0) if mode == "set" else dict(status_quo))
+    if mode == "add":
+        worst = min(status_quo.values()) + lo
+        if worst <= -1.0:
+            raise StrategyError(f"lower bound {lo} would take a rate to {worst:.4g} <= -100 %")
+        if max(status_quo.values()) + hi > MAX_RATE:
+            raise StrategyError(f"upper bound {hi} would take a rate beyond {MAX_RATE:g}")
+    return status_quo, const
+
+
+def _tariff_search_range(model: CGEModel, cells: list, mode: str,
+                         bracket: tuple[float, float] | None
+                         ) -> tuple[dict, float, float, float]:
+    """For the equivalent tariff: the constant each cell's rate is the unknown added to (its
+    benchmark rate with ``"add"``, 0 with ``"set"``), the start (0, or the flow-weighted
+    mean benchmark rate) and the bracket; an error if it takes a rate out of range."""
+    tm, vxmd = model.m.tm, model.ctx.p["vxmd"]
+    base = {cell: model._benchmark["values"][_position(model, tm[cell])] for cell in cells}
+    const = dict(base) if mode == "add" else dict.fromkeys(cells, 0.0)
+    if mode == "add":
+        default = (-min(base.values()), 1.0)
+        x0 = 0.0
+    else:
+        default = (0.0, 1.0)
+        w = np.array([vxmd[c] for c in cells])
+        x0 = float(np.dot(w, [base[c] for c in cells]) / w.sum())
+    lo, hi = _bracket(bracket, default)
+    if min(const.values()) + lo <= -1.0 or max(const.values()) + hi > MAX_RATE:
+        raise StrategyError(f"bracket {(lo, hi)} would take a rate outside (-1, {MAX_RATE:g}]")
+    return const, x0, lo, hi
 
 
 def _start_rates(cells: dict[str, list], status_quo: dict, vxmd, start, mode: str,
@@ -1741,19 +1779,7 @@ def equivalent_tariff(session: Session, transfer: tuple[str, str, float],
         raise
     reference = {r: headline_ev(model, r)[0] for r in model.ctx.regions}
     target = reference[for_region]
-    tm, vxmd = model.m.tm, model.ctx.p["vxmd"]
-    base = {cell: model._benchmark["values"][_position(model, tm[cell])] for cell in cells}
-    const = dict(base) if mode == "add" else dict.fromkeys(cells, 0.0)
-    if mode == "add":
-        default = (-min(base.values()), 1.0)
-        x0 = 0.0
-    else:
-        default = (0.0, 1.0)
-        w = np.array([vxmd[c] for c in cells])
-        x0 = float(np.dot(w, [base[c] for c in cells]) / w.sum())
-    lo, hi = _bracket(bracket, default)
-    if min(const.values()) + lo <= -1.0 or max(const.values()) + hi > MAX_RATE:
-        raise StrategyError(f"bracket {(lo, hi)} would take a rate outside (-1, {MAX_RATE:g}]")
+    const, x0, lo, hi = _tariff_search_range(model, cells, mode, bracket)
 
     def apply(t: float) -> None:
         _fix_cells(model, {"g": cells}, const, {"g": t})
