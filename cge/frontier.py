@@ -263,7 +263,6 @@ class _Resolved:
 def _resolve_instruments(model: CGEModel, instruments: Sequence[Instrument]) -> list[_Resolved]:
     out: list[_Resolved] = []
     seen: dict[int, str] = {}
-    bench = model._benchmark
     index = {id(v): k for k, v in enumerate(model.all_vars)}
     unit = model.params.attrs.get("unit", "US$ million")
     for k, ins in enumerate(instruments):
@@ -271,53 +270,9 @@ def _resolve_instruments(model: CGEModel, instruments: Sequence[Instrument]) -> 
             raise StrategyError(f"instruments[{k}] must be an Instrument (frontier.tariff(...)"
                                 f" or frontier.transfer(...)), got {type(ins).__name__}")
         if ins.kind == "tariff":
-            if ins.mode not in ("set", "add"):
-                raise StrategyError(f"{ins.label}: mode must be 'set' or 'add', got "
-                                    f"{ins.mode!r}")
-            importer = single_region(model, ins.importer, f"instruments[{k}].importer")
-            exporters = resolve_names(model, "regions", ins.exporter, f"instruments[{k}].exporter")
-            members = resolve_names(model, "commodities", ins.commodities,
-                               f"instruments[{k}].commodities")
-            cells = tariff_cells(model, (importer,), exporters, members)
-            if not cells:
-                raise StrategyError(f"{ins.label}: {importer} imports none of {list(members)}"
-                                    f" from {', '.join(exporters)} in the benchmark: no "
-                                    "tariff to set")
-            vars_ = [model.m.tm[c] for c in cells]
-            base = [bench["values"][index[id(v)]] for v in vars_]
-            lo, hi = ins.bounds if ins.bounds is not None else (0.0, 1.0)
-            if ins.mode == "set":
-                const = [0.0] * len(cells)
-                w = np.array([model.ctx.p["vxmd"][c] for c in cells])
-                z0 = float(np.dot(w, base) / w.sum())
-                describe = f"uniform rate (fraction) of {importer} on {list(members)}"
-            else:
-                const, z0 = list(base), 0.0
-                describe = f"pp (fraction) added to {importer}'s rates on {list(members)}"
-            lo_rate, hi_rate = min(const) + lo, max(const) + hi
-            if lo_rate <= -1.0 or hi_rate > MAX_RATE:
-                raise StrategyError(f"{ins.label}: bounds {ins.bounds} take a rate outside "
-                                    f"(-1, {MAX_RATE:g}] (fractions)")
-            describe += f" from {', '.join(exporters)}"
+            vars_, const, lo, hi, z0, describe = _tariff(model, ins, k, index)
         elif ins.kind == "transfer":
-            payer, recipient = two_regions(model, ins.payer, ins.recipient,
-                                            ("payer", "recipient"), where=f"instruments[{k}].",
-                                            label=ins.label)
-            if ins.between not in ("governments", "households"):
-                raise StrategyError(f"{ins.label}: between must be 'governments' or "
-                                    f"'households', got {ins.between!r}")
-            var = (model.m.gtrf if ins.between == "governments" else model.m.trf)[payer,
-                                                                                    recipient]
-            vars_ = [var]
-            const = [bench["values"][index[id(var)]]]
-            z0 = 0.0
-            if ins.bounds is not None:
-                lo, hi = ins.bounds
-            else:
-                span = 0.02 * model.ctx.p["inc0"][payer]
-                lo, hi = -span, span
-            describe = (f"transfer {payer} -> {recipient} between {ins.between} on top of "
-                        f"the benchmark's ({unit})")
+            vars_, const, lo, hi, z0, describe = _transfer(model, ins, k, index, unit)
         elif ins.kind == "purchases":
             vars_, const, lo, hi, describe = _purchases(model, ins, k, index, unit)
             z0 = 0.0
@@ -344,6 +299,65 @@ def _resolve_instruments(model: CGEModel, instruments: Sequence[Instrument]) -> 
     if not out:
         raise StrategyError("no instrument given")
     return out
+
+
+def _tariff(model: CGEModel, ins: Instrument, k: int, index: dict[int, int]
+            ) -> tuple[list, list[float], float, float, float, str]:
+    """A tariff instrument: its cells' ``tm``, the constants the unknown is added to, the
+    bounds, the status-quo value and a description."""
+    bench = model._benchmark
+    if ins.mode not in ("set", "add"):
+        raise StrategyError(f"{ins.label}: mode must be 'set' or 'add', got {ins.mode!r}")
+    importer = single_region(model, ins.importer, f"instruments[{k}].importer")
+    exporters = resolve_names(model, "regions", ins.exporter, f"instruments[{k}].exporter")
+    members = resolve_names(model, "commodities", ins.commodities,
+                            f"instruments[{k}].commodities")
+    cells = tariff_cells(model, (importer,), exporters, members)
+    if not cells:
+        raise StrategyError(f"{ins.label}: {importer} imports none of {list(members)}"
+                            f" from {', '.join(exporters)} in the benchmark: no "
+                            "tariff to set")
+    vars_ = [model.m.tm[c] for c in cells]
+    base = [bench["values"][index[id(v)]] for v in vars_]
+    lo, hi = ins.bounds if ins.bounds is not None else (0.0, 1.0)
+    if ins.mode == "set":
+        const = [0.0] * len(cells)
+        w = np.array([model.ctx.p["vxmd"][c] for c in cells])
+        z0 = float(np.dot(w, base) / w.sum())
+        describe = f"uniform rate (fraction) of {importer} on {list(members)}"
+    else:
+        const, z0 = list(base), 0.0
+        describe = f"pp (fraction) added to {importer}'s rates on {list(members)}"
+    lo_rate, hi_rate = min(const) + lo, max(const) + hi
+    if lo_rate <= -1.0 or hi_rate > MAX_RATE:
+        raise StrategyError(f"{ins.label}: bounds {ins.bounds} take a rate outside "
+                            f"(-1, {MAX_RATE:g}] (fractions)")
+    describe += f" from {', '.join(exporters)}"
+    return vars_, const, lo, hi, z0, describe
+
+
+def _transfer(model: CGEModel, ins: Instrument, k: int, index: dict[int, int], unit: str
+              ) -> tuple[list, list[float], float, float, float, str]:
+    """A transfer instrument: ``gtrf`` or ``trf`` of the pair, the benchmark transfer it is
+    added to, the bounds (default ±2 % of the payer's income), 0 and a description."""
+    bench = model._benchmark
+    payer, recipient = two_regions(model, ins.payer, ins.recipient, ("payer", "recipient"),
+                                   where=f"instruments[{k}].", label=ins.label)
+    if ins.between not in ("governments", "households"):
+        raise StrategyError(f"{ins.label}: between must be 'governments' or "
+                            f"'households', got {ins.between!r}")
+    var = (model.m.gtrf if ins.between == "governments" else model.m.trf)[payer, recipient]
+    vars_ = [var]
+    const = [bench["values"][index[id(var)]]]
+    z0 = 0.0
+    if ins.bounds is not None:
+        lo, hi = ins.bounds
+    else:
+        span = 0.02 * model.ctx.p["inc0"][payer]
+        lo, hi = -span, span
+    describe = (f"transfer {payer} -> {recipient} between {ins.between} on top of "
+                f"the benchmark's ({unit})")
+    return vars_, const, lo, hi, z0, describe
 
 
 def _purchases(model: CGEModel, ins: Instrument, k: int, index: dict[int, int], unit: str
