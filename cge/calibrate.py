@@ -17,7 +17,7 @@ from cge.data.benchmark import (
     DataError,
     check_balance,
     content_sha256,
-    direct_sales,
+    direct_purchase_flows,
     final_expenditure,
     foreign_saving,
     has_margins,
@@ -319,7 +319,7 @@ def _direct_purchases(ds: xr.Dataset, p: xr.Dataset) -> None:
     if "dpshare" in ds:
         p["dp_share"] = ds["dpshare"]
     if "vdpur" in ds:
-        vdpur = direct_sales(ds)
+        vdpur = direct_purchase_flows(ds)
         p["dpur0"] = vdpur.sum("commodity")
         share = _safe_div(vdpur, p.dpur0)
         if "dp_share" in p:

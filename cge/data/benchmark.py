@@ -66,7 +66,7 @@ SCHEMA: dict[str, ArraySpec] = {
 
 #: Optional arrays: read when the file exists, written when the Dataset has them. ``dpshare`` is
 #: not a flow of the SAM and takes no part in the balance checks; ``vdpur`` (direct government
-#: purchases abroad) is a flow and every account includes it (:func:`direct_sales`); the
+#: purchases abroad) is a flow and every account includes it (:func:`direct_purchase_flows`); the
 #: transport margins
 #: ``vtwr`` and ``vst`` (both or neither) are flows, and the accounts include them when present
 #: (:func:`route_margins`, :func:`margin_supply`): trade is then valued fob in ``vxmd + vtx``,
@@ -201,9 +201,9 @@ def margin_supply(ds: xr.Dataset) -> xr.DataArray:
     return ds.vst.transpose("commodity", "region")
 
 
-def direct_sales(ds: xr.Dataset) -> xr.DataArray:
+def direct_purchase_flows(ds: xr.Dataset) -> xr.DataArray:
     """Direct government purchases abroad ``vdpur`` (commodity, exporter, importer); 0 where
-    the data have none."""
+    the data have none. (The model's quantity of them is :func:`cge.blocks.flows.direct_sales`.)"""
     if "vdpur" not in ds.data_vars:
         return xr.zeros_like(ds.vxmd)
     return ds.vdpur.transpose("commodity", "exporter", "importer")
@@ -211,12 +211,12 @@ def direct_sales(ds: xr.Dataset) -> xr.DataArray:
 
 def direct_sales_by_seller(ds: xr.Dataset) -> xr.DataArray:
     """What each region's producers sell to foreign governments directly (commodity, region)."""
-    return direct_sales(ds).sum("importer").rename(exporter="region")
+    return direct_purchase_flows(ds).sum("importer").rename(exporter="region")
 
 
 def direct_purchases_by_buyer(ds: xr.Dataset) -> xr.DataArray:
     """What each region's government buys from foreign producers directly (region)."""
-    return direct_sales(ds).sum(["commodity", "exporter"]).rename(importer="region")
+    return direct_purchase_flows(ds).sum(["commodity", "exporter"]).rename(importer="region")
 
 
 def net_transfers(ds: xr.Dataset) -> xr.DataArray:
@@ -373,10 +373,11 @@ def check_structure(ds: xr.Dataset) -> None:
             raise DataError(f"benchmark '{name}': array '{key}' ({spec.description}) has "
                             f"negative values at {_first_where(ds[key], vals < 0)}")
     if "vdpur" in ds.data_vars:
-        own = np.einsum("irr->ir", direct_sales(ds).values)
+        flows = direct_purchase_flows(ds)
+        own = np.einsum("irr->ir", flows.values)
         if np.any(own != 0):
             raise DataError(f"benchmark '{name}': array 'vdpur' has a region buying from itself "
-                            f"at {_first_where(direct_sales(ds).isel(importer=0), own != 0)} "
+                            f"at {_first_where(flows.isel(importer=0), own != 0)} "
                             "(a government's purchases at home are its own final demand)")
     if not np.array_equal(ds.commodity.values, ds.activity.values):
         raise DataError(f"benchmark '{name}': activities must equal commodities "

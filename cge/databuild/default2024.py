@@ -41,7 +41,7 @@ from cge.data.benchmark import (
     SCHEMA,
     DataError,
     check_balance,
-    direct_sales,
+    direct_purchase_flows,
     load_benchmark,
     save_benchmark,
     tax_revenue,
@@ -108,7 +108,9 @@ def build_default2024(out_dir: str | Path | None = None, *,
     check_balance(ds)
     summary = tariff_summary(ds)
     us_path = None if isinstance(us_tariffs, bool) else Path(us_tariffs)
-    notes = _notes(base, ds, summary, us_path)
+    bundle = defense_bundle_table(ds, composition)
+    imports = defense_import_table(ds, load_defense_purchases())
+    notes = _notes(base, ds, summary, us_path, defense=(bundle, imports))
     if name != NAME:
         notes = (f"Variant {name} of {NAME}: the US rows are "
                  f"{us_path.name if us_path else 'the default table'} (MFN with FTA "
@@ -119,8 +121,8 @@ def build_default2024(out_dir: str | Path | None = None, *,
     write_csv(summary.reset_index(), out / "tariff_summary.csv")
     write_csv(tariff_vs_duties(summary), out / "tariff_vs_duties.csv")
     write_validation(ds, out / "validation.csv")
-    write_csv(defense_bundle_table(ds, composition), out / "defense_bundle.csv")
-    write_csv(defense_import_table(ds, load_defense_purchases()), out / "defense_imports.csv")
+    write_csv(bundle, out / "defense_bundle.csv")
+    write_csv(imports, out / "defense_imports.csv")
     return ds
 
 
@@ -282,7 +284,9 @@ def _sources() -> dict[str, str]:
     return s
 
 
-def _notes(base: xr.Dataset, ds: xr.Dataset, summary, us_path: Path | None = None) -> str:
+def _notes(base: xr.Dataset, ds: xr.Dataset, summary, us_path: Path | None = None, *,
+           defense: tuple) -> str:
+    """The data set's notes; ``defense``: its defense tables (bundle, imports), as written."""
     us_name = us_path.name if us_path is not None else "us_tariffs_2024.csv"
     rates = ", ".join(f"{r} {summary.loc[r, 'rate_goods_pct']:.2f}%" for r in summary.index)
     moved = tariff_adjustment_report(base, ds)
@@ -331,19 +335,16 @@ def _notes(base: xr.Dataset, ds: xr.Dataset, summary, us_path: Path | None = Non
         "(CAN, MEX).",
         f"Elasticities: calibration/elasticities/{ELASTICITIES}.csv (the sectors of this data "
         "set).",
-        _defense_note(ds),
+        _defense_note(ds, *defense),
     ])
 
 
-def _defense_note(ds: xr.Dataset) -> str:
+def _defense_note(ds: xr.Dataset, bundle, imports) -> str:
     """The defense accounts in one paragraph: the stationing account, the bundle's
-    composition against its target, and the import shares against the published ones."""
-    composition = defense_composition([str(r) for r in ds.region.values],
-                                      [str(c) for c in ds.commodity.values])
-    bundle = defense_bundle_table(ds, composition)
+    composition against its target (``bundle``, :func:`defense_bundle_table`), and the import
+    shares against the published ones (``imports``, :func:`defense_import_table`)."""
     ot = bundle[bundle.commodity == "other_transport"]
-    imports = defense_import_table(ds, load_defense_purchases())
-    account = direct_sales(ds).sum("commodity").to_series()
+    account = direct_purchase_flows(ds).sum("commodity").to_series()
     return (
         "Defense accounts (cge/databuild/defense_account.py): stationing account vdpur, US "
         "forces' purchases in "

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cge.data.benchmark import DataError, check_balance, complete
+from cge.data.benchmark import DataError, check_balance, complete, direct_purchase_flows
 
 #: The part of investment in one commodity that the defense bundle may take (assumption: the
 #: rest is private investment; no split of GFCF into military and other was found).
@@ -257,8 +257,7 @@ def defense_import_table(ds: xr.Dataset, published: pd.DataFrame) -> pd.DataFram
         if buyer not in ds.region.values:
             continue
         bundle = _purchases(ds, "defense", buyer)
-        direct = ds.vdpur.sel(importer=buyer) if "vdpur" in ds else xr.zeros_like(landed.isel(
-            importer=0, drop=True))
+        direct = direct_purchase_flows(ds).sel(importer=buyer)
         sellers = ([str(s) for s in ds.region.values if s != buyer] if seller == "*"
                    else [seller])
         imported = ds.vifd.sel(agent="defense", region=buyer)
