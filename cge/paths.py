@@ -40,15 +40,14 @@ def installed_home() -> Path | None:
     from importlib import metadata
 
     try:
-        files = metadata.distribution("cge").files or []
+        dist = metadata.distribution("cge")
     except metadata.PackageNotFoundError:
         return None
-    for f in files:
+    for f in dist.files or []:
         parts = Path(f).parts
         if parts[-3:] == ("calibration", "elasticities", "gtap.csv") and \
                 tuple(parts[-5:-3]) == INSTALLED:
-            home = Path(str(metadata.distribution("cge").locate_file(f))).resolve()
-            home = home.parents[2]
+            home = Path(str(dist.locate_file(f))).resolve().parents[2]
             return home if _is_project(home) else None
     return None
 
