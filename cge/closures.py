@@ -19,8 +19,11 @@ r"""Closure rules, chosen by name in ``ModelOptions``: what is fixed and what ad
   each region's foreign saving ``fsav`` is fixed in numeraire units, investment = domestic
   saving + foreign saving adjusts with saving; ``global_bank`` — world saving is pooled and
   each region's investment is a fixed share of it, so foreign saving adjusts.
-* **Institutions** (``regional_household`` or ``separate``) choose the income accounts
-  (``cge.blocks.income``) and the financing of extra outlays (``cge.blocks.financing``).
+* **Institutions** (:data:`INSTITUTIONS`, chosen by ``ModelOptions.institutions``):
+  ``regional_household`` (default, :class:`RegionalHousehold`) or ``separate``
+  (:class:`SeparateInstitutions`) — which shares of income are fixed (saving, civil government)
+  and which spending is the residual. The income accounts they read are in
+  ``cge.blocks.income``, the financing of extra outlays in ``cge.blocks.financing``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from typing import TYPE_CHECKING
 
 from pyomo.environ import Constraint, Var
 
+from cge.blocks.financing import household_financing, levy_amount
+from cge.blocks.flows import DEFENSE, GOVERNMENT, spending
 from cge.options import ModelOptions, OptionsError
 
 if TYPE_CHECKING:
@@ -124,3 +129,101 @@ def add_closures(m, ctx: Context) -> None:
             return m.pf[lab, r] == m.wbar[r] * m.pfd["household", r]
 
         m.wage_rule = Constraint(regions, rule=wage_rule, doc="fixed real wage")
+
+
+class RegionalHousehold:
+    r"""``institutions = "regional_household"`` (GTAP's regional household, the default).
+
+    One account per region receives all income, :math:`INC_r = F_r + T_r + NT_r` (``inc``, from
+    ``inc_ra``). *Ordinary income* :math:`B_r = INC_r - R^{hh}_r` nets out the financing
+    surcharges that households alone bear.
+
+    **Fixed**: the benchmark shares of ordinary income spent by civil government,
+    :math:`E_{G,r} = (E^0_{G,r}/INC^0_r)\,B_r - \text{cut}_r\,X_r` (a spending cut ``fin_cut``
+    takes the extra outlays :math:`X_r` out of it), and saved, :math:`S_r = (S^0_r/INC^0_r)\,B_r`.
+    **Adjusts**: household consumption, the residual
+    :math:`E_{H,r} = INC_r - E_{G,r} - E_{D,r} - S_r - DP_r` (defense :math:`E_D`, direct
+    purchases abroad :math:`DP`), so extra outlays financed lump-sum come out of it.
+    """
+
+    name = "regional_household"
+
+    @staticmethod
+    def budget(m, ctx: Context, r: str):
+        r"""Ordinary income :math:`B_r = INC_r - R^{hh}_r` (US$ of the benchmark)."""
+        return m.inc[r] * ctx.p["inc0"][r] - household_financing(m, ctx, r)
+
+    @staticmethod
+    def budget0(ctx: Context, r: str) -> float:
+        r"""Benchmark ordinary income: regional income :math:`INC^0_r`."""
+        return ctx.p["inc0"][r]
+
+    @staticmethod
+    def saving(m, ctx: Context, r: str):
+        """Regional saving: its benchmark share of ordinary income."""
+        return ctx.p["sav0"][r] / ctx.p["inc0"][r] * m.budget[r]
+
+    @staticmethod
+    def household_spending(m, ctx: Context, r: str):
+        """Private consumption: the residual of regional income."""
+        return (m.inc[r] * ctx.p["inc0"][r] - spending(m, ctx, GOVERNMENT, r)
+                - spending(m, ctx, DEFENSE, r) - m.saving[r] - m.direct_purchases[r])
+
+    @staticmethod
+    def government_spending(m, ctx: Context, r: str):
+        """Civil government: its benchmark share of ordinary income, less a spending cut."""
+        return (ctx.p["efd0"][GOVERNMENT, r] / ctx.p["inc0"][r] * m.budget[r]
+                - m.fin_cut[r] * m.extra_outlays[r])
+
+
+class SeparateInstitutions:
+    r"""``institutions = "separate"`` (Hosoe, Gasawa & Hashimoto 2010): a household and a
+    government account (``yh`` from ``inc_h``, ``yg`` from ``inc_g``, in ``cge.blocks.income``).
+
+    **Fixed**: the household's direct tax rate :math:`\tau_d` and saving rate :math:`s_h`, the
+    government's saving rate :math:`s_g` out of ordinary revenue :math:`O_r` (revenue at the
+    benchmark tax rates); the lump-sum levy :math:`L_r` is set by the financing rule.
+    **Adjusts**: household consumption :math:`(1-\tau_d-s_h)\,Y^H_r - L_r`; civil government,
+    the residual of the government's funds
+    :math:`B_r + R^{hh}_r + NT^{gov}_r - E_{D,r} - DP_r` with :math:`B_r = (1-s_g)\,O_r`;
+    domestic saving :math:`s_h Y^H_r + s_g O_r`.
+    """
+
+    name = "separate"
+
+    @staticmethod
+    def budget(m, ctx: Context, r: str):
+        r"""Ordinary government purchases budget :math:`B_r = (1-s_g)\,O_r`."""
+        return (1.0 - ctx.p["s_g"][r]) * m.ordinary_revenue[r]
+
+    @staticmethod
+    def budget0(ctx: Context, r: str) -> float:
+        r"""Benchmark purchases budget :math:`(1-s_g)\,Y^{G,0}_r`."""
+        return (1.0 - ctx.p["s_g"][r]) * ctx.p["yg0"][r]
+
+    @staticmethod
+    def saving(m, ctx: Context, r: str):
+        r"""Domestic saving :math:`s_h Y^H_r + s_g O_r`."""
+        p = ctx.p
+        return p["s_h"][r] * m.yh[r] * p["yh0"][r] + p["s_g"][r] * m.ordinary_revenue[r]
+
+    @staticmethod
+    def household_spending(m, ctx: Context, r: str):
+        r"""Household consumption :math:`(1-\tau_d-s_h)\,Y^H_r - L_r`."""
+        p = ctx.p
+        return ((1.0 - m.tau_d_eff[r] - p["s_h"][r]) * m.yh[r] * p["yh0"][r]
+                - levy_amount(m, ctx, r))
+
+    @staticmethod
+    def government_spending(m, ctx: Context, r: str):
+        """Civil government: the residual of the government's funds."""
+        return m.gov_funds[r] - spending(m, ctx, DEFENSE, r) - m.direct_purchases[r]
+
+
+#: The institutions closures by name (``ModelOptions.institutions``).
+INSTITUTIONS: dict[str, type] = {c.name: c for c in (RegionalHousehold, SeparateInstitutions)}
+
+
+def institutions(ctx: Context) -> type:
+    """The institutions closure the options choose (:data:`INSTITUTIONS`)."""
+    return INSTITUTIONS[ctx.options.institutions]

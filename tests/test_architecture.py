@@ -34,3 +34,25 @@ def test_the_check_sees_a_private_import(tmp_path):
     pkg.mkdir()
     (pkg / "a.py").write_text("from cge.b import _helper, public\n", encoding="utf-8")
     assert private_imports(pkg) == ["cge/a.py:1: from cge.b import _helper"]
+
+
+def test_every_institutions_closure_is_named_and_says_what_is_fixed():
+    """The institutions closures are chosen by the names ``ModelOptions`` accepts, each offers
+    the same rules and its docstring says what is fixed and what adjusts."""
+    from cge.closures import INSTITUTIONS
+    from cge.options import INSTITUTIONS as NAMES
+
+    assert sorted(INSTITUTIONS) == sorted(NAMES)
+    rules = {"budget", "budget0", "saving", "household_spending", "government_spending"}
+    for name, closure in INSTITUTIONS.items():
+        assert closure.name == name
+        assert rules <= set(vars(closure)), f"{name} lacks {rules - set(vars(closure))}"
+        assert "**Fixed**" in closure.__doc__ and "**Adjusts**" in closure.__doc__, name
+
+
+def test_spending_rules_do_not_branch_on_the_institutions():
+    """Demand, income and the context read the institutions' rules from ``cge.closures``; they
+    do not test the option themselves."""
+    for module in ("blocks/demand.py", "blocks/income.py", "blocks/context.py"):
+        text = (PACKAGE / module).read_text(encoding="utf-8")
+        assert "options.institutions" not in text, module

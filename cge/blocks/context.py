@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from cge.closures import factor_roles
+from cge.closures import institutions as institutions_closure
 from cge.options import ModelOptions
 
 
@@ -208,9 +209,7 @@ class Context:
     def budget0(self, r: str) -> float:
         """Benchmark ordinary budget of region r (see ``cge.blocks.income``): regional income
         (regional household) or the government's purchases budget (separate institutions)."""
-        if self.options.institutions == "separate":
-            return (1.0 - self.p["s_g"][r]) * self.p["yg0"][r]
-        return self.p["inc0"][r]
+        return institutions_closure(self).budget0(self, r)
 
     def esub_fd(self, a: str) -> float:
         """σ among commodities in final agent a's bundle."""

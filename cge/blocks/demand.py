@@ -33,10 +33,9 @@ from pyomo.environ import Constraint, Expression, Var
 
 from cge.blocks.ces import ces_price
 from cge.blocks.context import Context
-from cge.blocks.financing import add_extra_outlays, levy_amount
-from cge.closures import investment_spending
-
-HOUSEHOLD, GOVERNMENT, DEFENSE, INVESTMENT = "household", "government", "defense", "investment"
+from cge.blocks.financing import add_extra_outlays
+from cge.blocks.flows import DEFENSE, GOVERNMENT, HOUSEHOLD, INVESTMENT
+from cge.closures import institutions, investment_spending
 
 
 def add_final_demand_variables(m, ctx: Context) -> None:
@@ -62,11 +61,6 @@ def add_final_demand(m, ctx: Context) -> None:
     m.efd = Expression(ctx.FDA, rule=efd_rule, doc="final demand expenditure incl. taxes")
 
 
-def spending(m, ctx: Context, a: str, r: str):
-    """Expenditure of final agent a in r, 0 if the agent is absent."""
-    return m.efd[a, r] if (a, r) in ctx.fd_set else 0.0
-
-
 def add_expenditure_rules(m, ctx: Context) -> None:
     r"""Equations ``dem_fd`` (all agents but defense) and ``dem_def``.
 
@@ -82,7 +76,7 @@ def add_expenditure_rules(m, ctx: Context) -> None:
     Needs the income (``budget``, ``saving``, ``gdp``, ...) and financing blocks.
     """
     p = ctx.p
-    separate = ctx.options.institutions == "separate"
+    closure = institutions(ctx)
     m.direct_purchases = Expression(
         ctx.regions, rule=lambda m, r: m.pnum * sum(
             m.dpur[s, r] for s in ctx.regions if (s, r) in ctx.dp_weights),
@@ -94,18 +88,9 @@ def add_expenditure_rules(m, ctx: Context) -> None:
         if a == DEFENSE:
             return Constraint.Skip
         if a == HOUSEHOLD:
-            if separate:
-                rhs = ((1.0 - m.tau_d_eff[r] - p["s_h"][r]) * m.yh[r] * p["yh0"][r]
-                       - levy_amount(m, ctx, r))
-            else:
-                rhs = (m.inc[r] * p["inc0"][r] - spending(m, ctx, GOVERNMENT, r)
-                       - spending(m, ctx, DEFENSE, r) - m.saving[r] - m.direct_purchases[r])
+            rhs = closure.household_spending(m, ctx, r)
         elif a == GOVERNMENT:
-            if separate:
-                rhs = m.gov_funds[r] - spending(m, ctx, DEFENSE, r) - m.direct_purchases[r]
-            else:
-                rhs = (p["efd0"][a, r] / p["inc0"][r] * m.budget[r]
-                       - m.fin_cut[r] * m.extra_outlays[r])
+            rhs = closure.government_spending(m, ctx, r)
         elif a == INVESTMENT:
             rhs = investment_spending(m, ctx, r)
         else:  # pragma: no cover - agents are fixed by the data format

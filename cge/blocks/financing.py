@@ -41,10 +41,14 @@ uses them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pyomo.environ import Constraint, Expression, Var
 
-from cge.blocks.context import Context
 from cge.blocks.flows import output_at_cost, purchases
+
+if TYPE_CHECKING:
+    from cge.blocks.context import Context
 
 
 def add_financing_variables(m, ctx: Context) -> None:

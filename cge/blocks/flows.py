@@ -19,7 +19,13 @@ indices (benchmark 1).
 
 from __future__ import annotations
 
-from cge.blocks.context import Context
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cge.blocks.context import Context
+
+#: The final demand agents of the data format.
+HOUSEHOLD, GOVERNMENT, DEFENSE, INVESTMENT = "household", "government", "defense", "investment"
 
 
 def export_price(m, ctx: Context, i: str, s: str):
@@ -81,3 +87,9 @@ def direct_sales(m, ctx: Context, i: str, s: str, b: str):
     """Quantity of i bought by b's government directly from s's producers (benchmark-value
     units, at s's domestic price)."""
     return m.dpur[s, b] * ctx.dp_weights[s, b][i] * (m.pnum / m.pd[i, s])
+
+
+def spending(m, ctx: Context, a: str, r: str):
+    """Expenditure of final agent a in r, commodity taxes included (``efd``); 0 if the agent
+    is absent."""
+    return m.efd[a, r] if (a, r) in ctx.fd_set else 0.0

@@ -35,7 +35,7 @@ from pyomo.environ import Constraint, Expression, Var
 from cge.blocks.context import Context
 from cge.blocks.financing import household_financing, levy_amount
 from cge.blocks.flows import cif_value, export_price, output_at_cost, purchases, shipped
-from cge.closures import employed
+from cge.closures import RegionalHousehold, SeparateInstitutions, employed, institutions
 
 
 def add_income(m, ctx: Context) -> None:
@@ -44,7 +44,6 @@ def add_income(m, ctx: Context) -> None:
     separate institutions, ``ordinary_revenue`` and ``gov_funds``) used by the demand rules."""
     p = ctx.p
     R = ctx.regions
-    separate = ctx.options.institutions == "separate"
 
     def factor_income(m, r):
         total = 0.0
@@ -109,10 +108,7 @@ def add_income(m, ctx: Context) -> None:
                                  + m.net_transfers_gov[r], doc="net transfers received")
     m.gdp = Expression(R, rule=lambda m, r: m.factor_income[r] + m.tax_revenue[r],
                        doc="nominal GDP (income side, market prices)")
-    if separate:
-        _add_separate_accounts(m, ctx)
-    else:
-        _add_regional_household(m, ctx)
+    ACCOUNTS[institutions(ctx).name](m, ctx)
 
 
 def _add_regional_household(m, ctx: Context) -> None:
@@ -123,11 +119,8 @@ def _add_regional_household(m, ctx: Context) -> None:
     m.inc_ra = Constraint(R, rule=lambda m, r: m.inc[r] == (
         m.factor_income[r] + m.tax_revenue[r] + m.net_transfers[r]) / p["inc0"][r],
         doc="regional household income")
-    m.budget = Expression(R, rule=lambda m, r: m.inc[r] * p["inc0"][r]
-                          - household_financing(m, ctx, r),
-                          doc="ordinary income: regional income net of household surcharges")
-    m.saving = Expression(R, rule=lambda m, r: p["sav0"][r] / p["inc0"][r] * m.budget[r],
-                          doc="regional saving (benchmark share of ordinary income)")
+    _add_budget_and_saving(m, ctx, "ordinary income: regional income net of household "
+                           "surcharges", "regional saving (benchmark share of ordinary income)")
 
 
 def _add_separate_accounts(m, ctx: Context) -> None:
@@ -162,10 +155,22 @@ def _add_separate_accounts(m, ctx: Context) -> None:
 
     m.ordinary_revenue = Expression(R, rule=ordinary, doc="government revenue at ordinary "
                                     "rates, without financing revenue and transfers")
-    m.budget = Expression(R, rule=lambda m, r: (1.0 - p["s_g"][r]) * m.ordinary_revenue[r],
-                          doc="ordinary government purchases budget")
+    _add_budget_and_saving(m, ctx, "ordinary government purchases budget", "domestic saving")
     m.gov_funds = Expression(R, rule=lambda m, r: m.budget[r] + household_financing(m, ctx, r)
                              + m.net_transfers_gov[r] if r not in no_gov else 0.0,
                              doc="funds for civil government, defense and direct purchases")
-    m.saving = Expression(R, rule=lambda m, r: p["s_h"][r] * m.yh[r] * p["yh0"][r]
-                          + p["s_g"][r] * m.ordinary_revenue[r], doc="domestic saving")
+
+
+def _add_budget_and_saving(m, ctx: Context, budget_doc: str, saving_doc: str) -> None:
+    """``budget`` and ``saving`` by the rules of the institutions closure
+    (:func:`cge.closures.institutions`)."""
+    closure = institutions(ctx)
+    m.budget = Expression(ctx.regions, rule=lambda m, r: closure.budget(m, ctx, r),
+                          doc=budget_doc)
+    m.saving = Expression(ctx.regions, rule=lambda m, r: closure.saving(m, ctx, r),
+                          doc=saving_doc)
+
+
+#: The income accounts of each institutions closure (``cge.closures.INSTITUTIONS``).
+ACCOUNTS = {RegionalHousehold.name: _add_regional_household,
+            SeparateInstitutions.name: _add_separate_accounts}
