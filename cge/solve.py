@@ -129,7 +129,7 @@ class ModelNLP:
     """The model in AMPL's compiled form: constraint values and their sparse Jacobian, built
     once per model and reused by every solve.
 
-    Pyomo's NL writer writes the model once and PyNumero's ``AmplInterface`` (the AMPL Solver
+    :mod:`cge.nlfile` writes the model once and PyNumero's ``AmplInterface`` (the AMPL Solver
     Library) evaluates it. Every *fixed* variable (policy instrument, exogenous amount) enters as
     a variable with equal lower and upper bounds, which Ipopt removes from the problem
     (``fixed_variable_treatment = make_parameter``), so a new scenario only changes bounds.
@@ -149,7 +149,6 @@ class ModelNLP:
 
     def __init__(self, model: CGEModel):
         from pyomo.common.tempfiles import TempfileManager
-        from pyomo.repn.plugins.nl_writer import NLWriter
 
         from cge.asl import open_nl
 
@@ -163,9 +162,7 @@ class ModelNLP:
                 v.setub(val)
             with TempfileManager.new_context() as tmp:
                 path = tmp.create_tempfile(suffix=".nl")
-                with open(path, "w", newline="") as stream:
-                    info = NLWriter().write(model.m, stream, linear_presolve=False,
-                                            scale_model=False, skip_trivial_constraints=False)
+                info = _write_nl_file(model, path)
                 self.asl = open_nl(path)
         finally:
             for v, (lb, ub, val) in zip(fixed, saved, strict=True):
@@ -231,6 +228,23 @@ class ModelNLP:
         rows, cols = self.jacobian_structure
         return coo_matrix((self.jacobian_values(x), (rows, cols)),
                           shape=(self.n_equations, len(self.vars)))
+
+
+def _write_nl_file(model: CGEModel, path: str):
+    """Write the model's NL file with :func:`cge.nlfile.write_nl`, or with Pyomo's general
+    writer when the model holds a construct that one does not handle. Returns what maps the
+    file to the model (``variables``, ``constraints``)."""
+    from cge.nlfile import Unsupported, write_nl
+
+    try:
+        with open(path, "w", newline="") as stream:
+            return write_nl(model.m, stream, model.all_vars)
+    except Unsupported:
+        from pyomo.repn.plugins.nl_writer import NLWriter
+
+        with open(path, "w", newline="") as stream:
+            return NLWriter().write(model.m, stream, linear_presolve=False, scale_model=False,
+                                    skip_trivial_constraints=False)
 
 
 def model_nlp(model: CGEModel) -> ModelNLP:
