@@ -149,6 +149,8 @@ class _Writer:
         return idx
 
     def _variable(self, node, out: list, used: set) -> None:
+        """The handler of variables (``emit_all`` and ``_collect`` recognise it and write
+        variables inline; written out here so that it is a handler like the others)."""
         idx = self._index(node)
         used.add(idx)
         out.append(f"v{idx}")
@@ -189,9 +191,8 @@ class _Writer:
         return linear, lines
 
     def _collect(self, node, scale: float, linear: dict, rest: list) -> None:
-        """Add ``scale * node`` to ``linear`` (variables, linear parts of named expressions)
-        and ``rest`` ((factor, node) pairs: numbers, nonlinear terms, references to the
-        nonlinear parts of named expressions)."""
+        """Add ``scale * node`` to ``linear`` (its variables outside any nonlinear term) and
+        ``rest`` ((factor, node) pairs: numbers and nonlinear terms)."""
         t = type(node)
         if t is float or t is int:
             rest.append((scale, float(node)))
@@ -221,7 +222,7 @@ class _Writer:
     def _sum(self, node, out: list, used: set) -> None:
         args = node.args
         if not args:
-            out.append("n0.0")
+            out.extend(ZERO)
             return
         if len(args) == 2:
             out.append(f"o{OP_PLUS}")
@@ -312,10 +313,10 @@ def write_nl(model, stream: TextIO, variables: list) -> NLInfo:
 
 
 def _write_equations(w: _Writer, constraints: list, columns: list, rhs: list) -> list[str]:
-    """The C segments, in the order of ``constraints``; fills each
-    equation's Jacobian columns with their linear coefficients and its right-hand side (the
-    constraint's bound: bodies keep their constants). Variables that enter equations only
-    linearly are numbered after all the others."""
+    """The C segments, in the order of ``constraints``; fills each equation's Jacobian
+    columns with their linear coefficients and its right-hand side (the constraint's bound:
+    bodies keep their constants). Variables that enter equations only linearly are numbered
+    after all the others."""
     lines: list[str] = []
     pending = []
     for i, c in enumerate(constraints):
